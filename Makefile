@@ -1,0 +1,43 @@
+# Two commands matter on a fresh clone:  `make lab` (JupyterLab on the notebooks) and `make test` (every test).
+# Both create the virtual environment in .venv on first use.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+NB ?=
+
+.PHONY: env lab test test-unit test-notebooks notebooks check-notebooks bench clean-env
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
+	$(PY) -m pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither" >&2)
+	touch $(STAMP)
+
+env: $(STAMP)
+
+lab: env
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: test-unit test-notebooks
+
+test-unit: env
+	$(PY) -m pytest tests/ -q -ra
+
+test-notebooks: env
+	$(PY) -m pytest --nbval notebooks/ -q -ra --durations=0
+
+# Re-execute notebooks one way (.py -> executed .ipynb). `make notebooks NB=notebooks/02_fopp_scheduler.py` for one.
+notebooks: env
+	$(PY) -m ardiff_edu.nbtools build $(NB)
+
+check-notebooks: env
+	$(PY) -m ardiff_edu.nbtools check
+
+bench: env
+	$(PY) -m ardiff_edu bench
+
+clean-env:
+	rm -rf $(VENV)

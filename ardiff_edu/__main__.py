@@ -1,0 +1,41 @@
+"""Command line: ``python -m ardiff_edu {train,sample,prepare,bench} ...``.
+
+Each sub-command lives in the module that owns the concept and exposes ``main(argv)``; this file only dispatches,
+importing lazily so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "train": ("ardiff_edu.train", "train the frame tokenizer or the AR-Diffusion transformer"),
+    "sample": ("ardiff_edu.sample", "generate videos from a checkpoint with any timestep schedule"),
+    "prepare": ("ardiff_edu.data", "cache a benchmark dataset (UCF-101, Sky, Taichi, Face) as uint8 shards"),
+    "bench": ("ardiff_edu.bench", "print speed benchmarks (ratios against a baseline measured in the same run)"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: python -m ardiff_edu COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "python -m ardiff_edu COMMAND --help shows the options of one command."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"unknown command {command!r}; expected one of {sorted(COMMANDS)}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

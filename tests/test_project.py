@@ -1,0 +1,75 @@
+"""Project-level checks: dependency lists agree, notebook pairs are in sync and executed, CI runs the README command."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from ardiff_edu import nbtools
+from ardiff_edu.utils import REPO_ROOT
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    return {_name(r): r.replace(" ", "") for r in reqs}
+
+
+def _environment_requirements() -> dict[str, str]:
+    lines = (REPO_ROOT / "environment.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
+    reqs = [line.strip()[2:] for line in lines[start + 1:] if line.strip().startswith("- ")]
+    return {_name(r): r.replace(" ", "") for r in reqs if not r.startswith("-e")}
+
+
+def test_environment_yml_and_pyproject_name_the_same_dependencies():
+    assert _environment_requirements() == _pyproject_requirements()
+
+
+def test_torch_is_pinned_to_the_local_cpu_build():
+    assert _pyproject_requirements()["torch"] == "torch==2.13.0"
+
+
+def test_notebook_sources_exist():
+    assert len(nbtools.sources()) >= 1
+
+
+@pytest.mark.parametrize("py", nbtools.sources(), ids=lambda p: p.name)
+def test_notebook_pair_in_sync_and_executed(py):
+    assert nbtools.pair_problems(py) == []
+
+
+@pytest.mark.parametrize("py", nbtools.sources(), ids=lambda p: p.name)
+def test_executed_notebook_is_lean(py):
+    size_mb = py.with_suffix(".ipynb").stat().st_size / 1e6
+    assert size_mb < 2.0, f"{py.with_suffix('.ipynb').name} is {size_mb:.2f} MB (limit ~2 MB)"
+
+
+def test_pair_check_detects_drift(tmp_path):
+    import jupytext
+
+    py = tmp_path / "01_demo.py"
+    py.write_text("# %%\nprint(1)\n")
+    nb = jupytext.read(py)
+    nb.cells[0].execution_count = 1
+    jupytext.write(nb, tmp_path / "01_demo.ipynb", fmt="ipynb")
+    assert nbtools.pair_problems(py) == []
+    py.write_text("# %%\nprint(2)\n")
+    assert any("not built from the current" in p for p in nbtools.pair_problems(py))
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "make test" in ci and "make test" in readme and "make lab" in readme
+
+
+def test_shipped_checkpoints_stay_small():
+    ckpts = list((REPO_ROOT / "data").rglob("*.pt"))
+    total_mb = sum(p.stat().st_size for p in ckpts) / 1e6
+    assert total_mb < 20, f"shipped checkpoints take {total_mb:.1f} MB (limit 20 MB)"
