@@ -1,8 +1,8 @@
 """The forward (noising) process of AR-Diffusion: β schedules, ᾱ, and per-frame noising.
 
 A clip ``x0`` is ``(B, F, ...)`` and its timesteps ``t`` are ``(B, F)`` integers: **every frame is noised at its own
-level** (paper notes §1.1). The coefficients are gathered per frame, computed in float64 and broadcast over the
-trailing dimensions (pixels, or tokens × channels)::
+level** (paper notes §1.1). The coefficients are gathered per frame from float64 tables, cast to the clip's dtype and
+broadcast over the trailing dimensions (pixels, or tokens × channels)::
 
     x_t[b, f] = sqrt(ᾱ[t[b, f]]) · x0[b, f] + sqrt(1 − ᾱ[t[b, f]]) · ε[b, f]
 
@@ -95,6 +95,8 @@ class NoiseSchedule:
         if not isinstance(like, torch.Tensor) or like.ndim < 2:
             shape = tuple(like.shape) if isinstance(like, torch.Tensor) else type(like).__name__
             raise ValueError(f"the clip must be a tensor of shape (B, F, ...) with at least 2 dims, got {shape}")
+        if not like.is_floating_point():
+            raise ValueError(f"the clip must be a floating-point tensor, got dtype {like.dtype}")
         t = torch.as_tensor(t)
         if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
             raise ValueError(f"t must hold integers in [0, {self.T - 1}], got dtype {t.dtype}")
@@ -109,9 +111,16 @@ class NoiseSchedule:
         return t.long()
 
     def _coef(self, table: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """``table[t]`` shaped ``(B, F, 1, ..., 1)`` to broadcast over ``like``'s trailing dims (float64)."""
-        c = table.to(like.device)[t.to(like.device)]
+        """``table[t]`` shaped ``(B, F, 1, ..., 1)`` to broadcast over ``like``'s trailing dims.
+
+        Gathered from the float64 table, then cast to ``like``'s dtype (and device)."""
+        c = table[t.cpu()].to(device=like.device, dtype=like.dtype)
         return c.reshape(*t.shape, *([1] * (like.ndim - 2)))
+
+    def _ab(self, t: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-frame ``(√ᾱ_t, √(1−ᾱ_t))``, each ``(B, F, 1, ..., 1)`` in ``like``'s dtype."""
+        return (self._coef(self.sqrt_alphas_cumprod, t, like),
+                self._coef(self.sqrt_one_minus_alphas_cumprod, t, like))
 
     def _check_same_shape(self, name: str, value, like: torch.Tensor) -> None:
         if not isinstance(value, torch.Tensor) or value.shape != like.shape:
@@ -128,55 +137,49 @@ class NoiseSchedule:
         if noise is None:
             noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
         self._check_same_shape("noise", noise, x0)
-        a = self._coef(self.sqrt_alphas_cumprod, t, x0)
-        b = self._coef(self.sqrt_one_minus_alphas_cumprod, t, x0)
+        a, b = self._ab(t, x0)
         # $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\epsilon$  (one $t$ per frame)
-        return (a * x0.double() + b * noise.double()).to(x0.dtype)
+        return a * x0 + b * noise
 
     def x0_from_eps(self, x_t: torch.Tensor, t, eps: torch.Tensor) -> torch.Tensor:
         """The clean clip implied by a noise prediction."""
         t = self.check_timesteps(t, x_t)
         self._check_same_shape("eps", eps, x_t)
-        a = self._coef(self.sqrt_alphas_cumprod, t, x_t)
-        b = self._coef(self.sqrt_one_minus_alphas_cumprod, t, x_t)
+        a, b = self._ab(t, x_t)
         # $x_0 = \big(x_t - \sqrt{1-\bar\alpha_t}\,\epsilon\big) / \sqrt{\bar\alpha_t}$
-        return ((x_t.double() - b * eps.double()) / a).to(x_t.dtype)
+        return (x_t - b * eps) / a
 
     def eps_from_x0(self, x_t: torch.Tensor, t, x0: torch.Tensor) -> torch.Tensor:
         """The noise implied by a clean-clip prediction (what DDIM needs from an x0-predicting network)."""
         t = self.check_timesteps(t, x_t)
         self._check_same_shape("x0", x0, x_t)
-        a = self._coef(self.sqrt_alphas_cumprod, t, x_t)
-        b = self._coef(self.sqrt_one_minus_alphas_cumprod, t, x_t)
+        a, b = self._ab(t, x_t)
         # $\epsilon = \big(x_t - \sqrt{\bar\alpha_t}\,x_0\big) / \sqrt{1-\bar\alpha_t}$
-        return ((x_t.double() - a * x0.double()) / b).to(x_t.dtype)
+        return (x_t - a * x0) / b
 
     def v_from_x0_eps(self, x0: torch.Tensor, eps: torch.Tensor, t) -> torch.Tensor:
         """The velocity target of v-prediction."""
         t = self.check_timesteps(t, x0)
         self._check_same_shape("eps", eps, x0)
-        a = self._coef(self.sqrt_alphas_cumprod, t, x0)
-        b = self._coef(self.sqrt_one_minus_alphas_cumprod, t, x0)
+        a, b = self._ab(t, x0)
         # $v = \sqrt{\bar\alpha_t}\,\epsilon - \sqrt{1-\bar\alpha_t}\,x_0$
-        return (a * eps.double() - b * x0.double()).to(x0.dtype)
+        return a * eps - b * x0
 
     def x0_from_v(self, x_t: torch.Tensor, t, v: torch.Tensor) -> torch.Tensor:
         """The clean clip implied by a velocity prediction."""
         t = self.check_timesteps(t, x_t)
         self._check_same_shape("v", v, x_t)
-        a = self._coef(self.sqrt_alphas_cumprod, t, x_t)
-        b = self._coef(self.sqrt_one_minus_alphas_cumprod, t, x_t)
+        a, b = self._ab(t, x_t)
         # $x_0 = \sqrt{\bar\alpha_t}\,x_t - \sqrt{1-\bar\alpha_t}\,v$
-        return (a * x_t.double() - b * v.double()).to(x_t.dtype)
+        return a * x_t - b * v
 
     def eps_from_v(self, x_t: torch.Tensor, t, v: torch.Tensor) -> torch.Tensor:
         """The noise implied by a velocity prediction."""
         t = self.check_timesteps(t, x_t)
         self._check_same_shape("v", v, x_t)
-        a = self._coef(self.sqrt_alphas_cumprod, t, x_t)
-        b = self._coef(self.sqrt_one_minus_alphas_cumprod, t, x_t)
+        a, b = self._ab(t, x_t)
         # $\epsilon = \sqrt{1-\bar\alpha_t}\,x_t + \sqrt{\bar\alpha_t}\,v$
-        return (b * x_t.double() + a * v.double()).to(x_t.dtype)
+        return b * x_t + a * v
 
 
 _DEFAULT: NoiseSchedule | None = None

@@ -2,15 +2,13 @@
 
     sample_timesteps(kind, batch_size, num_frames, num_timesteps, generator=None) -> LongTensor [B, F]
 
-==================== ======================================================================= ===================
-kind                 what it draws                                                           official name
-==================== ======================================================================= ===================
-``full_sequence``    one ``t ~ U{0..T-1}`` per clip, shared by every frame (synchronous)      ``full_sequence``
-``independent``      ``t_f ~ U{0..T-1}`` for every frame (Diffusion Forcing)                 ``diff_forcing``
-``uniform_monotone`` uniform over all non-decreasing sequences ``t_0 <= ... <= t_{F-1}``      ``autoregressive_diffusion``
-``fopp``             FoPP: a random anchor frame, a uniform ``t`` there, then the rest        ``ar_diff_midsamplet``
-                     uniform among the non-decreasing sequences through that anchor
-==================== ======================================================================= ===================
+* ``full_sequence``: one ``t ~ U{0..T-1}`` per clip, shared by every frame (synchronous video diffusion;
+  official ``full_sequence``);
+* ``independent``: ``t_f ~ U{0..T-1}`` for every frame (Diffusion Forcing; official ``diff_forcing``);
+* ``uniform_monotone``: uniform over all non-decreasing sequences ``t_0 <= ... <= t_{F-1}`` (official
+  ``autoregressive_diffusion``, the paper's ablation);
+* ``fopp``: FoPP, a random anchor frame with a uniform ``t``, the other frames uniform among the non-decreasing
+  sequences through that anchor (official ``ar_diff_midsamplet``, the paper's method).
 
 The two monotone samplers rest on two dynamic-programming count tables (notes §2.2), exposed for teaching:
 
@@ -115,7 +113,8 @@ def count_monotone_sequences(T: int, F: int) -> int:
 def _forward_step(tab: _Tables, f: int, lo: torch.Tensor, u: torch.Tensor, T: int) -> torch.Tensor:
     """Draw ``k ∈ [lo, T-1]`` with ``P(k) ∝ S[k, f]``, one per batch element, from uniforms ``u ∈ [0, 1)``."""
     row = tab.suffix_rev[f]                      # row[T-1-k] = R[k] = sum_{j >= k} S[j, f], ascending
-    # $w = u \cdot R[lo]$; take the largest $k \ge lo$ with $R[k] > w$: $P(k) = (R[k] - R[k+1]) / R[lo] = S[k, f] / R[lo]$
+    # $w = u \cdot R[lo]$; take the largest $k \ge lo$ with $R[k] > w$:
+    # $P(k) = (R[k] - R[k+1]) / R[lo] = S[k, f] / R[lo]$
     w = u * row[T - 1 - lo]
     i = torch.searchsorted(row, w, right=True)   # first index with row[i] > w
     return torch.maximum(T - 1 - i, lo)          # u·R[lo] may round up to R[lo]: keep k >= lo
@@ -139,7 +138,8 @@ def sample_timesteps(kind: str, batch_size: int, num_frames: int, num_timesteps:
                      generator: torch.Generator | None = None) -> torch.Tensor:
     """Draw per-frame training timesteps, int64 ``[batch_size, num_frames]`` in ``[0, num_timesteps - 1]``.
 
-    ``kind`` is one of :data:`KINDS` (see the module docstring). The same seeded ``generator`` gives the same draws.
+    ``kind`` is one of :data:`KINDS` (see the module docstring). The same seeded ``generator`` gives the same draws;
+    ``None`` uses torch's global generator. The result is a CPU tensor (move it with ``.to(device)``).
     """
     kind = check_choice("kind", kind, KINDS)
     B = check_int("batch_size", batch_size, 1)
@@ -160,23 +160,25 @@ def sample_timesteps(kind: str, batch_size: int, num_frames: int, num_timesteps:
         u = torch.rand(B, F, generator=generator, dtype=torch.float64)
         lo = torch.zeros(B, dtype=torch.long)
         for f in range(F):
-            # $P(t_f = k \mid t_{f-1}) \propto S[k, f]$ over $k \ge t_{f-1}$ ($t_{-1} = 0$): each sequence gets $1/C(T+F-1, F)$
+            # $P(t_f = k \mid t_{f-1}) \propto S[k, f]$ over $k \ge t_{f-1}$ ($t_{-1} = 0$);
+            # the product telescopes: each sequence gets $1 / C(T+F-1, F)$
             lo = _forward_step(tab, f, lo, u[:, f], T)
             t[:, f] = lo
         return t
 
-    # FoPP. The anchor frame and its timestep are uniform: $f^* \sim \mathcal{U}\{0..F-1\}$, $t_{f^*} \sim \mathcal{U}\{0..T-1\}$
+    # FoPP. The anchor frame and its timestep are uniform:
+    # $f^* \sim \mathcal{U}\{0..F-1\}$, $t_{f^*} \sim \mathcal{U}\{0..T-1\}$
     anchor = torch.randint(F, (B,), generator=generator)
     t[torch.arange(B), anchor] = torch.randint(T, (B,), generator=generator)
     u = torch.rand(B, F, generator=generator, dtype=torch.float64)
     for f in range(F - 2, -1, -1):
         # backward, frames before the anchor: $P(t_f = k \mid t_{f+1}) \propto E[k, f]$ over $k \le t_{f+1}$
-        k = _backward_step(tab, f, t[:, f + 1], u[:, f])
-        t[:, f] = torch.where(f < anchor, k, t[:, f])
+        rows = (f < anchor).nonzero().squeeze(1)
+        t[rows, f] = _backward_step(tab, f, t[rows, f + 1], u[rows, f])
     for f in range(1, F):
         # forward, frames after the anchor: $P(t_f = k \mid t_{f-1}) \propto S[k, f]$ over $k \ge t_{f-1}$
-        k = _forward_step(tab, f, t[:, f - 1], u[:, f], T)
-        t[:, f] = torch.where(f > anchor, k, t[:, f])
+        rows = (f > anchor).nonzero().squeeze(1)
+        t[rows, f] = _forward_step(tab, f, t[rows, f - 1], u[rows, f], T)
     return t
 
 

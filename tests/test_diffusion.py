@@ -80,9 +80,10 @@ def test_q_sample_matches_the_formula_and_keeps_dtype(sched):
     x0 = torch.randn(2, 5, 3, 4, 4, generator=g, dtype=torch.float32)
     t = torch.randint(1000, (2, 5), generator=g)
     eps = torch.randn(x0.shape, generator=g)
-    a = sched.alphas_cumprod[t].sqrt()[..., None, None, None]
-    b = (1 - sched.alphas_cumprod[t]).sqrt()[..., None, None, None]
-    expected = (a * x0.double() + b * eps.double()).float()
+    # coefficients gathered in float64, then cast to the clip's dtype
+    a = sched.alphas_cumprod[t].sqrt()[..., None, None, None].float()
+    b = (1 - sched.alphas_cumprod[t]).sqrt()[..., None, None, None].float()
+    expected = a * x0 + b * eps
     assert torch.equal(q_sample(x0, t, eps), expected)                  # module-level, default schedule
     assert torch.equal(q_sample(x0, t, eps, schedule=sched), expected)
     assert q_sample(x0.double(), t, eps.double()).dtype == torch.float64
@@ -153,6 +154,8 @@ def test_bad_clip_and_noise_shapes(sched):
         sched.q_sample(torch.zeros(4), torch.zeros(4, dtype=torch.long), torch.zeros(4))
     with pytest.raises(ValueError, match=r"noise must be a tensor of the clip's shape \(1, 2, 4\), got \(1, 2, 3\)"):
         sched.q_sample(torch.zeros(1, 2, 4), torch.zeros(1, 2, dtype=torch.long), torch.zeros(1, 2, 3))
+    with pytest.raises(ValueError, match=r"the clip must be a floating-point tensor, got dtype torch.uint8"):
+        sched.q_sample(torch.zeros(1, 2, 4, dtype=torch.uint8), torch.zeros(1, 2, dtype=torch.long))
     with pytest.raises(ValueError, match=r"eps must be a tensor"):
         sched.x0_from_eps(torch.zeros(1, 2, 4), torch.zeros(1, 2, dtype=torch.long), torch.zeros(2, 4))
 

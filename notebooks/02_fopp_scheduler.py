@@ -1,0 +1,441 @@
+# %% [markdown]
+# # 02 · FoPP: drawing non-decreasing timesteps for training
+#
+# Notebook 01 gave every frame its own noise level and argued that the levels should never decrease along the clip.
+# During training, every clip of every batch needs such a sequence `t_0 ≤ t_1 ≤ … ≤ t_{F−1}`. How should it be
+# drawn? AR-Diffusion's answer is **FoPP**, *Frame-oriented Probability Propagation*. This notebook
+#
+# 1. counts the sequences (10^48 without the constraint, 5.39·10^34 with it),
+# 2. builds the two dynamic-programming count tables FoPP rests on,
+# 3. shows why sampling *uniformly* over sequences is not what we want,
+# 4. writes FoPP step by step for one clip and proves it equals `ardiff_edu.timesteps` exactly,
+# 5. compares the per-frame timestep distributions of four samplers,
+# 6. and records a divergence between the paper and its code.
+#
+# Vocabulary: `T` training timesteps (1000) · `F` frames (16 in the paper) · `t_f` the timestep of frame `f`.
+
+# %%
+import itertools
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ardiff_edu.timesteps import (KINDS, count_monotone_sequences, end_counts, exact_marginals, fopp_reference,
+                                  sample_timesteps, sequence_probability, start_counts)
+from ardiff_edu.utils import seed_all
+
+seed_all(0)
+plt.rcParams.update({"figure.dpi": 70, "font.size": 8})
+T, F = 1000, 16
+
+# %% [markdown]
+# ## 1. Counting sequences
+#
+# > Independent per-frame noise has T^F ≈ 10^48 combinations for T=1000, F=16. The non-decreasing constraint shrinks
+# > this to C(T+F−1, F) = C(1015, 16) ≈ 5.39·10^34 sequences. — paper notes §2.1
+#
+# Why `C(T+F−1, F)`? A non-decreasing sequence is fully described by *how many* frames take each of the `T` values
+# (a multiset of size `F` from `T` values), and "stars and bars" counts those: arrange `F` stars and `T − 1` bars.
+# Check it by brute force on a tiny case, then look at the paper's size:
+
+# %%
+def monotone(seq):
+    return all(a <= b for a, b in zip(seq, seq[1:]))
+
+
+small_T, small_F = 5, 3
+every = list(itertools.product(range(small_T), repeat=small_F))
+ordered = [s for s in every if monotone(s)]
+print(f"T={small_T}, F={small_F}: {len(every)} sequences, {len(ordered)} non-decreasing, "
+      f"C(T+F-1, F) = {math.comb(small_T + small_F - 1, small_F)}")
+assert len(ordered) == count_monotone_sequences(small_T, small_F) == math.comb(7, 3) == 35
+
+n_all, n_mono = T**F, count_monotone_sequences(T, F)
+print(f"T={T}, F={F}: T^F = {n_all:.2e}, non-decreasing: {n_mono:.2e} (10^{math.log10(n_mono):.1f})")
+assert n_all == 10**48 and f"{n_mono:.2e}" == "5.39e+34"
+
+# %% [markdown]
+# ## 2. Two count tables
+#
+# > **S[t, f]** ("start" table): the number of non-decreasing completions (t_f, …, t_{F−1}) that start with t_f = t.
+# > Boundaries: S[t, F−1] = 1 for all t; S[T−1, f] = 1 for all f. Recurrence, filling f from F−2 down to 0 and t
+# > from T−2 down to 0: **S[t, f] = S[t+1, f] + S[t, f+1]**.
+# >
+# > **E[t, f]** ("end" table): the number of non-decreasing prefixes (t_0, …, t_f) that end with t_f = t.
+# > Boundaries: E[t, 0] = 1; E[0, f] = 1. Recurrence, f ascending and t ascending: **E[t, f] = E[t−1, f] + E[t, f−1]**.
+# > — paper notes §2.2
+#
+# Read the `S` recurrence as a choice about frame `f + 1`: a completion starting at `t_f = t` either has
+# `t_{f+1} = t` (then it is a completion from `(t, f+1)`: `S[t, f+1]`), or `t_{f+1} > t`, and those are exactly the
+# completions starting at `t + 1` with frame `f` relabelled (`S[t+1, f]`). The counts reach 10^34, so they are
+# float64: int64 overflows at 9.2·10^18. Filled literally, loop by loop:
+
+# %%
+def my_start_counts(T, F):
+    S = np.zeros((T, F))
+    S[:, F - 1] = 1.0                                   # a completion of just the last frame
+    S[T - 1, :] = 1.0                                   # starting at T-1, every later frame must be T-1
+    for f in range(F - 2, -1, -1):
+        for t in range(T - 2, -1, -1):
+            S[t, f] = S[t + 1, f] + S[t, f + 1]         # S[t, f] = S[t+1, f] + S[t, f+1]
+    return S
+
+
+def my_end_counts(T, F):
+    E = np.zeros((T, F))
+    E[:, 0] = 1.0                                       # a prefix of just the first frame
+    E[0, :] = 1.0                                       # ending at 0, every earlier frame must be 0
+    for f in range(1, F):
+        for t in range(1, T):
+            E[t, f] = E[t - 1, f] + E[t, f - 1]         # E[t, f] = E[t-1, f] + E[t, f-1]
+    return E
+
+
+S, E = my_start_counts(T, F), my_end_counts(T, F)
+assert np.allclose(S, start_counts(T, F).numpy(), rtol=1e-12, atol=0)
+assert np.allclose(E, end_counts(T, F).numpy(), rtol=1e-12, atol=0)
+print("my_start_counts / my_end_counts == ardiff_edu.timesteps.start_counts / end_counts")
+
+# closed forms: S[t, f] = C((T-1-t) + (F-1-f), F-1-f) and E[t, f] = C(t + f, f)
+for t, f in [(0, 0), (500, 3), (998, 14), (0, 15)]:
+    assert math.isclose(S[t, f], math.comb((T - 1 - t) + (F - 1 - f), F - 1 - f), rel_tol=1e-12)
+    assert math.isclose(E[t, f], math.comb(t + f, f), rel_tol=1e-12)
+# every non-decreasing sequence starts somewhere and ends somewhere
+assert math.isclose(S[:, 0].sum(), n_mono, rel_tol=1e-12) and math.isclose(E[:, F - 1].sum(), n_mono, rel_tol=1e-12)
+print(f"largest count: S[0, 0] = {S[0, 0]:.3e};  sum_t S[t, 0] = sum_t E[t, F-1] = {S[:, 0].sum():.3e}")
+
+# %% [markdown]
+# The two tables are mirror images of each other (`E[t, f] = S[T−1−t, F−1−f]`): counting forwards from the start
+# is counting backwards from the end. On a log scale:
+
+# %%
+assert np.array_equal(E, S[::-1, ::-1])
+fig, axes = plt.subplots(1, 2, figsize=(8, 2.8))
+for ax, table, name in ((axes[0], S, "log10 S[t, f]: completions starting at t"),
+                        (axes[1], E, "log10 E[t, f]: prefixes ending at t")):
+    im = ax.imshow(np.log10(table), aspect="auto", cmap="viridis", origin="lower")
+    ax.set(xlabel="frame f", ylabel="timestep t", title=name)
+    fig.colorbar(im, ax=ax, fraction=0.05)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 3. Uniform over all sequences, and why it is not enough
+#
+# With `S` we can draw a sequence uniformly among all `C(T+F−1, F)`, left to right:
+#
+# > for f = 0…F−1, draw t_f from [t_{f−1}, T−1] with P ∝ S[k, f], where t_{−1} = 0. This is exactly uniform over all
+# > C(T+F−1, F) sequences. — paper notes §2.3 (`autoregressive_diffusion` in the official code)
+#
+# The product of the step probabilities telescopes: `S[t_0,0]/N · S[t_1,1]/S[t_0,0] · … = 1/N`, because the
+# normaliser of step `f` is `Σ_{k ≥ t_{f−1}} S[k, f] = S[t_{f−1}, f−1]`. On the tiny case, by enumeration:
+
+# %%
+def uniform_probability(seq, S):
+    p, lo = 1.0, 0
+    for f, k in enumerate(seq):
+        p *= S[k, f] / S[lo:, f].sum()                 # P(t_f = k | t_{f-1} = lo) ∝ S[k, f] over k >= lo
+        lo = k
+    return p
+
+
+S_small = my_start_counts(small_T, small_F)
+probs = [uniform_probability(s, S_small) for s in ordered]
+assert np.allclose(probs, 1 / 35)
+assert all(math.isclose(sequence_probability("uniform_monotone", s, small_T), 1 / 35) for s in ordered)
+print(f"every one of the 35 sequences has probability 1/35 = {1 / 35:.4f}")
+
+# %% [markdown]
+# Uniform is fair to *sequences*, not to *frames*. Most non-decreasing sequences spread out over the whole range,
+# so the first frame is almost always nearly clean and the last almost always nearly pure noise:
+#
+# > the first frame is usually nearly clean: P(t_0 < 100) = 0.81; the last frame is usually nearly pure noise:
+# > P(t_15 > 900) = 0.81. — paper notes §2.1
+#
+# `exact_marginals` gives `P(t_f = k)` exactly (by pushing distributions through the sampling steps), so we can
+# check those numbers without Monte-Carlo error:
+
+# %%
+marg = {kind: exact_marginals(kind, F, T) for kind in KINDS}       # (F, T) each
+p_first = marg["uniform_monotone"][0, :100].sum()
+p_last = marg["uniform_monotone"][F - 1, 900:].sum()
+print(f"uniform over sequences: P(t_0 < 100) = {p_first:.3f},  P(t_15 >= 900) = {p_last:.3f}")
+assert round(p_first, 2) == 0.81 and math.isclose(p_first, p_last, rel_tol=1e-9)
+print(f"                        P(t_15 < 100) = {marg['uniform_monotone'][F - 1, :100].sum():.1e}")
+assert marg["uniform_monotone"][F - 1, :100].sum() < 1e-15
+
+# %% [markdown]
+# A model trained like this almost never sees a late frame that is nearly clean, or an early frame that is very
+# noisy. Yet at inference with `s = 0` (synchronous, notebook 03) *all* frames pass through *all* noise levels
+# together. FoPP fixes the marginals while keeping every draw non-decreasing.
+#
+# ## 4. FoPP, step by step for one clip
+#
+# > ```
+# > f* ~ Uniform{0..F-1};  t[f*] ~ Uniform{0..T-1}
+# > for f = f*-1 down to 0:            # backward: earlier frames must be <= t[f+1]
+# >     candidates k in [0, t[f+1]];  P(k) ∝ E[k, f]
+# > for f = f*+1 up to F-1:            # forward: later frames must be >= t[f-1]
+# >     candidates k in [t[f-1], T-1]; P(k) ∝ S[k, f]
+# > ```
+# > Given (f*, t[f*]), this is exactly uniform over all non-decreasing sequences through t[f*] at frame f*.
+# > — paper notes §2.3 (`sample_stepseq_from_mid`, `ar_diff_midsamplet` in the official code)
+#
+# Backward steps need the number of ways to *reach* `k` at frame `f` (the end table), forward steps the number of
+# ways to *continue* from `k` (the start table). Here it is for one clip, printing each decision:
+
+# %%
+def my_fopp(T, F, S, E, rng, verbose=False):
+    t = [0] * F
+    anchor = int(rng.integers(F))                      # f* ~ U{0..F-1}
+    t[anchor] = int(rng.integers(T))                   # t[f*] ~ U{0..T-1}
+    if verbose:
+        print(f"anchor frame f* = {anchor}, t[f*] = {t[anchor]}")
+    for f in range(anchor - 1, -1, -1):                # backward: k in [0, t[f+1]], P(k) ∝ E[k, f]
+        w = E[: t[f + 1] + 1, f]
+        t[f] = int(rng.choice(len(w), p=w / w.sum()))
+        if verbose:
+            print(f"  backward f={f:>2}: k in [0, {t[f + 1]:>3}]   -> t[{f}] = {t[f]}")
+    for f in range(anchor + 1, F):                     # forward: k in [t[f-1], T-1], P(k) ∝ S[k, f]
+        w = S[t[f - 1]:, f]
+        t[f] = t[f - 1] + int(rng.choice(len(w), p=w / w.sum()))
+        if verbose:
+            print(f"  forward  f={f:>2}: k in [{t[f - 1]:>3}, {T - 1}] -> t[{f}] = {t[f]}")
+    return t
+
+
+one = my_fopp(T, F, S, E, np.random.default_rng(3), verbose=True)
+print("t =", one)
+assert monotone(one)
+
+# %% [markdown]
+# ### Is it the package's FoPP? The exact distribution, by enumeration
+#
+# `my_fopp` is random, so "equal to the package" means *the same distribution*. On the tiny case (`T = 5`,
+# `F = 3`) we can compute `my_fopp`'s exact probability of every sequence: sum over the anchors `(f*, t*)` of
+# `1/F · 1/T ·` the product of the step probabilities the loop above would use.
+
+# %%
+def my_fopp_probability(seq, S, E):
+    T, F = S.shape
+    if not monotone(seq):
+        return 0.0
+    total = 0.0
+    for anchor in range(F):                            # the anchor frame; t* = seq[anchor]
+        p = 1 / F * 1 / T
+        for f in range(anchor - 1, -1, -1):
+            p *= E[seq[f], f] / E[: seq[f + 1] + 1, f].sum()
+        for f in range(anchor + 1, F):
+            p *= S[seq[f], f] / S[seq[f - 1]:, f].sum()
+        total += p
+    return total
+
+
+E_small = my_end_counts(small_T, small_F)
+exact = {s: my_fopp_probability(s, S_small, E_small) for s in every}
+assert math.isclose(sum(exact.values()), 1.0)
+assert all(math.isclose(exact[s], sequence_probability("fopp", s, small_T), rel_tol=1e-12, abs_tol=1e-15)
+           for s in every)
+print("my_fopp's exact distribution == ardiff_edu.timesteps.sequence_probability('fopp', ...) on all 125 sequences")
+print("most likely:", [(s, round(float(p), 4)) for s, p in sorted(exact.items(), key=lambda kv: -kv[1])[:3]])
+print("least likely (non-zero):", [(s, round(float(p), 4)) for s, p in sorted(exact.items(), key=lambda kv: kv[1])
+                                   if p > 0][:2])
+
+# %% [markdown]
+# The claim "given the anchor, uniform over the sequences through it" means that for an anchor `(f*, t*)` every
+# sequence through `t*` at frame `f*` gets the same probability `1 / (E[t*, f*] · S[t*, f*])`: `E` counts the ways
+# in, `S` the ways out. Summing over the `F` anchor frames gives the closed form the package uses:
+# `P(seq) = 1/(F·T) · Σ_f 1 / (E[t_f, f] · S[t_f, f])`.
+
+# %%
+for anchor in range(small_F):
+    for t_star in range(small_T):
+        through = [s for s in ordered if s[anchor] == t_star]
+        assert len(through) == E_small[t_star, anchor] * S_small[t_star, anchor]
+        cond = []
+        for s in through:
+            p = 1.0
+            for f in range(anchor - 1, -1, -1):
+                p *= E_small[s[f], f] / E_small[: s[f + 1] + 1, f].sum()
+            for f in range(anchor + 1, small_F):
+                p *= S_small[s[f], f] / S_small[s[f - 1]:, f].sum()
+            cond.append(p)
+        assert np.allclose(cond, 1 / len(through))
+print("given the anchor (f*, t*), every sequence through it is equally likely")
+
+# %% [markdown]
+# And the draws: 20,000 clips from the package's vectorised sampler and 5,000 from `my_fopp` land on each sequence
+# as often as the exact probabilities say (every sequence within 4.5 standard errors):
+
+# %%
+def max_z(draws, exact):
+    counts = {}
+    for row in draws:
+        counts[tuple(row)] = counts.get(tuple(row), 0) + 1
+    n = len(draws)
+    assert set(counts) <= {s for s, p in exact.items() if p > 0}          # never a decreasing sequence
+    return max(abs(counts.get(s, 0) - n * p) / math.sqrt(n * p * (1 - p)) for s, p in exact.items() if p > 0)
+
+
+package_draws = sample_timesteps("fopp", 20_000, small_F, small_T, torch.Generator().manual_seed(0)).tolist()
+rng = np.random.default_rng(0)
+my_draws = [my_fopp(small_T, small_F, S_small, E_small, rng) for _ in range(5_000)]
+z_package, z_mine = max_z(package_draws, exact), max_z(my_draws, exact)
+print(f"largest deviation from the exact probabilities: package {z_package:.1f} SE, my_fopp {z_mine:.1f} SE")
+assert z_package < 4.5 and z_mine < 4.5
+
+# %% [markdown]
+# ## 5. Four samplers, frame by frame
+#
+# The official code offers four training samplers (paper notes §1.3); `sample_timesteps(kind, B, F, T)` has them
+# all. Their exact per-frame distributions `P(t_f = k)` at the paper's size:
+
+# %%
+k = np.arange(T)
+stats = {kind: (m @ k, np.sqrt(m @ k**2 - (m @ k) ** 2)) for kind, m in marg.items()}   # mean, std per frame
+
+fig, axes = plt.subplots(1, 5, figsize=(13, 2.6), gridspec_kw={"width_ratios": [1, 1, 1, 1, 1.3]})
+for ax, kind in zip(axes, KINDS):
+    ax.imshow(np.log10(marg[kind].T + 1e-12), aspect="auto", origin="lower", cmap="magma", vmin=-6, vmax=-1)
+    ax.set(title=f"log10 P(t_f = k): {kind}", xlabel="frame f", ylabel="k" if kind == KINDS[0] else "")
+for kind in KINDS:
+    mean, std = stats[kind]
+    axes[4].plot(mean, label=kind)
+    axes[4].fill_between(np.arange(F), mean - std, mean + std, alpha=0.12)
+axes[4].set(title="mean ± std of t_f", xlabel="frame f", ylim=(-50, 1050))
+axes[4].legend(fontsize=6, loc="upper left")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# > | frame | 0 | 1 | 3 | 5 | 7 | 9 | 11 | 13 | 15 |
+# > | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+# > | mean t, uniform-over-sequences | 58 | 117 | 233 | 352 | 471 | 588 | 706 | 821 | 939 |
+# > | std t, uniform-over-sequences | 57 | 76 | 100 | 112 | 117 | 115 | 106 | 90 | 58 |
+# > | mean t, FoPP | 103 | 181 | 301 | 397 | 478 | 561 | 651 | 758 | 896 |
+# > | std t, FoPP | 167 | 209 | 245 | 263 | 270 | 271 | 260 | 234 | 169 |
+# >
+# > P(t_0 < 100): 0.81 (uniform-over-sequences), 0.73 (FoPP), 0.11 (independent). — paper notes §2.4, from 3–4k
+# > Monte-Carlo samples
+#
+# Our exact values, and the notes' numbers within their own Monte-Carlo error (4 standard errors of 3,000 samples):
+
+# %%
+frames = [0, 1, 3, 5, 7, 9, 11, 13, 15]
+notes = {"uniform_monotone": ([58, 117, 233, 352, 471, 588, 706, 821, 939], [57, 76, 100, 112, 117, 115, 106, 90, 58]),
+         "fopp": ([103, 181, 301, 397, 478, 561, 651, 758, 896], [167, 209, 245, 263, 270, 271, 260, 234, 169])}
+print("frame                   " + "".join(f"{f:>6}" for f in frames))
+for kind in KINDS:
+    mean, std = stats[kind]
+    print(f"mean t, {kind:<17}" + "".join(f"{mean[f]:6.0f}" for f in frames))
+    print(f"std t,  {kind:<17}" + "".join(f"{std[f]:6.0f}" for f in frames))
+for kind, (note_mean, note_std) in notes.items():
+    mean, std = stats[kind]
+    for f, m, s in zip(frames, note_mean, note_std):
+        assert abs(mean[f] - m) < 4 * s / math.sqrt(3000) + 0.5
+        assert abs(std[f] - s) < 6 * s / math.sqrt(6000) + 0.5
+
+p0 = {kind: marg[kind][0, :100].sum() for kind in KINDS}
+print("P(t_0 < 100):", {kind: round(float(p), 3) for kind, p in p0.items()})
+for kind, note in (("uniform_monotone", 0.81), ("fopp", 0.73), ("independent", 0.11)):
+    assert abs(p0[kind] - note) < 4 * math.sqrt(note * (1 - note) / 3000) + 0.005
+
+# %% [markdown]
+# What FoPP buys: every frame sees the whole range of noise levels with a probability that is small but not
+# negligible (at the extremes, about 10^13 times more often than under uniform sampling). The chance that the
+# *last* frame is nearly clean, or the *first* nearly pure noise:
+
+# %%
+for kind in ("uniform_monotone", "fopp"):
+    late_clean, early_noisy = marg[kind][F - 1, :100].sum(), marg[kind][0, 900:].sum()
+    print(f"{kind:<17} P(t_15 < 100) = {late_clean:.1e}   P(t_0 >= 900) = {early_noisy:.1e}")
+assert marg["fopp"][F - 1, :100].sum() > 1e-3 and marg["fopp"][0, 900:].sum() > 1e-3
+assert marg["fopp"][F - 1, :100].sum() > 1e10 * marg["uniform_monotone"][F - 1, :100].sum()
+assert (stats["fopp"][1] > 1.4 * stats["uniform_monotone"][1]).all()             # wider at every frame
+
+# %% [markdown]
+# The Monte-Carlo draws of the package agree with these exact marginals (20,000 clips per sampler, every frame's
+# mean within 4.5 standard errors):
+
+# %%
+gen = torch.Generator().manual_seed(1)
+for kind in KINDS:
+    draws = sample_timesteps(kind, 20_000, F, T, gen).double()
+    mean, std = stats[kind]
+    z = np.abs(draws.mean(0).numpy() - mean) / (std / math.sqrt(len(draws)))
+    print(f"{kind:<17} largest |MC mean - exact| = {z.max():.1f} SE")
+    assert z.max() < 4.5
+    if kind != "independent":
+        assert (draws.diff(dim=1) >= 0).all()
+
+# %% [markdown]
+# ## 6. Paper vs code: which way the recurrence runs
+#
+# > **Paper vs code** (official issue #4, "Wrong Transition Equation in paper"): Section 3.3 of the paper prints the
+# > transition as `d_{i,j} = d_{i,j−1} + d_{i−1,j}` (i = frame, j = timestep). The code fills its start table the
+# > other way, `d_{i,j} = d_{i,j+1} + d_{i+1,j}`, from the last frame and the last timestep; that is the table the
+# > forward step needs. The printed direction is the end table's (`E` in this notebook). **We implement the
+# > code's**: `start_counts` satisfies `S[t, f] = S[t+1, f] + S[t, f+1]`, pinned by
+# > `tests/test_timesteps.py::test_start_table_follows_the_codes_recurrence_not_the_papers_print`.
+#
+# The direction matters: used as the forward step's weights, the printed direction's table does not give a uniform
+# distribution over sequences.
+
+# %%
+S6, E6 = start_counts(6, 4), end_counts(6, 4)
+assert all(S6[t, f] == S6[t + 1, f] + S6[t, f + 1] for t in range(5) for f in range(3))     # the code's direction
+assert S6[2, 1] != S6[1, 1] + S6[2, 0]                                                      # not the printed one
+seqs6 = [s for s in itertools.product(range(6), repeat=4) if monotone(s)]
+with_code = [uniform_probability(s, S6.numpy()) for s in seqs6]
+with_print = [uniform_probability(s, E6.numpy()) for s in seqs6]
+print(f"forward sampling with the code's table:    max/min probability = {max(with_code) / min(with_code):.3f}")
+print(f"forward sampling with the printed table:   max/min probability = {max(with_print) / min(with_print):.1f}")
+assert np.allclose(with_code, 1 / len(seqs6)) and max(with_print) / min(with_print) > 10
+
+# %% [markdown]
+# ## 7. Fast: one `searchsorted` per frame for the whole batch
+#
+# The official sampler loops over the batch in Python and calls `np.random.choice` for every frame: `O(F·T)` work
+# per clip, one clip at a time (`fopp_reference` keeps that structure as a baseline). The package draws a whole
+# batch with inverse-CDF sampling: for each frame, one uniform `u` per clip and one `torch.searchsorted` into a
+# precomputed cumulative table.
+#
+# One numerical trap: the forward step samples from a *suffix* `[lo, T−1]`, and the counts there near `T − 1` are
+# 1, 2, 3, … while the total is 10^32. A prefix cumulative sum `C[k]` cannot resolve them (`C[999] − C[998]` is 0 in
+# float64 instead of 1), so the package uses suffix sums `Σ_{j ≥ k} S[j, f]` for the forward step and prefix sums
+# `Σ_{j ≤ k} E[j, f]` for the backward step; every probability is then a difference of numbers no larger than its
+# own normaliser.
+
+# %%
+prefix = np.cumsum(S[:, 1])
+suffix = np.cumsum(S[::-1, 1])[::-1]
+print(f"prefix sums: C[999] - C[998] = {prefix[999] - prefix[998]:.0f}  (the true count S[999, 1] is {S[999, 1]:.0f})")
+print(f"suffix sums: R[998] - R[999] = {suffix[998] - suffix[999]:.0f}")
+assert prefix[999] - prefix[998] == 0 and suffix[998] - suffix[999] == S[998, 1] == 15
+
+# %% [markdown]
+# The vectorised sampler and the per-sample loop draw from the same distribution (per-frame means within 4
+# standard errors, 2,000 clips each at `T = 1000`, `F = 16`). For their speed, run
+# `python -m ardiff_edu bench --only fopp` (timings are printed there, never in a notebook).
+
+# %%
+ref = fopp_reference(2000, F, T, np.random.default_rng(2)).double()
+vec = sample_timesteps("fopp", 2000, F, T, torch.Generator().manual_seed(2)).double()
+se = ((ref.var(0) + vec.var(0)) / 2000).sqrt()
+z = ((ref.mean(0) - vec.mean(0)).abs() / se).max().item()
+print(f"largest per-frame mean difference, loop vs vectorised: {z:.1f} SE")
+assert z < 4
+
+# %% [markdown]
+# ## Summary
+#
+# * Non-decreasing timesteps for `F = 16`, `T = 1000`: `C(1015, 16) ≈ 5.39·10^34` sequences, counted by two DP
+#   tables, `S` (ways to continue) and `E` (ways to reach), mirror images of each other.
+# * Uniform over sequences is fair to sequences but leaves the first frame almost always clean and the last almost
+#   always noisy. FoPP picks a uniform anchor frame and a uniform timestep there, then fills the rest uniformly among
+#   the sequences through the anchor: every frame sees every noise level.
+# * `sample_timesteps("fopp", B, F, T, generator)` is the training sampler (notebook 07); its exact distribution is
+#   `sequence_probability`, its exact marginals `exact_marginals`.
+# * Next, notebook 03: the inference side, where the AD scheduler turns "earlier frames are cleaner" into a staircase.
