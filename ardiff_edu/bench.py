@@ -44,9 +44,48 @@ def bench_fopp(batch_size: int = 4096, num_frames: int = 16, num_timesteps: int 
     print(f"  speed-up                   {loop / vec:9.0f}x  (target >= 100x)")
 
 
+def bench_sample(num_videos: int = 2, num_frames: int = 16, num_steps: int = 10, s_values=(0, 1, 5, None),
+                 checkpoint=None) -> None:
+    """AD sampling cost vs ``s``: seconds per generated frame next to the network calls (NFE = S + (F-1)*s), relative
+    to synchronous sampling (``s = 0``) measured in the same run. ``None`` in ``s_values`` means ``s = S``. Uses the
+    shipped checkpoint's DiT when it exists (else a random DiT of the ``balls`` preset's size); decoding excluded."""
+    from pathlib import Path
+
+    import torch
+
+    from ardiff_edu.sample import DEFAULT_CHECKPOINT, ddim_sample
+    from ardiff_edu.schedules import ad_schedule
+
+    path = Path(checkpoint or DEFAULT_CHECKPOINT)
+    if path.exists():
+        from ardiff_edu.train import load_checkpoint
+
+        pipe = load_checkpoint(path)
+        model, ns, what = pipe.model, pipe.noise_schedule, f"checkpoint {path.name}"
+    else:
+        from ardiff_edu.diffusion import NoiseSchedule
+        from ardiff_edu.models import DiT
+
+        model, ns, what = DiT(8, 16, max_frames=num_frames).eval(), NoiseSchedule(), "random DiT, balls preset size"
+    F, S = num_frames, num_steps
+    noise = torch.randn((num_videos, F, model.num_tokens, model.token_dim), generator=torch.Generator().manual_seed(0))
+    print(f"sample: AD DDIM, {num_videos} videos x {F} frames, S={S}, window={F}, {what}, "
+          f"{torch.get_num_threads()} torch threads")
+    base = None
+    for s in [S if v is None else v for v in s_values]:
+        sched = ad_schedule(F, S, s, F)
+        seconds = best_time(lambda: ddim_sample(model, sched, noise, ns), repeat=2 if s == 0 else 1)
+        per_frame = seconds / (num_videos * F)
+        base = base or per_frame
+        print(f"  s={s:<3d} NFE={sched.nfe:4d} ({sched.nfe / S:5.1f}x)  {per_frame * 1e3:8.2f} ms/frame  "
+              f"{per_frame / base:6.2f}x s=0")
+
+
 #: name -> benchmark function; ``--only NAME`` runs one of them.
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "fopp": bench_fopp,
+    "sample": bench_sample,
+    "train": lambda: __import__("ardiff_edu.train", fromlist=["bench_train"]).bench_train(),
 }
 
 
