@@ -81,7 +81,7 @@ def ddim_coefficients(template, alphas_cumprod) -> dict[str, torch.Tensor]:
     ``c_x``, ``c_x0`` with ``x_new = c_x · x + c_x0 · x̂0``. Indexed by ``k``, so that DDIM index ``j`` is entry
     ``S − j``; ``alphas[j] == a[S − j]`` and ``alphas_prev[j] == a_prev[S − j]`` reproduce the official extended arrays.
     """
-    template = torch.as_tensor(np.asarray(template), dtype=torch.long)
+    template = torch.as_tensor(np.array(template), dtype=torch.long)
     abar = torch.as_tensor(alphas_cumprod, dtype=torch.float64)
     if template.ndim != 1 or template.numel() < 2:
         raise ValueError(f"template must be a 1-D array of S + 1 >= 2 timesteps, got shape {tuple(template.shape)}")

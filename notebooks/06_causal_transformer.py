@@ -76,7 +76,8 @@ plt.show()
 # %%
 x = torch.randn(2, 16, 16, 8)
 t = torch.randint(0, 1000, (2, 16))
-y = model(x, t)
+with torch.no_grad():
+    y = model(x, t)
 print("output of a fresh model: shape", tuple(y.shape), " max |y| =", float(y.abs().max()))
 assert torch.equal(y, torch.zeros_like(y))
 
@@ -123,7 +124,8 @@ assert (diff[:5] == 0).all() and (diff[5:] > 0).all()
 #
 # `attention_mask(kind, num_frames, num_tokens, num_context_tokens)` returns a boolean matrix for
 # `torch.nn.functional.scaled_dot_product_attention` (`True` = may attend; rows are queries, columns keys). Context
-# tokens (here one class token) come first, then the video frame by frame. Drawn for 4 frames of 3 tokens:
+# tokens (here one class token) come first, then the video frame by frame. Drawn for 4 frames of 3 tokens (dark =
+# may attend; the red lines separate the context token and the frames):
 
 # %%
 kinds = ("causal", "leaky", "full")

@@ -294,3 +294,35 @@ def test_to_float_accepts_read_only_memmap(tmp_path):
         warnings.simplefilter("error")
         assert torch.equal(to_float(mm), to_float(clips))
         assert torch.equal(ClipDataset(mm)[1], to_float(clips[1]))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    size=st.integers(12, 40),
+    frames=st.integers(2, 30),
+    r=st.floats(1.0, 5.0),
+    v=st.floats(0.0, 6.0),
+    seed=st.integers(0, 10_000),
+)
+def test_bouncing_balls_physics_property(size, frames, r, v, seed):
+    clips, s = bouncing_balls(4, num_frames=frames, size=size, num_balls=(1, 2), radius=(r, r), speed=(v, v),
+                              seed=seed, return_state=True)
+    assert clips.shape == (4, frames, size, size, 3)
+    tracks = s["positions"].transpose(0, 2, 1, 3)[s["present"]]  # (K, F, 2)
+    vel = s["velocities"].transpose(0, 2, 1, 3)[s["present"]]
+    assert np.all(tracks >= r - 1e-3) and np.all(tracks <= size - r + 1e-3)  # discs never leave the frame
+    assert np.allclose(np.linalg.norm(vel, axis=-1), v, atol=1e-3)  # speed is exactly the requested one
+    # frame to frame, a coordinate moves by its velocity, or (after a bounce) by less: never farther
+    assert np.all(np.abs(np.diff(tracks, axis=1)) <= np.abs(vel[:, 1:]) + 1e-3)
+    # the image agrees with the state: a pixel at a ball's centre is lit
+    n, b = np.argwhere(s["present"])[0]
+    x, y = s["positions"][n, 0, b]
+    assert clips[n, 0, int(y), int(x)].max() > 100
+
+
+def test_pool_and_dataset_accept_torch():
+    clips = torch.from_numpy(bouncing_balls(3, num_frames=2, size=16, seed=0))
+    assert ClipPool(clips).sample(2).shape == (2, 2, 3, 16, 16)
+    assert ClipDataset(clips)[0].shape == (2, 3, 16, 16)
+    with pytest.raises(ValueError, match="at least one clip"):
+        ClipPool(clips[:0])

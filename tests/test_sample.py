@@ -293,3 +293,20 @@ def test_bench_sample_prints_seconds_per_frame_and_nfe(tmp_path, capsys):
     found = [re.match(r"\s*s=(\d+)\s+NFE=\s*(\d+)\s", line).groups() for line in lines[1:]]
     assert found == [("0", "2"), ("1", "4"), ("2", "6")]
     assert lines[1].endswith("1.00x s=0")
+
+
+def test_keep_exact_vs_official_pins_the_finished_frame_drift():
+    """Paper vs code (notebook 08): the official keep-mask acts on the network output, so finished frames drift by
+    c_x + c_x0 = 1.0000212 per iteration; ours acts on the result and keeps them bit-for-bit."""
+    F, S = 4, 5
+    sched = ad_schedule(F, S, 2)
+    x = _noise(F, dtype=torch.float64)
+    exact = ddim_sample(Wobbly(), sched, x, NS)
+    official = ddim_sample(Wobbly(), sched, x, NS, keep="official")
+    coef = ddim_coefficients(sched.template, NS.alphas_cumprod)
+    drift = coef["c_x"][S] + coef["c_x0"][S]
+    waits = int((sched.step_index[:, 0] == S).sum()) - 1
+    assert waits > 0 and torch.allclose(official[:, 0], exact[:, 0] * drift ** waits, atol=1e-12, rtol=0)
+    assert 0 < (official - exact).abs().max() < 1e-3              # small, but not zero
+    with pytest.raises(ValueError, match="keep"):
+        ddim_sample(Wobbly(), sched, x, NS, keep="loose")

@@ -11,27 +11,42 @@ its ``seed``.
   command (``python -m ardiff_edu prepare ...`` runs :func:`main`) and ``CachedClips``
 """
 
-from .benchmarks import (
-    DATASETS,
-    CachedClips,
-    DataError,
-    VideoItem,
-    clip_starts,
-    faces_items,
-    find_items,
-    load_item,
-    make_example_tree,
-    prepare,
-    read_frames_folder,
-    sky_items,
-    taichi_items,
-    ucf101_items,
-    video_clips,
-)
-from .benchmarks import main as main
 from .procedural import UCF_CLASSES, digit_glyphs, faces, moving_digits, sky_timelapse, taichi, ucf_actions
 from .real import FOOTAGE, footage_path, real_footage_clips, resize_center_crop
 from .synthetic import PALETTE, PALETTE_NAMES, ClipDataset, ClipPool, bouncing_balls, to_float, to_uint8
+
+#: names served by :mod:`.benchmarks`, imported on first use (``python -m ardiff_edu prepare`` calls ``main``)
+_BENCHMARK_NAMES = (
+    "DATASETS",
+    "CachedClips",
+    "DataError",
+    "VideoItem",
+    "clip_starts",
+    "faces_items",
+    "find_items",
+    "load_item",
+    "main",
+    "make_example_tree",
+    "prepare",
+    "read_frames_folder",
+    "sky_items",
+    "taichi_items",
+    "ucf101_items",
+    "video_clips",
+)
+
+
+def __getattr__(name):
+    if name in _BENCHMARK_NAMES:
+        from . import benchmarks
+
+        return getattr(benchmarks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_BENCHMARK_NAMES))
+
 
 __all__ = [
     "CachedClips",
