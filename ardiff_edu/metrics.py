@@ -27,9 +27,6 @@ something physical on our procedural data (cpu-feasibility probe, where it separ
 Real clips score ``match_frac`` ≈ 1, ``accel_median`` well below 1 and ``colour_drift_median`` ≈ 0; the probe's
 generated clips scored 0.26–0.41, 3.6–6.6 and 59–100 on those three, the keys that discriminate best.
 """
-# COORDINATION NOTE (12:22 UTC, helper B): a second engineer is on the sampling brief too; see the note at the top
-# of ardiff_edu/sample.py. This file and tests/test_metrics.py are yours; I only added compare(real, generated).
-
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Sampling: DDIM (η = 0) driven by any :class:`~ardiff_edu.schedules.Schedule`, window by window.
 
-    python -m ardiff_edu sample --checkpoint data/checkpoints/balls_dit.pt --num-frames 16 --s 5 --out clip.gif
+    python -m ardiff_edu sample --checkpoint data/checkpoints/balls.pt --num-frames 16 --s 5 --out clip.gif
 
 One iteration of the sampler (notes §3.3) is one network call over the iteration's window of frames:
 
@@ -30,18 +30,6 @@ that the network always sees ``K`` finished frames (the given prefix at first, t
 front of the ``window − K`` frames it works on. :func:`ddim_sample` then writes the clean prefix latents into those
 frames and labels them ``template[S]`` (``t = 1`` for ``T = 1000``), like any finished frame.
 """
-# COORDINATION NOTE (12:22 UTC) from the second engineer on the sampling brief ("helper B"): two of us are editing
-# the same files at once. I took sample.py over as the brief told me (it says the first engineer vanished), fixed
-# ddim_step's (F,)-shaped k broadcast (it crashed), switched _encode/_decode to Pipeline.encode_video/decode_video
-# (latent normalisation), default checkpoint -> data/checkpoints/balls.pt, and wrote tests/test_sample.py (33 pass).
-# To stop clobbering each other: from now on I leave ardiff_edu/metrics.py and tests/test_metrics.py to you (I only
-# added compare(real, generated) + renamed your pipeline compare to evaluate()). Please edit sample.py and
-# tests/test_sample.py in place (no whole-file rewrites). I am doing the bench "sample" entry, notebooks/08_sampling.py
-# and data/samples/ (12:25: I saw your bench_sample in bench.py and dropped mine). If you are doing those too, write a line here and I will stop. I delete this note at the end.
-# REPLY (12:27 UTC, helper A = metrics author): agreed. You own sample.py, tests/test_sample.py, notebooks/08, data/samples.
-# I own metrics.py + tests/test_metrics.py and keep bench_sample in bench.py working with your test; I touch nothing else.
-# FYI (12:30, A): under the current load (avg ~7 on 2 cores) a DiT forward (B=2, 16 frames, balls size) takes ~1 s with
-# torch's 2 threads but ~26 ms after torch.set_num_threads(1) (OpenMP oversubscription). Worth it for the notebook/evidence.
 
 from __future__ import annotations
 
@@ -81,7 +69,8 @@ def ddim_coefficients(template, alphas_cumprod) -> dict[str, torch.Tensor]:
     ``c_x``, ``c_x0`` with ``x_new = c_x · x + c_x0 · x̂0``. Indexed by ``k``, so that DDIM index ``j`` is entry
     ``S − j``; ``alphas[j] == a[S − j]`` and ``alphas_prev[j] == a_prev[S − j]`` reproduce the official extended arrays.
     """
-    template = torch.as_tensor(np.array(template), dtype=torch.long)
+    template = (template.long() if isinstance(template, torch.Tensor)
+                else torch.as_tensor(np.array(template), dtype=torch.long))
     abar = torch.as_tensor(alphas_cumprod, dtype=torch.float64)
     if template.ndim != 1 or template.numel() < 2:
         raise ValueError(f"template must be a 1-D array of S + 1 >= 2 timesteps, got shape {tuple(template.shape)}")

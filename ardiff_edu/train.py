@@ -579,7 +579,8 @@ def bench_train(steps: int = 4, preset: str = "balls") -> None:
     for bf16 in (False, True):
         step(bf16)
         sec = best_time(lambda: step(bf16), repeat=steps)
-        print(f"  {'bf16 autocast' if bf16 else 'fp32':<14} {1 / sec:6.2f} steps/s  {cfg.batch_size / sec:7.1f} clips/s  "
+        name = "bf16 autocast" if bf16 else "fp32"
+        print(f"  {name:<14} {1 / sec:6.2f} steps/s  {cfg.batch_size / sec:7.1f} clips/s  "
               f"{tokens / sec:8.0f} tokens/s  {flops / sec / 1e9:6.1f} GFLOP/s = {flops / sec / mm:5.2f}x matmul")
 
 

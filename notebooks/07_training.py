@@ -10,6 +10,7 @@
 # 4. reads the **training curves of the shipped checkpoint**, total and per frame index.
 
 # %%
+import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -116,6 +117,7 @@ same = all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
 same_ema = all(torch.equal(a["ema"][k], b["ema"][k]) for k in a["ema"])
 print("step", b["step"], "| weights identical:", same, "| EMA identical:", same_ema)
 assert b["step"] == 40 and same and same_ema
+shutil.rmtree(tmp)                                                  # the live runs were only for this notebook
 
 # %% [markdown]
 # A loss that turns NaN or infinite stops the run with a `FloatingPointError` naming the step and the last good

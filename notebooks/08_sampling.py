@@ -9,7 +9,7 @@
 # real vs generated clips.
 #
 # Vocabulary: `T` training timesteps (1000) · `S` sampling steps · `F` frames · `s` AR step · `window` frames per
-# network call (the training length, 16). Sampling on 2 CPU cores is slow, so we use `S = 10` here (the paper: 50).
+# network call (the training length, 16). To stay fast on a CPU we use `S = 20` sampling steps here (the paper: 50).
 
 # %%
 import matplotlib.pyplot as plt
@@ -25,7 +25,7 @@ from ardiff_edu.utils import seed_all
 from ardiff_edu.video import animate, show_grid
 
 seed_all(0)
-torch.set_num_threads(2)
+torch.set_num_threads(1)    # the model is small: one thread is as fast, and never fights other processes for the cores
 plt.rcParams.update({"figure.dpi": 60, "font.size": 8})
 
 # %% [markdown]
@@ -107,7 +107,7 @@ print("iterations each frame spends finished in the window:", waits.tolist())
 print("max |official - exact| per frame:", [f"{d:.1e}" for d in (official - exact).abs().amax(dim=(0, 2, 3)).tolist()])
 # frame 0 sees only itself (causal attention): official = exact * drift^(iterations spent finished)
 assert torch.allclose(official[:, 0].double(), exact[:, 0].double() * drift ** int(waits[0]), atol=1e-6)
-assert torch.equal(exact[:, -1], exact[:, -1]) and (official - exact).abs().max() < 1e-2
+assert 0 < (official - exact)[:, 1:].abs().max() < 1e-2      # later frames attend to the drifted ones: small changes
 
 # %% [markdown]
 # ## 2. Synchronous vs asynchronous, with the shipped checkpoint
@@ -135,13 +135,13 @@ print(f"checkpoint: {DEFAULT_CHECKPOINT.name}, DiT trained for {meta.get('steps'
       f"trained on {pipe.num_frames}-frame clips)")
 
 # %% [markdown]
-# Now 16 frames with `S = 10`, from the same noise. For `s = 2` we also keep the latent state after a few iterations
+# Now 16 frames with `S = 20`, from the same noise. For `s = 2` we also keep the latent state after a few iterations
 # (the `callback`), to look at the staircase *during* sampling.
 
 # %%
-S, F = 10, 16
+S, F = 20, 16
 sync = generate(pipe, 4, F, s=0, num_steps=S, seed=0)
-snaps, keep_at = {}, [4, 12, 20, 28, 39]
+snaps, keep_at = {}, [5, 15, 25, 35, 49]
 asyn = by_hand(4, F, 2, S, seed=0, callback=lambda i, x: snaps.update({i: x[:1].clone()}) if i in keep_at else None)
 print("network calls: s=0", ad_nfe(F, S, 0), "| s=2", ad_nfe(F, S, 2))
 assert sync.shape == asyn.shape == (4, F, 32, 32, 3) and sync.dtype == np.uint8
@@ -162,14 +162,14 @@ sched = ad_schedule(F, S, 2)
 rows = [to_uint8(pipe.decode_video(snaps[i]))[0] for i in keep_at]
 show_grid(rows, row_titles=[f"after it {i}" for i in keep_at], title="s=2: the state during sampling")
 plt.show()
-print("step index after it 12:", sched.step_index[12].tolist())
-assert keep_at[-1] == sched.num_iterations - 1 and sched.step_index[12, 0] == S and sched.step_index[12, -1] == 0
+print("step index after it 25:", sched.step_index[25].tolist())
+assert keep_at[-1] == sched.num_iterations - 1 and sched.step_index[25, 0] == S and sched.step_index[25, -1] == 0
 
 # %% [markdown]
 # ## 3. The AR step `s`: cost and what it changes
 #
-# The cost grows linearly in `s`: `NFE = S + (F − 1)·s`. We sample two 8-frame clips (cheaper) for several `s` and
-# track the balls with
+# The cost grows linearly in `s`: `NFE = S + (F − 1)·s`. We sample four 16-frame clips for several `s` and track the
+# balls with
 # the toy metric of section 6 (`match` = fraction of blobs that continue into the next frame, `acc` = median
 # centroid acceleration away from the walls in px/frame², ≈ 0 for real constant-velocity balls) and the mean
 # absolute change between consecutive frames.
@@ -177,12 +177,12 @@ assert keep_at[-1] == sched.num_iterations - 1 and sched.step_index[12, 0] == S 
 # %%
 print("  s   NFE   match   acc   |frame change|")
 for s in (0, 1, 2, 5):
-    videos = generate(pipe, 2, 8, s=s, num_steps=S, seed=1)
+    videos = generate(pipe, 4, F, s=s, num_steps=S, seed=1)
     values, _ = ball_stats(videos)
     change = np.abs(np.diff(videos.astype(np.int16), axis=1)).mean()
-    print(f"{s:3d}  {ad_nfe(8, S, s):4d}  {values['match_frac']:6.2f}  {values['accel_median']:5.2f}  {change:8.1f}")
-    assert ad_nfe(8, S, s) == S + (8 - 1) * s
-print(f"16 frames: s=5 costs {ad_nfe(16, S, 5)} calls, s=S (fully auto-regressive) {ad_nfe(16, S, S)}")
+    print(f"{s:3d}  {ad_nfe(F, S, s):4d}  {values['match_frac']:6.2f}  {values['accel_median']:5.2f}  {change:8.1f}")
+    assert ad_nfe(F, S, s) == S + (F - 1) * s
+print(f"s=S (fully auto-regressive) would cost {ad_nfe(F, S, S)} calls")
 
 # %% [markdown]
 # ## 4. Longer than the training clips: the sliding window
@@ -196,19 +196,19 @@ print(f"16 frames: s=5 costs {ad_nfe(16, S, 5)} calls, s=S (fully auto-regressiv
 generate(pipe, 1, 64, s=1, num_steps=20)    # s * window = 16 < S = 20
 
 # %% [markdown]
-# Either take `s ≥ ⌈S / window⌉`, or `overflow="wait"`: hold new frames back until the oldest frame in the window is
-# finished (more calls, never a skipped step). With `S = 10` here, `s = 1` is already safe: 64 frames in 73 calls.
+# Either take `s ≥ ⌈S / window⌉ = 2`, or `overflow="wait"`: hold new frames back until the oldest frame in the window
+# is finished (more calls, never a skipped step). We take `s = 2`: 64 frames in `20 + 63·2 = 146` calls of 16 frames.
 
 # %%
 print("S=20, window 16: smallest safe s =", smallest_safe_s(20, 16), "| NFE s=2:", ad_nfe(64, 20, 2, 16),
       "| NFE s=1 with overflow='wait':", ad_nfe(64, 20, 1, 16, overflow="wait"))
-long = generate(pipe, 1, 64, s=1, num_steps=S, seed=3)
-sched = ad_schedule(64, S, 1, window=16)
-print(f"64 frames, S={S}, s=1: {sched.nfe} calls of {sched.window_size} frames; every frame got "
+long = generate(pipe, 1, 64, s=2, num_steps=S, seed=3)
+sched = ad_schedule(64, S, 2, window=16)
+print(f"64 frames, S={S}, s=2: {sched.nfe} calls of {sched.window_size} frames; every frame got "
       f"{int(sched.updates_per_frame.min())} updates")
-assert long.shape == (1, 64, 32, 32, 3) and sched.nfe == S + 63 and (sched.updates_per_frame == S).all()
+assert long.shape == (1, 64, 32, 32, 3) and sched.nfe == S + 63 * 2 and (sched.updates_per_frame == S).all()
 show_grid([long[0, :32], long[0, 32:]], row_titles=["frames 0-31", "frames 32-63"],
-          title="one 64-frame video, sliding window of 16 frames", max_frames=32, scale=0.35)
+          max_frames=32, scale=0.35)
 plt.show()
 
 # %% tags=["nbval-ignore-output"]
@@ -234,7 +234,7 @@ assert make_schedule(6, 4, 2, prefix_frames=2).nfe == ad_nfe(4, 4, 2) == 4 + 3 *
 # %%
 real = bouncing_balls(2, num_frames=F, seed=123)
 p = 4
-pred = generate(pipe, 2, F, s=1, num_steps=S, prefix_frames=real[:, :p], seed=4)
+pred = generate(pipe, 2, F, s=2, num_steps=S, prefix_frames=real[:, :p], seed=4)
 recon = to_uint8(pipe.decode_video(pipe.encode_video(to_float(real[:, :p]))))     # what the tokenizer makes of them
 err_given = np.abs(pred[:, :p].astype(int) - recon.astype(int)).max()
 err_future = np.abs(pred[:, p:].astype(int) - real[:, p:].astype(int)).mean()
@@ -242,7 +242,7 @@ print(f"given frames: max |pred - tokenizer reconstruction| = {err_given} / 255"
 print(f"predicted frames: mean |pred - ground truth| = {err_future:.1f} / 255")
 assert err_given <= 1                                    # the given frames come back (decoded), unchanged
 show_grid([real[0], pred[0], real[1], pred[1]], row_titles=["real", f"pred (p={p})", "real", f"pred (p={p})"],
-          title=f"video prediction: the first {p} frames given, {F - p} generated with s=1")
+          title=f"video prediction: the first {p} frames given, {F - p} generated with s=2")
 plt.show()
 
 # %% [markdown]

@@ -22,7 +22,8 @@ class Oracle(nn.Module):
 
     def __init__(self, target, schedule, prediction="x0"):
         super().__init__()
-        self.target, self.windows, self.prediction, self.calls = target, schedule.windows, prediction, 0
+        self.target, self.windows, self.calls = target, schedule.windows, 0
+        self.prediction = self.kind = prediction
         self.seen = []
 
     def forward(self, x, t, labels=None):
@@ -30,10 +31,10 @@ class Oracle(nn.Module):
         self.calls += 1
         self.seen.append((x.shape[1], t.clone()))
         x0 = self.target[:, lo:hi].to(x)
-        if self.prediction == "x0":
+        if self.kind == "x0":
             return x0
         eps = NS.eps_from_x0(x, t, x0)
-        return eps if self.prediction == "eps" else NS.v_from_x0_eps(x0, eps, t)
+        return eps if self.kind == "eps" else NS.v_from_x0_eps(x0, eps, t)
 
 
 class Wobbly(nn.Module):
@@ -310,3 +311,36 @@ def test_keep_exact_vs_official_pins_the_finished_frame_drift():
     assert 0 < (official - exact).abs().max() < 1e-3              # small, but not zero
     with pytest.raises(ValueError, match="keep"):
         ddim_sample(Wobbly(), sched, x, NS, keep="loose")
+
+
+def test_sampler_options_prefix_timestep_prediction_override_and_label_checks():
+    F, S, p = 5, 3, 2
+    sched = make_schedule(F, S, 1, prefix_frames=p)
+    target = torch.randn((B, F, L, C), generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    model = Oracle(target, sched)
+    ddim_sample(model, sched, _noise(F, dtype=torch.float64), NS, prefix=target[:, :p], prefix_timestep=7)
+    assert all((t[:, :p] == 7).all() for _, t in model.seen)
+    eps_model = Oracle(target, sched, "eps")
+    eps_model.prediction = "x0"                                   # wrong attribute, overridden by the argument
+    out = ddim_sample(eps_model, sched, _noise(F, dtype=torch.float64), NS, prefix=target[:, :p], prediction="eps")
+    assert (out - target).abs().max() < 0.05
+    with pytest.raises(ValueError, match="one label per video"):
+        ddim_sample(ClassConstant(), sched, _noise(F), NS, labels=torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="class-conditional"):
+        ddim_sample(Wobbly(), sched, _noise(F), NS, labels=torch.tensor([0, 1]), cfg_scale=2.0)
+
+
+def test_generate_batches_and_returns_latents_and_save_videos_pads_mp4(tmp_path):
+    from ardiff_edu.sample import save_videos
+    from ardiff_edu.video import read_video
+
+    pipe = _tiny_pipeline()
+    videos, latents = generate(pipe, 3, 4, s=1, num_steps=3, seed=2, return_latents=True)
+    assert latents.shape == (3, 4, 4, C) and np.array_equal(videos, generate(pipe, 3, 4, s=1, num_steps=3, seed=2,
+                                                                                batch_size=2))
+    save_videos(tmp_path / "v.mp4", videos[:2], fps=4)            # 2x(2+1+2) = 5 px wide: padded to even sizes
+    assert read_video(tmp_path / "v.mp4").shape == (4, 2, 6, 3)
+    save_videos(tmp_path / "v.npy", videos)
+    assert np.array_equal(np.load(tmp_path / "v.npy"), videos)
+    with pytest.raises(ValueError, match="videos must be uint8"):
+        save_videos(tmp_path / "w.gif", videos.astype(np.float32))

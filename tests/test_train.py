@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ardiff_edu import train as tr
-from ardiff_edu.train import PRESETS, TrainConfig, drop_labels, export, load_checkpoint, main, plot_log, read_log, train
+from ardiff_edu.train import PRESETS, TrainConfig, drop_labels, load_checkpoint, main, plot_log, read_log, train
 
 torch.set_num_threads(2)
 SMOKE = replace(PRESETS["balls-smoke"], num_clips=16, tok_steps=8)
@@ -99,6 +99,7 @@ def test_cli_export_and_load(tmp_path, capsys):
     assert states_equal(run_pipe.model.state_dict(), ema)
     fig = plot_log(pipe.log)
     assert len(fig.axes) == 2
+    assert len(plot_log(out / "tokenizer.jsonl").axes) == 2             # a JSONL path works too (no per-frame loss)
     assert main(["--preset", "balls-smoke", "--stage", "dit", "--out", str(out), "--no-progress"]) == 1
     assert "--resume" in capsys.readouterr().err
 
