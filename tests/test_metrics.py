@@ -106,19 +106,6 @@ def test_compare_prints_real_and_generated_side_by_side(capsys):
     assert out[0].split() == ["real", "shuffled"] and len(out) == 1 + len(KEYS)
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    """A real (untrained) checkpoint from the train module: balls-smoke for two steps per stage."""
-    import dataclasses
-
-    train = pytest.importorskip("ardiff_edu.train")
-    root = tmp_path_factory.mktemp("ckpt")
-    cfg = dataclasses.replace(train.PRESETS["balls-smoke"], tok_steps=2, steps=2, num_clips=8, ckpt_every=2)
-    for stage in ("tokenizer", "dit"):
-        train.train(cfg, out=root / "run", stage=stage, progress=False)
-    return train.export(root / "run", root / "tiny.pt")
-
-
 def test_evaluate_and_the_command_line_with_a_checkpoint(tiny_checkpoint, capsys):
     from ardiff_edu.train import load_checkpoint
 

@@ -247,19 +247,6 @@ def test_cli_refuses_bad_arguments(tmp_path):
         main(["--out", str(tmp_path / "x.npy"), "--checkpoint", str(tmp_path / "none.pt")])
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    """A real checkpoint from the train module (balls-smoke, a few steps: untrained, but the real pipeline)."""
-    import dataclasses
-
-    train = pytest.importorskip("ardiff_edu.train")
-    root = tmp_path_factory.mktemp("ckpt")
-    cfg = dataclasses.replace(train.PRESETS["balls-smoke"], tok_steps=2, steps=2, num_clips=8, ckpt_every=2)
-    for stage in ("tokenizer", "dit"):
-        train.train(cfg, out=root / "run", stage=stage, progress=False)
-    return train.export(root / "run", root / "tiny.pt")
-
-
 def test_cli_writes_npy_gif_and_mp4(tiny_checkpoint, tmp_path, capsys):
     from ardiff_edu.video import read_video
 
