@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
+# JupyterLab refuses to run as root unless told to (containers, CI machines)
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: env
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
 test: test-unit test-notebooks
 
