@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from ardiff_edu.utils import check_choice, check_int
+from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = ["KINDS", "linear_betas", "cosine_betas", "NoiseSchedule", "default_schedule", "q_sample"]
 
@@ -27,17 +27,11 @@ __all__ = ["KINDS", "linear_betas", "cosine_betas", "NoiseSchedule", "default_sc
 KINDS = ("linear", "cosine")
 
 
-def _check_positive_float(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a float in (0, 1), got {value!r}")
-    return float(value)
-
-
 def linear_betas(T: int = 1000, linear_start: float = 1e-4, linear_end: float = 0.02) -> torch.Tensor:
     """LDM's "linear" schedule, float64 ``[T]``: linear in √β, not in β."""
     T = check_int("T", T, 1)
-    linear_start = _check_positive_float("linear_start", linear_start)
-    linear_end = _check_positive_float("linear_end", linear_end)
+    linear_start = check_float("linear_start", linear_start, 0, 1, low_open=True, high_open=True)
+    linear_end = check_float("linear_end", linear_end, 0, 1, low_open=True, high_open=True)
     if linear_end < linear_start:
         raise ValueError(f"linear_end must be >= linear_start={linear_start}, got {linear_end}")
     # $\beta_t = \Big(\sqrt{\beta_{start}} + \tfrac{t}{T-1}\big(\sqrt{\beta_{end}} - \sqrt{\beta_{start}}\big)\Big)^2$
@@ -47,8 +41,8 @@ def linear_betas(T: int = 1000, linear_start: float = 1e-4, linear_end: float = 
 def cosine_betas(T: int = 1000, offset: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
     """Nichol & Dhariwal's cosine schedule, float64 ``[T]`` (β clipped to ``max_beta`` near the noisy end)."""
     T = check_int("T", T, 1)
-    offset = _check_positive_float("offset", offset)
-    max_beta = _check_positive_float("max_beta", max_beta)
+    offset = check_float("offset", offset, 0, 1, low_open=True, high_open=True)
+    max_beta = check_float("max_beta", max_beta, 0, 1, low_open=True, high_open=True)
     u = torch.arange(T + 1, dtype=torch.float64) / T
     # $f(u) = \cos^2\!\Big(\frac{u + o}{1 + o}\cdot\frac{\pi}{2}\Big)$, $\quad \bar\alpha(u) = f(u) / f(0)$
     f = torch.cos((u + offset) / (1 + offset) * math.pi / 2) ** 2

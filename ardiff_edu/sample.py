@@ -34,7 +34,6 @@ frames and labels them ``template[S]`` (``t = 1`` for ``T = 1000``), like any fi
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 
 from ardiff_edu.schedules import OVERFLOW_MODES, Schedule, ad_schedule
-from ardiff_edu.utils import DATA_DIR, atomic_open, check_choice, check_int
+from ardiff_edu.utils import DATA_DIR, atomic_open, check_choice, check_float, check_int
 
 __all__ = [
     "KEEP_MODES", "PREDICTIONS", "DEFAULT_CHECKPOINT", "ddim_coefficients", "ddim_step", "with_prefix",
@@ -151,13 +150,6 @@ def make_schedule(num_frames: int, num_steps: int, s: int, window: int | None = 
 # ----------------------------------------------------------------------------------------------------------------
 # The sampler
 # ----------------------------------------------------------------------------------------------------------------
-def _finite_float(name: str, value, low: float) -> float:
-    numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not numeric or not math.isfinite(value) or value < low:
-        raise ValueError(f"{name} must be a finite number >= {low}, got {value!r}")
-    return float(value)
-
-
 def _null_label(model) -> int:
     for name in ("null_label", "num_classes"):
         value = getattr(model, name, None)
@@ -214,7 +206,7 @@ def ddim_sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule=N
         raise ValueError(f"noise has {F} frames but the schedule has num_frames={schedule.num_frames}")
     keep = check_choice("keep", keep, KEEP_MODES)
     prediction = check_choice("prediction", prediction or getattr(model, "prediction", "x0"), PREDICTIONS)
-    cfg_scale = _finite_float("cfg_scale", cfg_scale, 0.0)
+    cfg_scale = check_float("cfg_scale", cfg_scale, 0.0)
     noise_schedule = default_schedule() if noise_schedule is None else noise_schedule
     abar = noise_schedule.alphas_cumprod.to(torch.float64)
     template = torch.as_tensor(np.array(schedule.template), dtype=torch.long)

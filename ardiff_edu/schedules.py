@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ardiff_edu.utils import check_choice, check_int
+from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = [
     "KINDS", "OVERFLOW_MODES", "Schedule", "ddim_timesteps", "step_template", "ad_schedule", "ad_nfe",
@@ -335,7 +335,7 @@ def pyramid(num_frames: int, num_steps: int, uncertainty_scale: float = 1.0, num
     """
     S, T = _check_steps(num_steps, num_timesteps)
     F = check_int("num_frames", num_frames, 1)
-    u = _check_float("uncertainty_scale", uncertainty_scale, 0.0, float(S))
+    u = check_float("uncertainty_scale", uncertainty_scale, 0.0, float(S))
     start = np.floor(np.arange(F) * u + 1e-9).astype(np.int64)  # iteration at which each frame starts
     iterations = S + int(start[-1])
     i = np.arange(iterations)[:, None]
@@ -453,15 +453,6 @@ def staircase(kind: str, num_frames: int, num_steps: int, **params) -> Schedule:
 # ----------------------------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------------------------
-def _check_float(name: str, value, low: float, high: float) -> float:
-    numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not numeric or not np.isfinite(value):
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return float(value)
-
-
 def _whole_video(step_index, S, T, kind, s, params) -> Schedule:
     step_index = np.asarray(step_index, dtype=np.int64)
     previous = np.vstack([np.zeros((1, step_index.shape[1]), np.int64), step_index[:-1]])

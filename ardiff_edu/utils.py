@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
 import tempfile
@@ -37,6 +38,31 @@ def check_int(name: str, value, low: int, high: int | None = None) -> int:
     if value < low or (high is not None and value > high):
         raise ValueError(f"{name} must be in {accepted}, got {value}")
     return value
+
+
+def check_float(name: str, value, low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite number within the bounds (``None``: unbounded on that side;
+    ``low_open`` / ``high_open`` exclude the bound itself).
+
+    Raises ``ValueError`` naming the argument, the bad value and the accepted range otherwise.
+    """
+    if low is not None and high is not None:
+        bounds = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    elif low is not None:
+        bounds = f"{'>' if low_open else '>='} {low}"
+    elif high is not None:
+        bounds = f"{'<' if high_open else '<='} {high}"
+    else:
+        bounds = "(finite)"
+    numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not numeric or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number {bounds}, got {value!r}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        raise ValueError(f"{name} must be {bounds}, got {value}")
+    return float(value)
 
 
 def check_choice(name: str, value, choices) -> str:

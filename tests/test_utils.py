@@ -43,3 +43,17 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
         atomic_torch_save({"v": Unpicklable()}, path)
     assert torch.load(path) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_check_float_names_value_and_range():
+    from ardiff_edu.utils import check_float
+
+    assert check_float("cfg_scale", 2, 0.0) == 2.0
+    with pytest.raises(ValueError, match=r"cfg_scale must be >= 0.0, got -1"):
+        check_float("cfg_scale", -1, 0.0)
+    with pytest.raises(ValueError, match=r"beta must be in \(0, 1\), got 1"):
+        check_float("beta", 1, 0, 1, low_open=True, high_open=True)
+    with pytest.raises(ValueError, match=r"u must be a number in \[0.0, 5.0\], got nan"):
+        check_float("u", float("nan"), 0.0, 5.0)
+    with pytest.raises(ValueError, match="got True"):
+        check_float("u", True, 0.0, 5.0)
