@@ -30,7 +30,6 @@ import argparse
 import copy
 import dataclasses
 import json
-import math
 import shlex
 import sys
 import time
@@ -43,7 +42,7 @@ from ardiff_edu.diffusion import NoiseSchedule
 from ardiff_edu.models import DiT, FrameTokenizer
 from ardiff_edu.timesteps import KINDS as TIMESTEP_KINDS
 from ardiff_edu.timesteps import sample_timesteps
-from ardiff_edu.utils import atomic_open, atomic_torch_save, check_choice, check_int
+from ardiff_edu.utils import atomic_open, atomic_torch_save, check_choice, check_float, check_int
 
 __all__ = ["TrainConfig", "PRESETS", "STAGES", "train", "load_checkpoint", "Pipeline", "export", "plot_log",
            "read_log", "build_tokenizer", "build_dit", "drop_labels", "main"]
@@ -111,13 +110,9 @@ class TrainConfig:
         check_choice("timesteps", self.timesteps, TIMESTEP_KINDS)
         check_choice("device", self.device, ("cpu", "cuda"))
         for name in ("tok_lr", "lr", "grad_clip"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+            check_float(name, getattr(self, name), 0, low_open=True)
         for name in ("tok_ema_decay", "ema_decay", "label_dropout", "weight_decay"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
-                raise ValueError(f"{name} must be a number in [0, 1), got {v!r}")
+            check_float(name, getattr(self, name), 0, 1, high_open=True)
 
 
 _SMALL = dict(num_clips=64, num_frames=8, token_dim=4, tok_width=8, tok_steps=20, tok_batch_size=16,

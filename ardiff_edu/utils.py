@@ -31,12 +31,12 @@ def check_int(name: str, value, low: int, high: int | None = None) -> int:
 
     Raises ``ValueError`` naming the argument, the bad value and the accepted range otherwise.
     """
-    accepted = f"[{low}, {high}]" if high is not None else f">= {low}"
+    accepted = f"in [{low}, {high}]" if high is not None else f">= {low}"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer {accepted}, got {value!r}")
     value = int(value)
     if value < low or (high is not None and value > high):
-        raise ValueError(f"{name} must be in {accepted}, got {value}")
+        raise ValueError(f"{name} must be {accepted}, got {value}")
     return value
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .utils import atomic_open, check_choice, check_int
+from .utils import atomic_open, check_choice, check_float, check_int
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 WRITE_SUFFIXES = (".mp4", ".avi", ".gif", ".npy")
@@ -28,7 +28,8 @@ def as_uint8_frames(frames, name: str = "frames") -> np.ndarray:
     """Return ``frames`` as a uint8 numpy ``(F, H, W, 3)`` array.
 
     Accepts uint8 ``(F, H, W, 3)`` or floating ``(F, 3, H, W)`` in ``[-1, 1]`` (numpy or torch); anything else is a
-    ``ValueError`` naming the shape and dtype it got.
+    ``ValueError`` naming the shape and dtype it got. Floats slightly outside ``[-1, 1]`` (a decoder overshooting)
+    are clipped, as image writers do; NaN or inf is a ``ValueError``, since it means the model diverged.
     """
     if isinstance(frames, torch.Tensor):
         frames = frames.detach().cpu().numpy()
@@ -39,6 +40,9 @@ def as_uint8_frames(frames, name: str = "frames") -> np.ndarray:
     if frames.ndim == 4 and np.issubdtype(dtype, np.floating) and shape[1] == 3 and min(shape) > 0:
         from .data.synthetic import to_uint8
 
+        if not np.isfinite(frames).all():
+            bad = int((~np.isfinite(frames)).sum())
+            raise ValueError(f"{name} contains {bad} NaN/inf values; finite values in [-1, 1] are expected")
         return to_uint8(frames)
     raise ValueError(
         f"{name} must be uint8 (F, H, W, 3) or float (F, 3, H, W) in [-1, 1] with F, H, W >= 1, "
@@ -66,8 +70,7 @@ def write_video(path, frames, fps: int = 8) -> Path:
     suffix = path.suffix.lower()
     if suffix not in WRITE_SUFFIXES:
         raise ValueError(f"path must end in one of {WRITE_SUFFIXES}, got {str(path)!r}")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 240:
-        raise ValueError(f"fps must be a number in (0, 240], got {fps!r}")
+    check_float("fps", fps, 0, 240, low_open=True)
     frames = as_uint8_frames(frames)
     with atomic_open(path) as f:  # a temporary file beside path, renamed onto it only when complete
         if suffix == ".npy":

@@ -126,7 +126,7 @@ def test_conversions_keep_float32():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"T": 0}, r"T must be in >= 1, got 0"),
+    ({"T": 0}, r"T must be >= 1, got 0"),
     ({"kind": "sigmoid"}, r"kind must be one of \['cosine', 'linear'\], got 'sigmoid'"),
     ({"linear_start": 0.0}, r"linear_start must be in \(0, 1\), got 0.0"),
     ({"linear_start": 0.02, "linear_end": 1e-4}, r"linear_end must be >= linear_start=0.02, got 0.0001"),

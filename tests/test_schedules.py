@@ -353,15 +353,15 @@ def test_schedule_is_frozen_and_read_only():
 # bad arguments: ValueError naming the argument, the value and the accepted range
 # ---------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(num_frames=0, num_steps=5, s=1), r"num_frames must be in >= 1, got 0"),
+    (dict(num_frames=0, num_steps=5, s=1), r"num_frames must be >= 1, got 0"),
     (dict(num_frames=4, num_steps=0, s=0), r"num_steps must be in \[1, 999\], got 0"),
     (dict(num_frames=4, num_steps=1000, s=0), r"num_steps must be in \[1, 999\], got 1000"),
     (dict(num_frames=4, num_steps=5, s=6), r"s must be in \[0, 5\], got 6"),
     (dict(num_frames=4, num_steps=5, s=-1), r"s must be in \[0, 5\], got -1"),
-    (dict(num_frames=4, num_steps=5, s=1.5), r"s must be an integer \[0, 5\], got 1.5"),
-    (dict(num_frames=4, num_steps=5, s=1, window=0), r"window must be in >= 1, got 0"),
+    (dict(num_frames=4, num_steps=5, s=1.5), r"s must be an integer in \[0, 5\], got 1.5"),
+    (dict(num_frames=4, num_steps=5, s=1, window=0), r"window must be >= 1, got 0"),
     (dict(num_frames=4, num_steps=5, s=1, overflow="clip"), r"overflow must be one of .*'clip'"),
-    (dict(num_frames=4, num_steps=5, s=1, num_timesteps=1), r"num_timesteps must be in >= 2, got 1"),
+    (dict(num_frames=4, num_steps=5, s=1, num_timesteps=1), r"num_timesteps must be >= 2, got 1"),
 ])
 def test_ad_schedule_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

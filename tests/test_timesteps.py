@@ -341,9 +341,9 @@ def test_reference_is_seeded():
 
 @pytest.mark.parametrize("args, match", [
     (("ddpm", 2, 16, 1000), r"kind must be one of \['fopp', 'full_sequence', 'independent', 'uniform_monotone'\]"),
-    (("fopp", 0, 16, 1000), r"batch_size must be in >= 1, got 0"),
-    (("fopp", 2, 0, 1000), r"num_frames must be in >= 1, got 0"),
-    (("fopp", 2, 16, 0), r"num_timesteps must be in >= 1, got 0"),
+    (("fopp", 0, 16, 1000), r"batch_size must be >= 1, got 0"),
+    (("fopp", 2, 0, 1000), r"num_frames must be >= 1, got 0"),
+    (("fopp", 2, 16, 0), r"num_timesteps must be >= 1, got 0"),
     (("fopp", 2, 16.0, 1000), r"num_frames must be an integer >= 1, got 16.0"),
 ])
 def test_bad_arguments(args, match):
@@ -358,7 +358,7 @@ def test_bad_generator_and_sequences():
         fopp_reference(2, 4, 10, rng="seed")
     with pytest.raises(ValueError, match=r"seq element must be in \[0, 4\], got 5"):
         sequence_probability("fopp", [0, 5], 5)
-    with pytest.raises(ValueError, match=r"num_timesteps must be in >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"num_timesteps must be >= 1, got 0"):
         start_counts(0, 3)
 
 

@@ -106,7 +106,7 @@ def test_bad_frames(tmp_path, bad):
 def test_bad_path_and_fps(tmp_path, clip):
     with pytest.raises(ValueError, match="path must end in"):
         write_video(tmp_path / "x.png", clip)
-    with pytest.raises(ValueError, match="fps"):
+    with pytest.raises(ValueError, match=r"fps must be in \(0, 240\], got 0"):
         write_video(tmp_path / "x.mp4", clip, fps=0)
     with pytest.raises(FileNotFoundError, match="nope.mp4"):
         read_video(tmp_path / "nope.mp4")
@@ -139,6 +139,15 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path, clip, monkeypa
 def test_as_uint8_frames_accepts_torch(clip):
     assert np.array_equal(as_uint8_frames(torch.from_numpy(clip)), clip)
     assert np.array_equal(as_uint8_frames(to_float(clip)), clip)
+
+
+def test_as_uint8_frames_clips_overshoot_and_refuses_nan(clip):
+    x = to_float(clip)
+    assert np.array_equal(as_uint8_frames(x * 1.5), as_uint8_frames(x.clamp(-1 / 1.5, 1 / 1.5) * 1.5))
+    assert as_uint8_frames(x * 0 + 3).min() == 255 and as_uint8_frames(x * 0 - 3).max() == 0
+    x[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="1 NaN/inf values"):
+        as_uint8_frames(x)
 
 
 def test_display_helpers(clip):

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ardiff_edu.utils import check_choice, check_int
+from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = ["MASKS", "PREDICTIONS", "attention_mask", "timestep_embedding", "sincos_positions", "DiT"]
 
@@ -151,10 +151,9 @@ class DiT(nn.Module):
         self.width = check_int("width", width, 2)
         self.depth = check_int("depth", depth, 1)
         self.heads = check_int("heads", heads, 1, width)
-        if width % heads or (width // heads) % 1 or width % 4:
+        if width % heads or width % 4:
             raise ValueError(f"width must be a multiple of 4 and of heads={heads}, got {width}")
-        if isinstance(mlp_ratio, bool) or not isinstance(mlp_ratio, (int, float)) or not 0 < mlp_ratio <= 16:
-            raise ValueError(f"mlp_ratio must be a number in (0, 16], got {mlp_ratio!r}")
+        check_float("mlp_ratio", mlp_ratio, 0, 16, low_open=True)
         self.mask_kind = check_choice("mask", mask, MASKS)
         self.prediction = check_choice("prediction", prediction, PREDICTIONS)
         self.num_classes = None if num_classes is None else check_int("num_classes", num_classes, 1)
