@@ -254,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ardiff_edu.metrics",
         description="Print the ball-tracking statistics of real and generated clips side by side (not FVD).")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="generate from this checkpoint (default: the shipped data/checkpoints/balls.pt)")
+    parser.add_argument("--checkpoint", type=Path, nargs="+", default=None,
+                        help="generate from this checkpoint (default: the shipped data/checkpoints/balls.pt); "
+                             "several (e.g. training snapshots) give one row per checkpoint and s, with the same noise")
     parser.add_argument("--videos", type=Path, nargs="*", default=[],
                         help="also score these uint8 (M, N, H, W, 3) .npy files (from `sample --out x.npy`)")
     parser.add_argument("--s", type=int, nargs="*", default=[0, 5], help="AR steps to generate with (default 0 5)")
@@ -277,13 +278,22 @@ def main(argv: list[str] | None = None) -> int:
         values, protocol = ball_stats(real)
         rows[f"real {args.num_frames}f"] = values
     else:
-        path = args.checkpoint or DEFAULT_CHECKPOINT
-        if not Path(path).exists():
-            raise ValueError(f"--checkpoint {path} does not exist")
+        paths = args.checkpoint or [DEFAULT_CHECKPOINT]
+        for path in paths:
+            if not Path(path).exists():
+                raise ValueError(f"--checkpoint {path} does not exist")
         from ardiff_edu.train import load_checkpoint
 
-        rows, protocol = evaluate(load_checkpoint(path), args.s, args.num_videos, args.num_frames, args.num_steps,
-                                  args.seed, args.window, args.overflow, progress=True)
+        for i, path in enumerate(paths):
+            pipe = load_checkpoint(path)
+            got, protocol = evaluate(pipe, args.s, args.num_videos, args.num_frames, args.num_steps, args.seed,
+                                     args.window, args.overflow, baselines=len(paths) == 1, progress=True)
+            if len(paths) > 1:       # real clips and their reconstruction once; then one row per checkpoint and s
+                steps = pipe.meta.get("steps")
+                got = {(k if k.startswith("real") or (k == "tokenizer recon" and i == 0)
+                        else f"{Path(path).stem} ({steps} steps) {k.removeprefix('generated ')}"): v
+                       for k, v in got.items() if not (i > 0 and (k.startswith("real") or k == "tokenizer recon"))}
+            rows.update(got)
     for p in args.videos:
         rows[p.name] = ball_stats(np.load(p))[0]
     print(format_table(rows))

@@ -117,5 +117,12 @@ def test_evaluate_and_the_command_line_with_a_checkpoint(tiny_checkpoint, capsys
     assert main(["--checkpoint", str(tiny_checkpoint), "--s", "1", "--num-videos", "2", "--num-frames", "8",
                  "--num-steps", "2"]) == 0
     assert "generated s=1 S=2" in capsys.readouterr().out
+    # several checkpoints (training snapshots): the real rows once, then one row per checkpoint and s
+    assert main(["--checkpoint", str(tiny_checkpoint), str(tiny_checkpoint), "--s", "0", "1", "--num-videos", "2",
+                 "--num-frames", "8", "--num-steps", "2"]) == 0
+    names = [line.split("  ")[0] for line in capsys.readouterr().out.splitlines()[1:-1]]
+    steps = load_checkpoint(tiny_checkpoint).meta["steps"]
+    row = f"{tiny_checkpoint.stem} ({steps} steps)"
+    assert names == ["real 8f", "tokenizer recon", f"{row} s=0 S=2", f"{row} s=1 S=2"]
     with pytest.raises(ValueError, match="does not exist"):
         main(["--checkpoint", str(tiny_checkpoint) + ".missing"])
