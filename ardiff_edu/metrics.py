@@ -288,12 +288,10 @@ def main(argv: list[str] | None = None) -> int:
             pipe = load_checkpoint(path)
             got, protocol = evaluate(pipe, args.s, args.num_videos, args.num_frames, args.num_steps, args.seed,
                                      args.window, args.overflow, baselines=len(paths) == 1, progress=True)
-            if len(paths) > 1:       # real clips and their reconstruction once; then one row per checkpoint and s
-                steps = pipe.meta.get("steps")
-                got = {(k if k.startswith("real") or (k == "tokenizer recon" and i == 0)
-                        else f"{Path(path).stem} ({steps} steps) {k.removeprefix('generated ')}"): v
-                       for k, v in got.items() if not (i > 0 and (k.startswith("real") or k == "tokenizer recon"))}
-            rows.update(got)
+            for name, values in got.items():
+                if len(paths) > 1 and name.startswith("generated "):    # one row per checkpoint and s
+                    name = f"{Path(path).stem} ({pipe.meta.get('steps')} steps) {name.removeprefix('generated ')}"
+                rows.setdefault(name, values)            # real clips and their reconstruction: from the first one
     for p in args.videos:
         rows[p.name] = ball_stats(np.load(p))[0]
     print(format_table(rows))

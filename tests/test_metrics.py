@@ -1,5 +1,7 @@
 """ardiff_edu.metrics: the ball tracker on ground-truth bouncing balls, and clips that must score worse."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -106,7 +108,7 @@ def test_compare_prints_real_and_generated_side_by_side(capsys):
     assert out[0].split() == ["real", "shuffled"] and len(out) == 1 + len(KEYS)
 
 
-def test_evaluate_and_the_command_line_with_a_checkpoint(tiny_checkpoint, capsys):
+def test_evaluate_and_the_command_line_with_a_checkpoint(tiny_checkpoint, tmp_path, capsys):
     from ardiff_edu.train import load_checkpoint
 
     rows, protocol = evaluate(load_checkpoint(tiny_checkpoint), s_values=(0, 2), num_videos=2, num_frames=8,
@@ -118,11 +120,15 @@ def test_evaluate_and_the_command_line_with_a_checkpoint(tiny_checkpoint, capsys
                  "--num-steps", "2"]) == 0
     assert "generated s=1 S=2" in capsys.readouterr().out
     # several checkpoints (training snapshots): the real rows once, then one row per checkpoint and s
-    assert main(["--checkpoint", str(tiny_checkpoint), str(tiny_checkpoint), "--s", "0", "1", "--num-videos", "2",
+    other = tmp_path / "snapshot_b.pt"
+    shutil.copy(tiny_checkpoint, other)
+    assert main(["--checkpoint", str(tiny_checkpoint), str(other), "--s", "0", "1", "--num-videos", "2",
                  "--num-frames", "8", "--num-steps", "2"]) == 0
-    names = [line.split("  ")[0] for line in capsys.readouterr().out.splitlines()[1:-1]]
+    lines = capsys.readouterr().out.splitlines()[1:-1]
     steps = load_checkpoint(tiny_checkpoint).meta["steps"]
-    row = f"{tiny_checkpoint.stem} ({steps} steps)"
-    assert names == ["real 8f", "tokenizer recon", f"{row} s=0 S=2", f"{row} s=1 S=2"]
+    a, b = f"{tiny_checkpoint.stem} ({steps} steps)", f"snapshot_b ({steps} steps)"
+    assert [line.split("  ")[0] for line in lines] == ["real 8f", "tokenizer recon", f"{a} s=0 S=2", f"{a} s=1 S=2",
+                                                       f"{b} s=0 S=2", f"{b} s=1 S=2"]
+    assert lines[2].split()[-10:] == lines[4].split()[-10:]        # the same weights and noise: the same numbers
     with pytest.raises(ValueError, match="does not exist"):
         main(["--checkpoint", str(tiny_checkpoint) + ".missing"])
