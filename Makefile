@@ -32,7 +32,7 @@ test-unit: env
 test-notebooks: env
 	$(PY) -m pytest --nbval notebooks/ -q -ra --durations=0
 
-# Re-execute notebooks one way (.py -> executed .ipynb). `make notebooks NB=notebooks/02_fopp_scheduler.py` for one.
+# Re-execute notebooks one way (.py -> executed .ipynb). `make notebooks NB="02_fopp_scheduler 08_sampling"` for some.
 notebooks: env
 	$(PY) -m ardiff_edu.nbtools build $(NB)
 

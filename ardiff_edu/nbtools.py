@@ -67,17 +67,31 @@ def build(py: Path, timeout: int = 600) -> float:
     seconds = time.perf_counter() - start
     for key in DROP_METADATA:
         nb.metadata.pop(key, None)
+    for i, cell in enumerate(nb.cells):          # no timestamps, stable ids: a rebuild changes only real outputs
+        cell.metadata.pop("execution", None)
+        cell.id = f"cell-{i:03d}"
     jupytext.write(nb, py.with_suffix(".ipynb"), fmt="ipynb")
     return seconds
+
+
+def resolve(name) -> Path:
+    """A notebook named as a path (``notebooks/08_sampling.py``, ``.ipynb`` too) or by its stem (``08_sampling``)."""
+    path = Path(name).with_suffix(".py")
+    if not path.exists() and (NOTEBOOK_DIR / path.name).exists():
+        path = NOTEBOOK_DIR / path.name
+    if not path.exists():
+        raise SystemExit(f"no notebook source {name!s}: expected one of {[p.stem for p in sources()]}")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ardiff_edu.nbtools", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["build", "check"])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="notebook sources (.py); default: all")
+    parser.add_argument("notebooks", nargs="*", help="notebook sources (notebooks/NN_topic.py or NN_topic); "
+                                                      "default: all")
     args = parser.parse_args(argv)
-    paths = [p.with_suffix(".py") for p in args.notebooks] or sources()
+    paths = [resolve(p) for p in args.notebooks] or sources()
     if args.action == "check":
         problems = [msg for p in paths for msg in pair_problems(p)]
         print("\n".join(problems) or f"{len(paths)} notebook pairs in sync")

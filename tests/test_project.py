@@ -73,3 +73,20 @@ def test_shipped_checkpoints_stay_small():
     ckpts = list((REPO_ROOT / "data").rglob("*.pt"))
     total_mb = sum(p.stat().st_size for p in ckpts) / 1e6
     assert total_mb < 20, f"shipped checkpoints take {total_mb:.1f} MB (limit 20 MB)"
+
+
+def test_notebooks_are_named_by_path_or_stem():
+    py = nbtools.sources()[0]
+    assert nbtools.resolve(py) == py and nbtools.resolve(py.with_suffix(".ipynb")) == py
+    assert nbtools.resolve(py.stem).resolve() == py.resolve()
+    with pytest.raises(SystemExit, match="no notebook source 99_nope: expected one of"):
+        nbtools.resolve("99_nope")
+
+
+@pytest.mark.parametrize("py", nbtools.sources(), ids=lambda p: p.name)
+def test_built_notebooks_carry_no_timestamps_and_stable_ids(py):
+    import json
+
+    cells = json.loads(py.with_suffix(".ipynb").read_text())["cells"]
+    assert [c["id"] for c in cells] == [f"cell-{i:03d}" for i in range(len(cells))]
+    assert not any("execution" in c["metadata"] for c in cells)
