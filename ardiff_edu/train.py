@@ -220,12 +220,14 @@ def read_log(path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop records after ``step`` (written after the checkpoint a resumed run starts from)."""
+def _truncate_log(path: Path, step: int) -> float:
+    """Drop records after ``step`` (written after the checkpoint a resumed run starts from); return the training
+    time logged up to there, so that ``elapsed_s`` keeps counting across resumes."""
+    keep = [r for r in read_log(path) if r["step"] <= step] if path.exists() else []
     if path.exists():
-        keep = [r for r in read_log(path) if r["step"] <= step]
         with atomic_open(path, "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in keep)
+    return keep[-1].get("elapsed_s", 0.0) if keep else 0.0
 
 
 def _save(path: Path, stage, cfg, step, model, ema, opt, gens, extra) -> None:
@@ -315,7 +317,7 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
     model.to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
-    step = 0
+    step, clock0 = 0, 0.0
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         ema.load_state_dict(ckpt["ema"])
@@ -323,7 +325,7 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         for k, g in gens.items():
             g.set_state(ckpt["generators"][k])
         step = ckpt["step"]
-        _truncate_log(log_path, step)
+        clock0 = _truncate_log(log_path, step)
     elif log_path.exists():
         log_path.unlink()
 
@@ -382,7 +384,7 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
             bar.update(1)
             if step % cfg.log_every == 0 or step == total:
                 rec = {"step": step, "loss": round(acc_loss / acc_n, 6), "lr": lr, "grad_norm": round(gnorm.item(), 4),
-                       "elapsed_s": round(time.perf_counter() - t0, 2)}
+                       "elapsed_s": round(clock0 + time.perf_counter() - t0, 2)}
                 if acc_frames is not None:
                     rec["per_frame"] = [round(v, 6) for v in (acc_frames / acc_n).tolist()]
                 else:

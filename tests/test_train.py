@@ -46,6 +46,8 @@ def test_resume_is_bit_identical(tok_dir, tmp_path, stage):
     assert all(torch.equal(ca["generators"][g], cb["generators"][g]) for g in ca["generators"])
     strip = lambda recs: [{k: v for k, v in r.items() if k != "elapsed_s"} for r in recs]  # noqa: E731
     assert strip(read_log(a / f"{stage}.jsonl")) == strip(read_log(b / f"{stage}.jsonl"))
+    clock = [r["elapsed_s"] for r in read_log(b / f"{stage}.jsonl")]
+    assert clock == sorted(clock) and clock[0] > 0                # training time keeps counting across the resume
     with pytest.raises(ValueError, match="exists: pass resume=True"):
         train(cfg, a, stage, progress=False)
 
