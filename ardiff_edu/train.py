@@ -223,10 +223,11 @@ def read_log(path) -> list[dict]:
 def _truncate_log(path: Path, step: int) -> float:
     """Drop records after ``step`` (written after the checkpoint a resumed run starts from); return the training
     time logged up to there, so that ``elapsed_s`` keeps counting across resumes."""
-    keep = [r for r in read_log(path) if r["step"] <= step] if path.exists() else []
-    if path.exists():
-        with atomic_open(path, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in keep)
+    if not path.exists():
+        return 0.0
+    keep = [r for r in read_log(path) if r["step"] <= step]
+    with atomic_open(path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in keep)
     return keep[-1].get("elapsed_s", 0.0) if keep else 0.0
 
 

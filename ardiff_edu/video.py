@@ -40,8 +40,9 @@ def as_uint8_frames(frames, name: str = "frames") -> np.ndarray:
     if frames.ndim == 4 and np.issubdtype(dtype, np.floating) and shape[1] == 3 and min(shape) > 0:
         from .data.synthetic import to_uint8
 
-        if not np.isfinite(frames).all():
-            bad = int((~np.isfinite(frames)).sum())
+        finite = np.isfinite(frames)
+        if not finite.all():
+            bad = frames.size - int(finite.sum())
             raise ValueError(f"{name} contains {bad} NaN/inf values; finite values in [-1, 1] are expected")
         return to_uint8(frames)
     raise ValueError(
