@@ -1,7 +1,7 @@
-"""Command line: ``python -m ardiff_edu {train,sample,prepare,bench} ...``.
+"""Command line: ``python -m ardiff_edu {train,sample,evaluate,prepare,plan,bench} ...``.
 
-Each sub-command lives in the module that owns the concept and exposes ``main(argv)``; this file only dispatches,
-importing lazily so that ``--help`` stays fast.
+Each command's ``main(argv)`` lives in the module that owns it; this file only dispatches, importing lazily so that
+``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -10,16 +10,17 @@ import importlib
 import sys
 
 COMMANDS = {
-    "train": ("ardiff_edu.train", "train the frame tokenizer or the AR-Diffusion transformer"),
-    "sample": ("ardiff_edu.sample", "generate videos from a checkpoint with any timestep schedule"),
-    "prepare": ("ardiff_edu.data", "cache a benchmark dataset (UCF-101, Sky, Taichi, Face) as uint8 shards"),
-    "bench": ("ardiff_edu.bench", "print speed benchmarks (ratios against a baseline measured in the same run)"),
+    "train": ("ardiff_edu.cli:train_main", "train the frame tokenizer or the AR-Diffusion DiT (torchrun: many processes)"),
+    "sample": ("ardiff_edu.cli:sample_main", "generate videos from a checkpoint with the asynchronous sampler"),
+    "evaluate": ("ardiff_edu.evaluate:main", "score checkpoints on a fixed protocol (ball tracker, sanity rows)"),
+    "prepare": ("ardiff_edu.data.cache:main", "cache a benchmark dataset (UCF-101, Sky, Taichi, Face) as shards"),
+    "bench": ("ardiff_edu.bench:main", "print speed benchmarks (ratios against a baseline measured in the same run)"),
 }
 
 
 def _usage() -> str:
     lines = ["usage: python -m ardiff_edu COMMAND [options]", "", "commands:"]
-    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "python -m ardiff_edu COMMAND --help shows the options of one command."]
     return "\n".join(lines)
 
@@ -33,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"unknown command {command!r}; expected one of {sorted(COMMANDS)}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[command][0])
-    return int(module.main(rest) or 0)
+    module, _, function = COMMANDS[command][0].partition(":")
+    return int(getattr(importlib.import_module(module), function)(rest) or 0)
 
 
 if __name__ == "__main__":

@@ -1,92 +1,152 @@
-"""Speed benchmarks, printed (never asserted): ``python -m ardiff_edu bench [--only NAME ...] [--list]``.
+"""Speed benchmarks, printed and never asserted: ``python -m ardiff_edu bench [--only NAME ...] [--repeat N]``.
 
-Each benchmark is a function ``bench_xxx() -> None`` that prints its own lines, registered in :data:`BENCHMARKS`.
-A benchmark measures a ratio against a baseline run in the same process, so its number means something on any
-machine. To add one, define the function in your module or here and add ``BENCHMARKS["name"] = bench_xxx``.
+Every figure is a ratio against a baseline timed in the same process, so it means something on any machine. On
+shared cores a single timing is noise, so :func:`interleaved` runs the contenders in turn, ``repeat`` rounds, and
+every line reports the median with its spread (min–max over the rounds).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from typing import Callable
 
+import torch
 
-def best_time(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> float:
-    """The best wall-clock time of ``number`` calls of ``fn``, over ``repeat`` tries, in seconds per call."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
+__all__ = ["interleaved", "spread", "bench_fopp", "bench_sample", "bench_train", "BENCHMARKS", "main"]
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1) -> dict[str, list[float]]:
+    """Seconds per call of every function, timed in turn (``a b c a b c ...``) so that a slow moment of the machine
+    hits all of them alike; ``warmup`` untimed rounds first."""
+    for _ in range(warmup):
+        for fn in fns.values():
             fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
-def bench_fopp(batch_size: int = 4096, num_frames: int = 16, num_timesteps: int = 1000,
-               reference_samples: int = 512) -> None:
-    """Vectorised FoPP (``sample_timesteps("fopp", ...)``) vs the per-sample loop (``fopp_reference``)."""
+def spread(values: list[float], scale: float = 1.0, fmt: str = ".2f") -> str:
+    """``median [min–max]`` of ``values × scale``."""
+    v = sorted(x * scale for x in values)
+    return f"{statistics.median(v):{fmt}} [{v[0]:{fmt}}–{v[-1]:{fmt}}]"
+
+
+def bench_fopp(repeat: int = 5, batch_size: int = 4096, num_frames: int = 16, num_timesteps: int = 1000,
+               reference_samples: int = 256) -> None:
+    """Vectorised FoPP (``sample_timesteps("fopp", ...)``) against the official per-sample loop (``fopp_reference``)."""
     import numpy as np
-    import torch
 
-    from ardiff_edu.timesteps import fopp_reference, sample_timesteps
+    from ardiff_edu.fopp import fopp_reference, sample_timesteps
 
     B, F, T = batch_size, num_frames, num_timesteps
-    g = torch.Generator().manual_seed(0)
-    sample_timesteps("fopp", B, F, T, g)                 # builds and caches the DP tables once
-    vec = best_time(lambda: sample_timesteps("fopp", B, F, T, g), repeat=7)
-    n = min(reference_samples, B)                        # the loop is slow: time n samples, scale per sample
-    rng = np.random.default_rng(0)
-    loop = best_time(lambda: fopp_reference(n, F, T, rng), repeat=2) * (B / n)
-    print(f"fopp: B={B} F={F} T={T}")
-    print(f"  vectorised (searchsorted)  {vec * 1e3:9.2f} ms/batch")
-    print(f"  per-sample loop            {loop * 1e3:9.2f} ms/batch  (timed on {n} samples, scaled to {B})")
-    print(f"  speed-up                   {loop / vec:9.0f}x  (target >= 100x)")
+    g, rng = torch.Generator().manual_seed(0), np.random.default_rng(0)
+    n = min(reference_samples, B)                       # the loop is slow: time n samples, scale to B
+    times = interleaved({"vec": lambda: sample_timesteps("fopp", B, F, T, g),
+                         "loop": lambda: fopp_reference(n, F, T, rng)}, repeat=max(2, repeat // 2))
+    loop = [t * B / n for t in times["loop"]]
+    ratios = [lo / v for lo, v in zip(loop, times["vec"])]
+    print(f"fopp: B={B} F={F} T={T}; median [min-max] over {len(ratios)} interleaved rounds")
+    print(f"  vectorised (searchsorted)  {spread(times['vec'], 1e3)} ms/batch")
+    print(f"  per-sample loop            {spread(loop, 1e3, '.0f')} ms/batch  (timed on {n} samples, scaled)")
+    print(f"  speed-up                   {spread(ratios, fmt='.0f')}x")
 
 
-def bench_sample(num_videos: int = 2, num_frames: int = 16, num_steps: int = 10, s_values=(0, 1, 5, None),
-                 checkpoint=None) -> None:
-    """AD sampling cost vs ``s``: seconds per generated frame next to the network calls (NFE = S + (F-1)*s), relative
-    to synchronous sampling (``s = 0``) measured in the same run. ``None`` in ``s_values`` means ``s = S``. Uses the
-    shipped checkpoint's DiT when it exists (else a random DiT of the ``balls`` preset's size); decoding excluded."""
+def _sampling_model(checkpoint=None):
     from pathlib import Path
 
-    import torch
-
-    from ardiff_edu.sample import DEFAULT_CHECKPOINT, ddim_sample
-    from ardiff_edu.schedules import ad_schedule
+    from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, load_pipeline
 
     path = Path(checkpoint or DEFAULT_CHECKPOINT)
     if path.exists():
-        from ardiff_edu.train import load_checkpoint
+        pipe = load_pipeline(path)
+        return pipe.model, pipe.noise_schedule, f"checkpoint {path.name}"
+    from ardiff_edu.models import DiT
+    from ardiff_edu.noise import NoiseSchedule
 
-        pipe = load_checkpoint(path)
-        model, ns, what = pipe.model, pipe.noise_schedule, f"checkpoint {path.name}"
-    else:
-        from ardiff_edu.diffusion import NoiseSchedule
-        from ardiff_edu.models import DiT
+    torch.manual_seed(0)
+    return DiT(8, 16, max_frames=16).eval(), NoiseSchedule(), "random DiT of the balls preset's size"
 
-        model, ns, what = DiT(8, 16, max_frames=num_frames).eval(), NoiseSchedule(), "random DiT, balls preset size"
-    F, S = num_frames, num_steps
-    noise = torch.randn((num_videos, F, model.num_tokens, model.token_dim), generator=torch.Generator().manual_seed(0))
-    print(f"sample: AD DDIM, {num_videos} videos x {F} frames, S={S}, window={F}, {what}, "
-          f"{torch.get_num_threads()} torch threads")
+
+def bench_sample(repeat: int = 3, num_videos: int = 2, num_steps: int = 10, checkpoint=None) -> None:
+    """Asynchronous sampling: seconds per video against ``s`` (NFE = S + (F-1)·s), and the KV cache's speed-up over
+    the uncached sampler, for 16 frames at s = 0, 1, 5, S and for a 64-frame sliding-window video."""
+    from ardiff_edu.ad import ad_schedule
+    from ardiff_edu.ddim import sample
+
+    model, ns, what = _sampling_model(checkpoint)
+    S, W = num_steps, model.max_frames
+    L, C = model.num_tokens, model.token_dim
+    print(f"sample: DDIM, {num_videos} videos, S={S}, window={W}, {what}, {torch.get_num_threads()} threads; "
+          f"median [min-max] over {repeat} interleaved rounds")
     base = None
-    for s in [S if v is None else v for v in s_values]:
-        sched = ad_schedule(F, S, s, F)
-        seconds = best_time(lambda: ddim_sample(model, sched, noise, ns), repeat=2 if s == 0 else 1)
-        per_frame = seconds / (num_videos * F)
-        base = base or per_frame
-        print(f"  s={s:<3d} NFE={sched.nfe:4d} ({sched.nfe / S:5.1f}x)  {per_frame * 1e3:8.2f} ms/frame  "
-              f"{per_frame / base:6.2f}x s=0")
+    for F, s in [(16, s) for s in sorted({0, min(1, S), min(5, S), S})] + [(64, max(2, -(-S // W)))]:
+        sched = ad_schedule(F, S, s, W)
+        noise = torch.randn((num_videos, F, L, C), generator=torch.Generator().manual_seed(0))
+
+        times = interleaved({"off": lambda: sample(model, sched, noise, ns, kv_cache=False),
+                             "on": lambda: sample(model, sched, noise, ns, kv_cache=True)}, repeat=repeat)
+        per_video = [t / num_videos for t in times["off"]]
+        base = base or statistics.median(per_video)
+        ratios = [a / b for a, b in zip(times["off"], times["on"])]
+        print(f"  F={F:<3d} s={s:<3d} NFE={sched.nfe:4d}  uncached {spread(per_video, fmt='.2f')} s/video "
+              f"({statistics.median(per_video) / base:5.1f}x s=0)   KV cache: {spread(ratios)}x faster")
+
+
+def bench_train(repeat: int = 5, preset: str = "balls") -> None:
+    """Training throughput of a preset's DiT on random latents, fp32 against bf16 autocast, and achieved FLOP/s as a
+    fraction of a plain fp32 matmul of the same size class, all timed in turn in the same run."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ardiff_edu.checkpoint import make_generators
+    from ardiff_edu.fopp import sample_timesteps
+    from ardiff_edu.noise import NoiseSchedule
+    from ardiff_edu.train import PRESETS, build_dit, build_tokenizer, dit_loss
+
+    cfg = PRESETS[preset]
+    L = build_tokenizer(cfg).num_tokens
+    torch.manual_seed(0)
+    model = build_dit(cfg, L)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    ns, gens = NoiseSchedule(cfg.num_timesteps), make_generators(0)
+    B, F = cfg.batch_size, cfg.num_frames
+    z = torch.randn(B, F, L, cfg.token_dim)
+
+    def step(bf16: bool):
+        t = sample_timesteps(cfg.timesteps, B, F, cfg.num_timesteps, generator=gens["time"])
+        noise = torch.randn(z.shape, generator=gens["noise"])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = dit_loss(model, z, t, noise, ns, prediction=cfg.prediction).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    with FlopCounterMode(display=False) as fc:
+        step(False)
+    flops = fc.get_total_flops()
+    a = torch.randn(1024, 1024)
+    times = interleaved({"matmul": lambda: [a @ a for _ in range(8)], "fp32": lambda: step(False),
+                         "bf16": lambda: step(True)}, repeat=repeat, warmup=2)
+    mm = [8 * 2 * 1024 ** 3 / t for t in times["matmul"]]
+    print(f"train: {cfg.name} DiT, B={B} F={F} L={L} width={cfg.width} depth={cfg.depth} heads={cfg.heads}, "
+          f"{flops / 1e9:.1f} GFLOP/step, {torch.get_num_threads()} threads; median [min-max] over {repeat} rounds")
+    print(f"  1024² fp32 matmul   {spread(mm, 1e-9, '.0f')} GFLOP/s (the reference)")
+    for name in ("fp32", "bf16"):
+        sec = times[name]
+        frac = [flops / t / m for t, m in zip(sec, mm)]
+        label = "bf16 autocast" if name == "bf16" else "fp32"
+        print(f"  {label:<14} {spread([1 / t for t in sec])} steps/s  {spread([B / t for t in sec], fmt='.0f')} "
+              f"clips/s  = {spread(frac)}x the matmul's FLOP/s")
 
 
 #: name -> benchmark function; ``--only NAME`` runs one of them.
-BENCHMARKS: dict[str, Callable[[], None]] = {
-    "fopp": bench_fopp,
-    "sample": bench_sample,
-    "train": lambda: __import__("ardiff_edu.train", fromlist=["bench_train"]).bench_train(),
-}
+BENCHMARKS: dict[str, Callable[..., None]] = {"fopp": bench_fopp, "sample": bench_sample, "train": bench_train}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", metavar="NAME",
                         help=f"run only this benchmark (repeatable); one of {sorted(BENCHMARKS)}")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds per benchmark (default 5)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -103,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {unknown[0]!r}; expected one of {sorted(BENCHMARKS)}")
+    if args.repeat < 1:
+        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     for name in names:
-        BENCHMARKS[name]()
+        BENCHMARKS[name](repeat=args.repeat)
     return 0

@@ -1,9 +1,11 @@
 """``TimestepExplorer``: an ipywidget to play with the step-index staircase of every schedule kind.
 
-Built in three layers so that plain pytest can test it (field notes B.3, lesson 7):
+Every inference schedule of :mod:`ardiff_edu.ad` and :mod:`ardiff_edu.staircases` is one object, a staircase of
+step indices; the explorer draws it for any kind and knobs, with the NFE formula and a demo clip at the noise levels
+of the chosen iteration. Built in three layers so that plain pytest can test it:
 
 1. the model: :class:`ExplorerState` (the control values) -> :func:`build_schedule` ->
-   a :class:`~ardiff_edu.schedules.Schedule`;
+   a :class:`~ardiff_edu.ad.Schedule`;
 2. pure renderers: :func:`render_matrix_png`, :func:`render_frames_png`, :func:`render_info_html`
    (state/schedule in, PNG bytes or HTML text out; no widgets, no display);
 3. a thin widget shell, :class:`TimestepExplorer`: sliders whose ``observe`` callbacks write the renderers' output into
@@ -17,20 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import io
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ardiff_edu.diffusion import NoiseSchedule
-from ardiff_edu.schedules import (KINDS, OVERFLOW_MODES, Schedule, ad_schedule, chunked, fifo, full_sequence,
-                                  pyramid, skyreels)
-from ardiff_edu.utils import check_int
+from ardiff_edu.ad import OVERFLOW_MODES, Schedule
+from ardiff_edu.figures import FONT, demo_clip, draw_clip, draw_schedule, figure_png, frame_timesteps, noised_frames
+from ardiff_edu.staircases import KINDS, staircase
 
-__all__ = ["ExplorerState", "KNOBS", "build_schedule", "nfe_formula", "frame_timesteps", "demo_clip",
-           "noised_frames", "draw_schedule", "render_matrix_png", "render_frames_png", "render_message_png",
-           "render_info_html", "TimestepExplorer"]
+__all__ = ["ExplorerState", "KNOBS", "build_schedule", "render_matrix_png", "render_frames_png",
+           "render_message_png", "render_info_html", "TimestepExplorer"]
 
 #: Which controls matter for each kind, beyond ``num_frames`` and ``num_steps`` (the others are hidden).
 #: For ``skyreels`` the ``s`` control is SkyReels' ``ar_step`` (the lag between blocks) and ``block_size`` its
@@ -43,10 +42,6 @@ KNOBS = {
     "fifo": ("num_partitions",),
     "chunked": ("block_size",),
 }
-
-#: Pixels per side of a frame of the demo clip.
-FRAME_SIZE = 16
-
 
 # ----------------------------------------------------------------------------------------------------------------
 # 1. the model
@@ -72,182 +67,54 @@ class ExplorerState:
 
 
 def build_schedule(state: ExplorerState) -> Schedule:
-    """The schedule for ``state`` (raises the schedules' ``ValueError`` for an invalid combination)."""
-    F, S, T = state.num_frames, state.num_steps, state.num_timesteps
+    """The schedule for ``state``, through :func:`ardiff_edu.staircases.staircase` (raises its ``ValueError`` for an
+    invalid combination)."""
     window = None if state.window == 0 else state.window
-    if state.kind == "ar_diffusion":
-        return ad_schedule(F, S, state.s, window, T, state.overflow)
-    if state.kind == "full_sequence":
-        return full_sequence(F, S, T)
-    if state.kind == "pyramid":
-        return pyramid(F, S, state.uncertainty_scale, T)
-    if state.kind == "skyreels":
-        return skyreels(F, S, state.block_size, state.s, window, T, state.overflow)
-    if state.kind == "fifo":
-        return fifo(F, S, state.num_partitions, T)
-    if state.kind == "chunked":
-        return chunked(F, S, state.block_size, T)
-    raise ValueError(f"kind must be one of {sorted(KINDS)}, got {state.kind!r}")
-
-
-def nfe_formula(sched: Schedule) -> str:
-    """The network-call count of ``sched`` as a formula with its numbers filled in."""
-    F, S, p, n = sched.num_frames, sched.num_steps, sched.params, sched.nfe
-    if sched.kind == "ar_diffusion":
-        W = sched.window_size
-        if sched.overflow == "wait" and W < F and sched.s * W < S:
-            return (f"((F-1)//window)*S + ((F-1)%window)*s + S = {(F - 1) // W}*{S} + {(F - 1) % W}*{sched.s} + {S}"
-                    f" = {n}")
-        return f"S = {n}" if sched.s == 0 else f"S + (F-1)*s = {S} + {F - 1}*{sched.s} = {n}"
-    if sched.kind == "full_sequence":
-        return f"S = {n}"
-    if sched.kind == "pyramid":
-        return f"S + floor((F-1)*u) = {S} + floor({F - 1}*{p['uncertainty_scale']:g}) = {n}"
-    if sched.kind == "skyreels":
-        b = p["causal_block_size"]
-        return f"S + (F/b-1)*ar_step = {S} + {F // b - 1}*{p['ar_step']} = {n}"
-    if sched.kind == "fifo":
-        return f"n*(S + F-1) = {p['num_partitions']}*({S} + {F - 1}) = {n}"
-    if sched.kind == "chunked":
-        b = p["block_size"]
-        return f"S*ceil(F/k) = {S}*{-(-F // b)} = {n}"
-    return f"{n}"
-
-
-def frame_timesteps(sched: Schedule, iteration: int) -> np.ndarray:
-    """int64 ``[F]``: the noise level (timestep) each frame *sits at* after ``iteration`` (``-1`` = clean).
-
-    A frame that received ``k`` updates sits at ``template[k+1]`` (untouched: ``T-1``; finished: clean). Updates a
-    window skipped (``overflow="drop"``) are not counted, so dropped frames stay noisy.
-    """
-    iteration = check_int("iteration", iteration, 0, sched.num_iterations - 1)
-    done = sched.update_mask[: iteration + 1].sum(axis=0)
-    S = sched.num_steps
-    levels = np.where(done == 0, sched.template[0], sched.template[np.minimum(done + 1, S)])
-    return np.where(done >= S, -1, levels).astype(np.int64)
-
-
-def demo_clip(num_frames: int, size: int = FRAME_SIZE) -> torch.Tensor:
-    """A small procedural clip, float ``(F, 3, size, size)`` in [-1, 1]: a white square sliding left to right over a
-    background whose hue turns from blue to orange, so every frame is recognisable even when noisy."""
-    F = check_int("num_frames", num_frames, 1)
-    size = check_int("size", size, 4)
-    clip = torch.empty(F, 3, size, size)
-    side = max(size // 3, 2)
-    for f in range(F):
-        a = f / max(F - 1, 1)
-        colour = torch.tensor([-0.8 + 1.6 * a, -0.4 + 0.4 * a, 0.8 - 1.6 * a])
-        clip[f] = colour[:, None, None]
-        x = round(a * (size - side))
-        y = (size - side) // 2
-        clip[f, :, y:y + side, x:x + side] = 1.0
-    return clip
-
-
-def noised_frames(clip: torch.Tensor, timesteps: np.ndarray, num_timesteps: int = 1000, seed: int = 0) -> torch.Tensor:
-    """``clip`` (F, 3, H, W) noised per frame to ``timesteps`` [F] (``-1`` = clean) with one fixed noise draw, so that
-    moving through iterations shows each frame emerging from the same noise."""
-    noise = torch.randn(clip.shape, generator=torch.Generator().manual_seed(seed))
-    t = torch.as_tensor(np.asarray(timesteps), dtype=torch.long)
-    # the package's per-frame forward process (notebook 01): x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps
-    noisy = NoiseSchedule(T=num_timesteps).q_sample(clip[None], t.clamp(min=0)[None], noise=noise[None])[0]
-    clean = (t < 0).reshape(-1, *([1] * (clip.dim() - 1)))
-    return torch.where(clean, clip, noisy.to(clip.dtype))
+    knobs = {"ar_diffusion": {"s": state.s, "window": window, "overflow": state.overflow},
+             "full_sequence": {}, "pyramid": {"uncertainty_scale": state.uncertainty_scale},
+             "skyreels": {"causal_block_size": state.block_size, "ar_step": state.s, "window": window,
+                          "overflow": state.overflow},
+             "fifo": {"num_partitions": state.num_partitions}, "chunked": {"block_size": state.block_size}}
+    return staircase(state.kind, state.num_frames, state.num_steps, num_timesteps=state.num_timesteps,
+                     **knobs[state.kind])
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # 2. pure renderers
 # ----------------------------------------------------------------------------------------------------------------
-def _png(fig) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fig.dpi, metadata={"Software": None})
-    return buf.getvalue()
-
-
-def draw_schedule(ax, sched: Schedule, iteration: int | None = None, title: str | None = None):
-    """Draw the heatmap of model timesteps, iterations (down) x frames (across), into a matplotlib ``ax``.
-
-    Dark = clean, bright = noisy. Dots mark updated entries, red crosses skipped ones (``overflow="drop"``), the
-    green outline is the window of each iteration, and a cyan box and arrow highlight ``iteration``. The title
-    (default: the kind and the NFE) can be replaced. Returns the image artist (for a colorbar).
-    """
-    from matplotlib.patches import Rectangle
-
-    I, F = sched.step_index.shape
-    im = ax.imshow(sched.timesteps, aspect="auto", cmap="magma", vmin=0, vmax=int(sched.template[0]),
-                   interpolation="nearest")
-    if I * F <= 4000:
-        rows, cols = np.nonzero(sched.update_mask)
-        ax.scatter(cols, rows, s=max(2.0, 60.0 / max(I, F)), c="white", marker="o", linewidths=0)
-    rows, cols = np.nonzero(sched.skipped_mask)
-    if len(rows):
-        ax.scatter(cols, rows, s=max(8.0, 150.0 / max(I, F)), c="red", marker="x", linewidths=1.2)
-    # the window's two edges: a vertical segment per iteration, joined where the window slides
-    ys = np.repeat(np.arange(I), 2) + np.tile([-0.5, 0.5], I)
-    for edge in (0, 1):
-        ax.plot(np.repeat(sched.windows[:, edge], 2) - 0.5, ys, color="lime", linewidth=1.4)
-    if iteration is not None and 0 <= iteration < I:
-        ax.add_patch(Rectangle((-0.5, iteration - 0.5), F, 1, edgecolor="cyan", facecolor="none", linewidth=1.5))
-        ax.annotate("", xy=(-0.5, iteration), xytext=(-0.5 - max(0.8, F / 8), iteration), annotation_clip=False,
-                    arrowprops={"arrowstyle": "->", "color": "tab:blue", "linewidth": 1.5})
-    ax.set_xlabel("frame", fontsize=8)
-    ax.set_ylabel("iteration", fontsize=8)
-    ax.set_xlim(-0.5, F - 0.5)
-    ax.set_ylim(I - 0.5, -0.5)
-    ax.set_title(title if title is not None else f"{sched.kind}: NFE = {sched.nfe}", fontsize=9)
-    ax.tick_params(labelsize=7)
-    return im
-
-
-def render_matrix_png(sched: Schedule, iteration: int | None = None, dpi: int = 70) -> bytes:
-    """:func:`draw_schedule` with a colorbar, as PNG bytes."""
+def render_matrix_png(sched: Schedule, iteration: int | None = None, dpi: int = 80) -> bytes:
+    """:func:`~ardiff_edu.figures.draw_schedule` with its colourbar, as PNG bytes."""
     from matplotlib.figure import Figure
 
-    F = sched.num_frames
-    fig = Figure(figsize=(min(2.2 + 0.2 * F, 6.0), 3.6), dpi=dpi)
-    ax = fig.add_subplot()
-    im = draw_schedule(ax, sched, iteration)
-    cbar = fig.colorbar(im, ax=ax, fraction=0.08, pad=0.03)
-    cbar.set_label("model timestep", fontsize=7)
-    cbar.ax.tick_params(labelsize=6)
+    fig = Figure(figsize=(min(2.8 + 0.22 * sched.num_frames, 7.0), 4.0), dpi=dpi)
+    draw_schedule(fig.add_subplot(), sched, iteration)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig, tight=False)
 
 
-def render_frames_png(frames: torch.Tensor, timesteps: np.ndarray, dpi: int = 70) -> bytes:
+def render_frames_png(frames: torch.Tensor, timesteps: np.ndarray, dpi: int = 80) -> bytes:
     """The frame strip: ``frames`` (F, 3, H, W) in [-1, 1] side by side, each labelled with its noise level."""
     from matplotlib.figure import Figure
 
-    F, _, H, W = frames.shape
-    img = ((frames.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy()
-    gap = 2
-    strip = np.ones((H, F * (W + gap) - gap, 3))
-    for f in range(F):
-        strip[:, f * (W + gap): f * (W + gap) + W] = img[f]
-    fig = Figure(figsize=(min(0.6 + 0.42 * F, 9.0), 1.05), dpi=dpi)
-    ax = fig.add_subplot()
-    ax.imshow(strip, interpolation="nearest")
-    ax.set_xticks([f * (W + gap) + W / 2 - 0.5 for f in range(F)])
-    ax.set_xticklabels(["clean" if t < 0 else str(int(t)) for t in timesteps], fontsize=6, rotation=0)
-    ax.set_yticks([])
-    ax.set_title("frames after this iteration (label: noise level t)", fontsize=7)
+    F = len(frames)
+    fig = Figure(figsize=(min(0.8 + 0.55 * F, 12.0), 1.5), dpi=dpi)
+    labels = ["clean" if t < 0 else str(int(t)) for t in timesteps]
+    draw_clip(fig.add_subplot(), frames, labels, title="frames after this iteration (label: noise level t)",
+              fontsize=FONT if F <= 16 else FONT - 2)
     fig.tight_layout(pad=0.3)
-    return _png(fig)
+    return figure_png(fig, tight=False)
 
 
-def render_message_png(message: str, dpi: int = 70) -> bytes:
+def render_message_png(message: str, dpi: int = 80) -> bytes:
     """A small placeholder image carrying ``message`` (shown instead of the heatmap for invalid settings)."""
     import textwrap
 
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(3.4, 1.4), dpi=dpi)
-    fig.text(0.5, 0.5, "\n".join(textwrap.wrap(message, 48)[:6]), ha="center", va="center", fontsize=7,
+    fig = Figure(figsize=(4.4, 1.8), dpi=dpi)
+    fig.text(0.5, 0.5, "\n".join(textwrap.wrap(message, 48)[:6]), ha="center", va="center", fontsize=FONT,
              color="darkred")
-    return _png(fig)
+    return figure_png(fig, tight=False)
 
 
 def render_info_html(state: ExplorerState, sched: Schedule | None, error: str | None = None) -> str:
@@ -261,7 +128,7 @@ def render_info_html(state: ExplorerState, sched: Schedule | None, error: str | 
              f"{sorted(set(np.nonzero(sched.skipped_mask)[1].tolist()))} end unfinished</span>") if skipped else ""
     return (f'<div class="ardiff-explorer-info"><b>{html.escape(sched.kind)}</b> · F={sched.num_frames} · '
             f"S={sched.num_steps} · window: {window} · iterations: {sched.num_iterations} · "
-            f"<b>NFE = {sched.nfe}</b> ({html.escape(nfe_formula(sched))}){extra}</div>")
+            f"<b>NFE = {sched.nfe}</b> ({html.escape(sched.formula)}){extra}</div>")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -272,7 +139,7 @@ class TimestepExplorer:
     updates marked, the NFE, and the demo clip's frames at their noise levels at the chosen iteration.
 
     Attributes:
-        controls: dict of widgets: ``kind`` (Dropdown of :data:`~ardiff_edu.schedules.KINDS`), ``num_frames``,
+        controls: dict of widgets: ``kind`` (Dropdown of :data:`~ardiff_edu.staircases.KINDS`), ``num_frames``,
             ``num_steps``, ``s``, ``window`` (IntSlider; **0 = the whole video**, no sliding window), ``overflow``,
             ``block_size``, ``uncertainty_scale``, ``num_partitions`` (kind-specific, shown per :data:`KNOBS`),
             ``iteration`` (IntSlider) and ``play`` (a Play widget linked to it in the browser).
@@ -282,7 +149,7 @@ class TimestepExplorer:
         widget: the ``VBox`` to display (``TimestepExplorer()`` itself displays as it).
     """
 
-    def __init__(self, state: ExplorerState | None = None, max_frames: int = 32, max_steps: int = 50, dpi: int = 70,
+    def __init__(self, state: ExplorerState | None = None, max_frames: int = 32, max_steps: int = 50, dpi: int = 80,
                  **overrides):
         import ipywidgets as widgets
 

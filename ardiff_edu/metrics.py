@@ -1,9 +1,9 @@
 """Toy metrics for bouncing-ball videos: track the coloured blobs and measure how ball-like their motion is.
 
-    python -m ardiff_edu.metrics --checkpoint data/checkpoints/balls.pt --s 0 5     # real vs generated, printed
+    python -m ardiff_edu evaluate --s 0 5        # real vs generated, with sanity rows, printed and written
 
 This is **not FVD** (no pretrained network, no Fréchet distance): it is a hand-written tracker whose numbers mean
-something physical on our procedural data (cpu-feasibility probe, where it separated real from generated clips):
+something physical on our procedural data:
 
 1. **detect** — a pixel is foreground when its brightest channel is ``>= fg_threshold`` (the background is black);
    8-connected components of at least ``min_area`` pixels are blobs (``scipy.ndimage.label``), each with an
@@ -24,23 +24,19 @@ something physical on our procedural data (cpu-feasibility probe, where it separ
    ``fg_frac``, ``area_mean``    foreground pixel fraction and mean blob area in pixels
    ============================  ========================================================================================
 
-Real clips score ``match_frac`` ≈ 1, ``accel_median`` well below 1 and ``colour_drift_median`` ≈ 0; the probe's
-generated clips scored 0.26–0.41, 3.6–6.6 and 59–100 on those three, the keys that discriminate best.
+Real clips score ``match_frac`` ≈ 1, ``accel_median`` well below 1 and ``colour_drift_median`` ≈ 0.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
 from ardiff_edu.utils import check_int
 
 __all__ = ["DEFAULTS", "KEYS", "detect_blobs", "ball_stats", "format_table", "shuffle_frames", "uniform_noise",
-           "compare", "evaluate", "main"]
+           "compare"]
 
 #: The protocol's thresholds (every one can be overridden in :func:`ball_stats`).
 DEFAULTS = {"fg_threshold": 100, "min_area": 3, "max_jump": 4.0, "wall_margin": 2}
@@ -221,83 +217,3 @@ def compare(real, generated, names=("real", "generated"), keys=KEYS, **protocol)
         lines.append(f"{k:<{width}}  " + "  ".join(cells))
     print("\n".join(lines))
     return rows
-
-
-def evaluate(pipeline, s_values=(0, 5), num_videos: int = 16, num_frames: int = 16, num_steps: int = 20,
-             seed: int = 0, window: int | None = None, overflow: str = "raise", baselines: bool = True,
-             progress: bool = False):
-    """Real vs generated, side by side: ``{name: values}`` for real clips (the training distribution, a held-out
-    seed), the tokenizer's reconstruction of them, generated clips for every ``s``, and (``baselines``) the real clips
-    with shuffled frames and uniform noise. Also returns the protocol of the real set."""
-    from ardiff_edu.data import bouncing_balls
-    from ardiff_edu.sample import _config, _decode, _encode, generate
-
-    data_kw = dict(_config(pipeline, "data", default={}) or {})
-    size = _config(pipeline, "size", "image_size", default=32)
-    kw = {k: v for k, v in data_kw.items() if k in ("num_balls", "radius", "speed")}
-    real = bouncing_balls(num_videos, num_frames=num_frames, size=size, seed=10_000 + seed, **kw)
-    rows = {}
-    values, protocol = ball_stats(real)
-    rows[f"real {num_frames}f"] = values
-    rows["tokenizer recon"] = ball_stats(_decode(pipeline, _encode(pipeline, real)))[0]
-    for s in s_values:
-        videos = generate(pipeline, num_videos, num_frames, s, num_steps=num_steps, window=window, seed=seed,
-                          overflow=overflow, progress=progress)
-        rows[f"generated s={s} S={num_steps}"] = ball_stats(videos)[0]
-    if baselines:
-        rows["real, frames shuffled"] = ball_stats(shuffle_frames(real, seed))[0]
-        rows["uniform noise"] = ball_stats(uniform_noise(real.shape, seed))[0]
-    return rows, protocol
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m ardiff_edu.metrics",
-        description="Print the ball-tracking statistics of real and generated clips side by side (not FVD).")
-    parser.add_argument("--checkpoint", type=Path, nargs="+", default=None,
-                        help="generate from this checkpoint (default: the shipped data/checkpoints/balls.pt); "
-                             "several (e.g. training snapshots) give one row per checkpoint and s, with the same noise")
-    parser.add_argument("--videos", type=Path, nargs="*", default=[],
-                        help="also score these uint8 (M, N, H, W, 3) .npy files (from `sample --out x.npy`)")
-    parser.add_argument("--s", type=int, nargs="*", default=[0, 5], help="AR steps to generate with (default 0 5)")
-    parser.add_argument("--num-videos", type=int, default=16)
-    parser.add_argument("--num-frames", type=int, default=16)
-    parser.add_argument("--num-steps", type=int, default=20)
-    parser.add_argument("--window", type=int, default=None)
-    parser.add_argument("--overflow", choices=["raise", "wait"], default="raise")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-generate", action="store_true", help="only score --videos (and real clips)")
-    args = parser.parse_args(argv)
-    from ardiff_edu.sample import DEFAULT_CHECKPOINT
-
-    rows: dict = {}
-    if args.no_generate:
-        from ardiff_edu.data import bouncing_balls
-
-        real = bouncing_balls(args.num_videos, num_frames=args.num_frames, seed=10_000 + args.seed)
-        values, protocol = ball_stats(real)
-        rows[f"real {args.num_frames}f"] = values
-    else:
-        paths = args.checkpoint or [DEFAULT_CHECKPOINT]
-        for path in paths:
-            if not Path(path).exists():
-                raise ValueError(f"--checkpoint {path} does not exist")
-        from ardiff_edu.train import load_checkpoint
-
-        for i, path in enumerate(paths):
-            pipe = load_checkpoint(path)
-            got, protocol = evaluate(pipe, args.s, args.num_videos, args.num_frames, args.num_steps, args.seed,
-                                     args.window, args.overflow, baselines=len(paths) == 1, progress=True)
-            for name, values in got.items():
-                if len(paths) > 1 and name.startswith("generated "):    # one row per checkpoint and s
-                    name = f"{Path(path).stem} ({pipe.meta.get('steps')} steps) {name.removeprefix('generated ')}"
-                rows.setdefault(name, values)            # real clips and their reconstruction: from the first one
-    for p in args.videos:
-        rows[p.name] = ball_stats(np.load(p))[0]
-    print(format_table(rows))
-    print("protocol: " + ", ".join(f"{k}={v}" for k, v in protocol.items()))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

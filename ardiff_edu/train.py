@@ -1,91 +1,89 @@
-"""Training: presets, the two stages (frame tokenizer, then the DiT on frozen latents), EMA, atomic checkpoints and
-bit-identical resume (notebook 07).
+"""Training AR-Diffusion (notebook 07): the frame tokenizer first, then the DiT on frozen latents.
 
-    python -m ardiff_edu train --preset balls --stage tokenizer --out runs/balls
-    python -m ardiff_edu train --preset balls --stage dit --out runs/balls [--resume] [--steps N] ...
-    python -m ardiff_edu train --export runs/balls --to data/checkpoints/balls.pt
+One DiT training step, as the official code takes it (``p_losses`` in ``src/ardiff/modules/diffusion.py`` and
+``py_scripts/diff_train.py`` of iva-mzsun/AR-Diffusion, commit 7a37b94):
 
-A run directory holds ``tokenizer.pt`` / ``dit.pt`` (model, EMA, optimizer, step and the state of every random
-generator), their JSONL logs ``tokenizer.jsonl`` / ``dit.jsonl``, the latent cache ``latents.pt`` and
-``commands.txt`` (every command run on it). Three explicit ``torch.Generator`` drive the data (clip indices, label
-dropout), the timesteps and the noise; all three are checkpointed, so ``--resume`` continues exactly where the run
-stopped and ends with the same weights, bit for bit, as a run that never stopped.
+1. a batch of clean latent clips ``z0 (B, F, L, C)``;
+2. per-frame timesteps ``t (B, F)`` from FoPP (:mod:`ardiff_edu.fopp`), non-decreasing along the frames;
+3. per-frame noising ``z_t = √ᾱ_t · z0 + √(1 − ᾱ_t) · ε`` (:mod:`ardiff_edu.noise`);
+4. the DiT's prediction of ``z0`` and the squared error averaged over tokens and channels: a **per-frame loss**
+   ``(B, F)``, then its mean;
+5. backward, gradient clipping, AdamW, and an EMA of the weights (sampling uses the EMA).
 
-**DiT stage, step by step.** The clips are generated once into memory and encoded once with the frozen tokenizer
-(its EMA weights), cached in ``latents.pt``. **Latent normalisation:** every channel is standardised with the mean
-and std measured over all training latents, ``z = (tokens − mean) / std``, so each channel has unit variance like the
-noise (the paper L2-normalises each token instead, notes §4.3; ``FrameTokenizer(l2_normalize=True)`` offers that, and
-the standardisation is applied on top). Then per step: FoPP timesteps ``t (B, F)``, per-frame ``q_sample``, the
-network's prediction, and the MSE averaged over tokens and channels into a per-frame loss ``(B, F)`` (logged per
-frame index), then over frames and batch. AdamW with constant LR (optional linear warm-up), grad clipping, EMA with
-warm-up ``min((1 + n) / (10 + n), decay)``.
-
-**Speed (2 CPU cores).** fp32 is the default: bf16 autocast runs ~4× *slower* here (``python -m ardiff_edu bench
---only train`` prints both); ``--bf16`` is for GPUs.
+The clips are encoded once with the frozen tokenizer (its EMA weights) and every channel is standardised with the
+mean and std of all training latents, ``z = (tokens − mean) / std``, so that each has unit variance like the noise.
+Every random draw comes from three explicit generators (:mod:`ardiff_edu.checkpoint`), so a run can be stopped,
+resumed, or spread over several processes (:mod:`ardiff_edu.distributed`) and still take the same steps.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import copy
-import dataclasses
-import json
-import shlex
-import sys
+import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
 
-from ardiff_edu.diffusion import NoiseSchedule
-from ardiff_edu.models import DiT, FrameTokenizer
-from ardiff_edu.timesteps import KINDS as TIMESTEP_KINDS
-from ardiff_edu.timesteps import sample_timesteps
-from ardiff_edu.utils import atomic_open, atomic_torch_save, check_choice, check_float, check_int
+from ardiff_edu import checkpoint as ckpt
+from ardiff_edu import distributed as dist
+from ardiff_edu.fopp import KINDS as TIMESTEP_KINDS
+from ardiff_edu.fopp import sample_timesteps
+from ardiff_edu.models import MASKS, DiT, FrameTokenizer
+from ardiff_edu.noise import PREDICTIONS, NoiseSchedule
+from ardiff_edu.utils import atomic_torch_save, check_choice, check_float, check_int
 
-__all__ = ["TrainConfig", "PRESETS", "STAGES", "train", "load_checkpoint", "Pipeline", "export", "plot_log",
-           "read_log", "build_tokenizer", "build_dit", "drop_labels", "main"]
+__all__ = ["STAGES", "DATASETS", "PRECISIONS", "LR_SCHEDULES", "TrainConfig", "PRESETS", "build_tokenizer",
+           "build_dit", "load_clips", "tokenizer_loss", "dit_loss", "learning_rate", "ema_update", "drop_labels",
+           "train"]
 
 STAGES = ("tokenizer", "dit")
-#: dataset name -> the generator in ``ardiff_edu.data``.
+#: dataset name -> the generator in :mod:`ardiff_edu.data`.
 DATASETS = {"balls": "bouncing_balls", "digits": "moving_digits", "sky": "sky_timelapse", "taichi": "taichi",
             "faces": "faces", "ucf": "ucf_actions"}
-FORMAT = "ardiff-edu-checkpoint-v1"
+PRECISIONS = ("fp32", "bf16", "auto")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a run (both stages). ``PRESETS`` holds the named ones."""
+    """Everything that defines a run (both stages). :data:`PRESETS` holds the named ones."""
     name: str = "balls"
     dataset: str = "balls"
     num_clips: int = 10000
-    num_frames: int = 16
+    num_frames: int = 16               # F, also the DiT's window
     image_size: int = 32
     data_seed: int = 0
-    # frame tokenizer (stage 1)
-    token_dim: int = 8
+    # stage 1: the frame tokenizer
+    token_dim: int = 8                 # C channels per token
     tok_width: int = 32
     l2_normalize: bool = False
     tok_steps: int = 1200
     tok_batch_size: int = 128          # frames
-    tok_lr: float = 1e-3               # the CPU probe: 2e-3 diverged
-    tok_fg_weight: float = 5.0         # MSE weight on non-black pixels (balls are ~5 % of the frame)
+    tok_lr: float = 1e-3
+    tok_lr_schedule: str = "constant"
+    tok_fg_weight: float = 5.0         # MSE weight on non-black pixels (balls cover ~5 % of a frame)
     tok_ema_decay: float = 0.995
-    # DiT (stage 2)
+    # stage 2: the DiT
     width: int = 128
     depth: int = 4
     heads: int = 4
     mask: str = "causal"
+    num_context_tokens: int = 0
+    official_residual: bool = False
     prediction: str = "x0"
-    num_classes: int | None = None     # set from the data for class-conditional presets
-    label_dropout: float = 0.0         # P(label -> null) for classifier-free guidance
-    num_timesteps: int = 1000
-    timesteps: str = "fopp"
+    num_classes: int | None = None     # set from the data for class-conditional datasets
+    label_dropout: float = 0.0         # P(label -> null), for classifier-free guidance
+    num_timesteps: int = 1000          # T
+    timesteps: str = "fopp"            # the training timestep sampler
     steps: int = 20000
-    batch_size: int = 32               # clips
+    batch_size: int = 32               # clips in the global batch (over every process)
+    grad_accum: int = 1                # micro-batches per process and step
     lr: float = 4e-4
-    warmup: int = 0
+    lr_schedule: str = "constant"
+    warmup: int = 0                    # linear warm-up steps of the DiT's learning rate
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
     ema_decay: float = 0.999
@@ -94,47 +92,65 @@ class TrainConfig:
     ckpt_every: int = 200
     log_every: int = 10
     device: str = "cpu"
-    bf16: bool = False
+    precision: str = "fp32"            # "auto": the faster of fp32 and bf16 autocast, measured when the run starts
+    compile: bool = False
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS)
         for name, low in [("num_clips", 1), ("num_frames", 1), ("image_size", 4), ("data_seed", 0), ("token_dim", 1),
                           ("tok_width", 1), ("tok_steps", 0), ("tok_batch_size", 1), ("width", 4), ("depth", 1),
-                          ("heads", 1), ("num_timesteps", 2), ("steps", 0), ("batch_size", 1), ("warmup", 0),
-                          ("seed", 0), ("ckpt_every", 1), ("log_every", 1)]:
+                          ("heads", 1), ("num_context_tokens", 0), ("num_timesteps", 2), ("steps", 0),
+                          ("batch_size", 1), ("grad_accum", 1), ("warmup", 0), ("seed", 0), ("ckpt_every", 1),
+                          ("log_every", 1)]:
             check_int(name, getattr(self, name), low)
         if self.num_classes is not None:
             check_int("num_classes", self.num_classes, 1)
-        check_choice("mask", self.mask, ("causal", "leaky", "full"))
-        check_choice("prediction", self.prediction, ("x0", "eps", "v"))
+        check_choice("mask", self.mask, MASKS)
+        if self.mask == "leaky" and self.num_context_tokens == 0 and self.num_classes is None:
+            raise ValueError("mask='leaky' needs num_context_tokens >= 1: without context tokens nothing can leak "
+                             "and it is exactly mask='causal' (the official final configs use both)")
+        check_choice("prediction", self.prediction, PREDICTIONS)
         check_choice("timesteps", self.timesteps, TIMESTEP_KINDS)
         check_choice("device", self.device, ("cpu", "cuda"))
+        check_choice("precision", self.precision, PRECISIONS)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("tok_lr_schedule", self.tok_lr_schedule, LR_SCHEDULES)
         for name in ("tok_lr", "lr", "grad_clip"):
             check_float(name, getattr(self, name), 0, low_open=True)
         for name in ("tok_ema_decay", "ema_decay", "label_dropout", "weight_decay"):
             check_float(name, getattr(self, name), 0, 1, high_open=True)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
-_SMALL = dict(num_clips=64, num_frames=8, token_dim=4, tok_width=8, tok_steps=20, tok_batch_size=16,
-              width=32, depth=1, heads=2, steps=40, batch_size=4, ckpt_every=10, log_every=1)
+
+_SMALL = dict(num_clips=64, num_frames=8, token_dim=4, tok_width=8, tok_steps=20, tok_batch_size=16, width=32,
+              depth=1, heads=2, steps=40, batch_size=4, ckpt_every=10, log_every=1)
 #: The named configurations. ``balls`` is the default and the shipped checkpoint; ``balls-smoke`` runs in seconds
-#: (tests, notebooks). The real-footage presets keep the toy model size and follow the official LR/clip per dataset
-#: (notes §5) where it matters.
+#: (tests, notebooks); ``ablation`` is the paper's training-sampler ablation (notebook 09). The stand-ins for the
+#: paper's datasets keep the toy model size and take the official LR and gradient clip of their dataset.
+_BALLS = TrainConfig(tok_steps=4000, tok_lr_schedule="cosine", heads=2, precision="auto", steps=30000,
+                     lr_schedule="cosine", warmup=500)
 PRESETS: dict[str, TrainConfig] = {
-    "balls": TrainConfig(),
+    "balls": _BALLS,
     "balls-smoke": TrainConfig(name="balls-smoke", **_SMALL),
+    # the paper's training-sampler ablation at small scale: the default model, shorter, constant LR (as the
+    # official code), one run per --timesteps with the same seed, data and tokenizer
+    "ablation": replace(_BALLS, name="ablation", steps=6000, lr_schedule="constant", warmup=0),
     "digits": TrainConfig(name="digits", dataset="digits"),
     "sky": TrainConfig(name="sky", dataset="sky", num_clips=4000, lr=2e-4),
     "taichi": TrainConfig(name="taichi", dataset="taichi", num_clips=4000, lr=2e-4),
     "faces": TrainConfig(name="faces", dataset="faces", num_clips=4000, lr=1e-4, grad_clip=0.1),
-    # class-conditional: labels are dropped to the null label with probability 0.2 — what the official config meant;
-    # it wrote `randn < 0.2`, which drops ~58 % (notes §4.4)
+    # labels are dropped to the null label with probability 0.2, which is what the official UCF config meant: it
+    # wrote `randn < 0.2`, true for about 58 % of the draws
     "ucf": TrainConfig(name="ucf", dataset="ucf", num_clips=4000, lr=1e-4, grad_clip=0.1, label_dropout=0.2),
 }
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# models, data
+# models and data
 # ----------------------------------------------------------------------------------------------------------------
 def build_tokenizer(cfg: TrainConfig) -> FrameTokenizer:
     return FrameTokenizer(image_size=cfg.image_size, token_dim=cfg.token_dim, width=cfg.tok_width,
@@ -143,257 +159,282 @@ def build_tokenizer(cfg: TrainConfig) -> FrameTokenizer:
 
 def build_dit(cfg: TrainConfig, num_tokens: int) -> DiT:
     return DiT(cfg.token_dim, num_tokens, max_frames=cfg.num_frames, width=cfg.width, depth=cfg.depth,
-               heads=cfg.heads, mask=cfg.mask, prediction=cfg.prediction, num_classes=cfg.num_classes)
+               heads=cfg.heads, mask=cfg.mask, prediction=cfg.prediction, num_classes=cfg.num_classes,
+               num_context_tokens=cfg.num_context_tokens, official_residual=cfg.official_residual)
 
 
-def load_clips(cfg: TrainConfig):
-    """``(uint8 clips (N, F, H, W, 3), labels (N,) int64 or None, class names or None)`` for ``cfg.dataset``."""
+def load_clips(cfg: TrainConfig, num_clips: int | None = None, seed: int | None = None, num_frames=None):
+    """``(uint8 clips (N, F, H, W, 3), labels (N,) int64 or None, class names or None)`` of ``cfg.dataset``
+    (``num_clips``, ``seed`` and ``num_frames`` default to the config's training data)."""
     from ardiff_edu import data
 
-    fn = getattr(data, DATASETS[cfg.dataset], None)
-    if fn is None:
-        raise ValueError(f"dataset {cfg.dataset!r} needs ardiff_edu.data.{DATASETS[cfg.dataset]}, "
-                         f"which this checkout does not have")
-    out = fn(cfg.num_clips, num_frames=cfg.num_frames, size=cfg.image_size, seed=cfg.data_seed)
+    out = getattr(data, DATASETS[cfg.dataset])(cfg.num_clips if num_clips is None else num_clips,
+                                               num_frames=cfg.num_frames if num_frames is None else num_frames,
+                                               size=cfg.image_size, seed=cfg.data_seed if seed is None else seed)
     if isinstance(out, tuple):
         clips, labels, names = out
         return torch.as_tensor(clips), torch.as_tensor(labels, dtype=torch.long), list(names)
     return torch.as_tensor(out), None, None
 
 
-def _make_gens(seed: int) -> dict[str, torch.Generator]:
-    # one generator per source of randomness, so each one's stream does not depend on the others
-    return {k: torch.Generator().manual_seed(seed * 1000 + i) for i, k in enumerate(("data", "time", "noise"))}
-
-
 def drop_labels(labels: torch.Tensor, p: float, null_label: int, generator: torch.Generator) -> torch.Tensor:
-    """Replace each label by ``null_label`` with probability ``p`` (classifier-free guidance training).
-
-    A uniform draw ``u < p``; the official UCF config drew ``randn < 0.2``, which is true ~58 % of the time."""
+    """Replace each label by ``null_label`` with probability ``p`` (a uniform draw ``u < p``)."""
     drop = (torch.rand(labels.shape, generator=generator) < p).to(labels.device)
     return torch.where(drop, torch.full_like(labels, null_label), labels)
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# losses (module-level so tests can replace them)
+# the losses and the update
 # ----------------------------------------------------------------------------------------------------------------
-def _tokenizer_loss(model, batch, cfg: TrainConfig) -> tuple[torch.Tensor, dict]:
-    """Reconstruction MSE, weighted ``tok_fg_weight``× on non-black pixels."""
-    recon = model(batch)
-    w = 1 + (cfg.tok_fg_weight - 1) * (batch > -0.95).any(dim=1, keepdim=True).float()
-    se = (recon.float() - batch) ** 2
-    return (w * se).mean(), {"mse": se.mean().item()}
+def tokenizer_loss(model: FrameTokenizer, frames: torch.Tensor, fg_weight: float) -> tuple[torch.Tensor, float]:
+    """Reconstruction MSE, weighted ``fg_weight``× on non-black pixels; returns ``(loss, plain MSE)``."""
+    recon = model(frames).float()
+    w = 1 + (fg_weight - 1) * (frames > -0.95).any(dim=1, keepdim=True).float()
+    se = (recon - frames) ** 2
+    return (w * se).mean(), se.mean().item()
 
 
-def _dit_loss(model, batch, cfg: TrainConfig, schedule: NoiseSchedule, gens) -> tuple[torch.Tensor, dict]:
-    """One DiT training loss: per-frame timesteps, per-frame noising, MSE to the target → ``(B, F)`` → scalar."""
-    z0, labels = batch
-    B, Fr = z0.shape[:2]
-    t = sample_timesteps(cfg.timesteps, B, Fr, cfg.num_timesteps, generator=gens["time"])
-    noise = torch.randn(z0.shape, generator=gens["noise"]).to(z0.device)
-    zt = schedule.q_sample(z0, t, noise=noise)
+def dit_loss(model, z0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, schedule: NoiseSchedule,
+             labels: torch.Tensor | None = None, prediction: str = "x0") -> torch.Tensor:
+    """The per-frame loss ``(B, F)``: noise every frame to its own ``t``, predict, squared error per frame."""
+    zt = schedule.q_sample(z0, t, noise=noise)          # $z_t = \sqrt{\bar\alpha_t}\,z_0 + \sqrt{1-\bar\alpha_t}\,\epsilon$
     pred = model(zt, t.to(z0.device), labels)
-    if cfg.prediction == "x0":
-        target = z0
-    elif cfg.prediction == "eps":
-        target = noise
-    else:
-        target = schedule.v_from_x0_eps(z0, noise, t)
-    per_frame = ((pred.float() - target) ** 2).mean(dim=(2, 3))          # (B, F)
-    return per_frame.mean(), {"per_frame": per_frame.detach().mean(0)}
+    target = schedule.target(prediction, z0, noise, t)
+    return ((pred.float() - target) ** 2).mean(dim=(2, 3))   # $\ell_f = \frac{1}{LC}\sum_{l,c} (\hat z - z)^2$
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# checkpoints and logs
-# ----------------------------------------------------------------------------------------------------------------
-def _ckpt_path(out: Path, stage: str) -> Path:
-    return Path(out) / f"{stage}.pt"
+def learning_rate(base: float, step: int, total: int, schedule: str = "constant", warmup: int = 0) -> float:
+    """The learning rate of update ``step`` (0-based): linear warm-up, then constant or a cosine decay to 0."""
+    lr = base * min(1.0, (step + 1) / warmup) if warmup else base
+    if schedule == "cosine" and total > warmup:
+        progress = max(0.0, (step - warmup) / (total - warmup))
+        lr *= 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return lr
 
 
-def _log_path(out: Path, stage: str) -> Path:
-    return Path(out) / f"{stage}.jsonl"
-
-
-def read_log(path) -> list[dict]:
-    """The records of a JSONL training log."""
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _truncate_log(path: Path, step: int) -> float:
-    """Drop records after ``step`` (written after the checkpoint a resumed run starts from); return the training
-    time logged up to there, so that ``elapsed_s`` keeps counting across resumes."""
-    if not path.exists():
-        return 0.0
-    keep = [r for r in read_log(path) if r["step"] <= step]
-    with atomic_open(path, "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in keep)
-    return keep[-1].get("elapsed_s", 0.0) if keep else 0.0
-
-
-def _save(path: Path, stage, cfg, step, model, ema, opt, gens, extra) -> None:
-    atomic_torch_save({"format": "ardiff-edu-run-v1", "stage": stage, "config": asdict(cfg), "step": step,
-                       "model": model.state_dict(), "ema": ema.state_dict(), "optimizer": opt.state_dict(),
-                       "generators": {k: g.get_state() for k, g in gens.items()}, **extra}, path)
-
-
-def _config_from(d: dict) -> TrainConfig:
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in d.items() if k in known})
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, step: int, decay: float) -> None:
+    """EMA with the diffusers warm-up: ``ema ← d·ema + (1 − d)·model``, ``d = min((1 + n) / (10 + n), decay)``."""
+    d = min((1 + step) / (10 + step), decay)
+    for pe, pm in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(pm, 1 - d)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # the loop
 # ----------------------------------------------------------------------------------------------------------------
-def _encode_pool(cfg: TrainConfig, out: Path, clips: torch.Tensor, device) -> dict:
-    """Encode every clip once with the frozen tokenizer (EMA weights); cached in ``out/latents.pt``."""
-    from ardiff_edu.data import to_float
+def encode_latents(cfg: TrainConfig, out, clips: torch.Tensor, device) -> dict:
+    """Encode every training clip once with the frozen tokenizer (EMA weights) and standardise every channel;
+    cached in ``out/latents.pt``. Returns ``{"latents", "mean", "std", "key"}``."""
+    from ardiff_edu.video import to_float
 
-    tok_ckpt = torch.load(_ckpt_path(out, "tokenizer"), map_location="cpu", weights_only=False)
+    tok_ck = ckpt.load_file(ckpt.checkpoint_path(out, "tokenizer"))
     cache = Path(out) / "latents.pt"
-    key = {"tokenizer_step": tok_ckpt["step"], "num_clips": cfg.num_clips, "data_seed": cfg.data_seed,
+    key = {"tokenizer_step": tok_ck["step"], "num_clips": cfg.num_clips, "data_seed": cfg.data_seed,
            "num_frames": cfg.num_frames, "dataset": cfg.dataset}
     if cache.exists():
         c = torch.load(cache, map_location="cpu", weights_only=False)
         if c["key"] == key:
             return c
-    tok = build_tokenizer(_config_from(tok_ckpt["config"]))
-    tok.load_state_dict(tok_ckpt["ema"])
+    tok = build_tokenizer(TrainConfig.from_dict(tok_ck["config"]))
+    tok.load_state_dict(tok_ck["ema"])
     tok.eval().to(device)
-    chunks = []
     with torch.no_grad():
-        for i in range(0, len(clips), 128):
-            chunks.append(tok.encode_video(to_float(clips[i:i + 128]).to(device)).float().cpu())
-    z = torch.cat(chunks)                                                  # (N, F, L, C)
+        z = torch.cat([tok.encode_video(to_float(clips[i:i + 128]).to(device)).float().cpu()
+                       for i in range(0, len(clips), 128)])                       # (N, F, L, C)
     mean, std = z.mean(dim=(0, 1, 2)), z.std(dim=(0, 1, 2))
     c = {"key": key, "latents": (z - mean) / std, "mean": mean, "std": std}
-    atomic_torch_save(c, cache)
+    if dist.world()[0] == 0:
+        atomic_torch_save(c, cache)
     return c
+
+
+def choose_precision(step_fn, device: torch.device) -> str:
+    """Time ``step_fn(bf16)`` with and without bf16 autocast (interleaved, median of 3) and return the faster."""
+    times = {"fp32": [], "bf16": []}
+    for name in times:
+        step_fn(name == "bf16")                                   # warm-up
+    for _ in range(3):
+        for name in times:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            step_fn(name == "bf16")
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return min(times, key=lambda n: sorted(times[n])[1])
+
+
+#: What a resumed run may not change: the shapes of its state, its data and its seed.
+FIXED_ON_RESUME = ("dataset", "num_clips", "num_frames", "image_size", "data_seed", "token_dim", "tok_width",
+                   "l2_normalize", "width", "depth", "heads", "mask", "num_context_tokens", "official_residual",
+                   "prediction", "num_timesteps", "seed")
+
+
+def resumed_config(saved: TrainConfig, given: TrainConfig) -> TrainConfig:
+    """The config a resumed run continues with: ``given`` (more steps, another learning rate, another device...),
+    which must agree with ``saved`` on :data:`FIXED_ON_RESUME`; ``precision="auto"`` keeps the saved choice."""
+    for name in FIXED_ON_RESUME:
+        if getattr(saved, name) != getattr(given, name):
+            raise ValueError(f"cannot resume with {name}={getattr(given, name)!r}: the run was started with "
+                             f"{name}={getattr(saved, name)!r}, and it fixes the run's state")
+    given = replace(given, num_classes=saved.num_classes)
+    return replace(given, precision=saved.precision) if given.precision == "auto" else given
+
+
+def _check_device(cfg: TrainConfig) -> torch.device:
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested, but this machine has no CUDA device (torch.cuda.is_available()"
+                         " is False); use device='cpu'")
+    return torch.device(cfg.device)
 
 
 def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "dit", resume: bool = False,
           progress: bool = True) -> dict:
     """Train one stage up to ``config.steps`` (DiT) or ``config.tok_steps`` (tokenizer); callable from a notebook.
 
-    ``resume=True`` continues from ``out/<stage>.pt`` (its config wins, except ``steps``/``tok_steps``,
-    ``ckpt_every``, ``log_every`` and ``device`` which come from ``config``). Returns
-    ``{"step", "loss", "model", "ema", "log"}``. A non-finite loss or gradient stops the run with
-    ``FloatingPointError``; the last checkpoint on disk is the last good state.
+    ``resume=True`` continues from ``out/<stage>.pt`` if it exists (its config wins, except the number of steps,
+    ``ckpt_every``, ``log_every``, ``device`` and ``compile``, which come from ``config``). Under ``torchrun`` every
+    process runs this function; see :mod:`ardiff_edu.distributed`. Returns ``{"step", "loss", "model", "ema",
+    "log", "precision"}``. A non-finite loss or gradient stops every process with ``FloatingPointError``; the last
+    checkpoint on disk is then the last good state.
     """
     cfg = PRESETS.get(config) if isinstance(config, str) else config
     if not isinstance(cfg, TrainConfig):
         raise ValueError(f"config must be a TrainConfig or one of {sorted(PRESETS)}, got {config!r}")
     stage = check_choice("stage", stage, STAGES)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_path, log_path = _ckpt_path(out, stage), _log_path(out, stage)
-    ckpt = None
-    if ckpt_path.exists():
+    path, log = ckpt.checkpoint_path(out, stage), ckpt.log_path(out, stage)
+    saved = None
+    if path.exists():
         if not resume:
-            raise ValueError(f"{ckpt_path} exists: pass resume=True (--resume) to continue it, or use another out")
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        cfg = replace(_config_from(ckpt["config"]), steps=cfg.steps, tok_steps=cfg.tok_steps,
-                      ckpt_every=cfg.ckpt_every, log_every=cfg.log_every, device=cfg.device)
-    device = torch.device(cfg.device)
+            raise ValueError(f"{path} exists: pass resume=True (--resume) to continue it, or use another out")
+        saved = ckpt.load_file(path)
+        cfg = resumed_config(TrainConfig.from_dict(saved["config"]), cfg)
+    device = _check_device(cfg)
+    rank, world_size = dist.setup(device)
+    out.mkdir(parents=True, exist_ok=True)
     clips, labels, class_names = load_clips(cfg)
     torch.manual_seed(cfg.seed)
-    gens = _make_gens(cfg.seed + (0 if stage == "tokenizer" else 1))
+    gens = ckpt.make_generators(cfg.seed + (0 if stage == "tokenizer" else 1))
     extra: dict = {}
     if stage == "tokenizer":
         model = build_tokenizer(cfg)
-        total, lr, decay, wd = cfg.tok_steps, cfg.tok_lr, cfg.tok_ema_decay, 0.0
+        total, base_lr, decay, wd, sched_kind = cfg.tok_steps, cfg.tok_lr, cfg.tok_ema_decay, 0.0, cfg.tok_lr_schedule
+        B, warmup = cfg.tok_batch_size, 0
     else:
-        if not _ckpt_path(out, "tokenizer").exists():
+        if not ckpt.checkpoint_path(out, "tokenizer").exists():
             raise ValueError(f"the DiT stage needs a trained tokenizer: run --stage tokenizer --out {out} first")
         if labels is not None and cfg.num_classes is None:
             cfg = replace(cfg, num_classes=len(class_names))
-        pool = _encode_pool(cfg, out, clips, device)
+        pool = encode_latents(cfg, out, clips, device)
         latents = pool["latents"].to(device)
         extra = {"latent_mean": pool["mean"], "latent_std": pool["std"], "class_names": class_names}
         model = build_dit(cfg, latents.shape[2])
-        total, lr, decay, wd = cfg.steps, cfg.lr, cfg.ema_decay, cfg.weight_decay
-        schedule = NoiseSchedule(cfg.num_timesteps)
-        if labels is not None:
-            labels = labels.to(device)
+        total, base_lr, decay, wd, sched_kind = cfg.steps, cfg.lr, cfg.ema_decay, cfg.weight_decay, cfg.lr_schedule
+        B, warmup = cfg.batch_size, cfg.warmup
+        noise_schedule = NoiseSchedule(cfg.num_timesteps)
+        labels = None if labels is None else labels.to(device)
+    rows = dist.rank_slice(B, rank, world_size)
+    if (rows.stop - rows.start) % cfg.grad_accum:
+        raise ValueError(f"grad_accum={cfg.grad_accum} must divide the per-process batch "
+                         f"{rows.stop - rows.start} (= batch size {B} / {world_size} processes)")
+    micro = (rows.stop - rows.start) // cfg.grad_accum
     model.to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
+    opt = torch.optim.AdamW(model.parameters(), lr=base_lr, weight_decay=wd)
     step, clock0 = 0, 0.0
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        ema.load_state_dict(ckpt["ema"])
-        opt.load_state_dict(ckpt["optimizer"])
-        for k, g in gens.items():
-            g.set_state(ckpt["generators"][k])
-        step = ckpt["step"]
-        clock0 = _truncate_log(log_path, step)
-    elif log_path.exists():
-        log_path.unlink()
+    if saved is not None:
+        ckpt.load_state(path, model, ema, opt, gens)
+        step = saved["step"]
+        clock0 = ckpt.truncate_log(log, step) if rank == 0 else 0.0
+    elif rank == 0 and log.exists():
+        log.unlink()
+    net = torch.compile(model) if cfg.compile else model
+    if world_size > 1:
+        net = torch.nn.parallel.DistributedDataParallel(net)
+
+    from ardiff_edu.video import to_float
+
+    def draw():
+        """The global batch of this step, identical on every process (all randomness from the generators)."""
+        if stage == "tokenizer":
+            ci = torch.randint(len(clips), (B,), generator=gens["data"])
+            fi = torch.randint(clips.shape[1], (B,), generator=gens["data"])
+            return (to_float(clips[ci, fi]).to(device),)
+        idx = torch.randint(len(latents), (B,), generator=gens["data"]).to(device)
+        y = None if labels is None else drop_labels(labels[idx], cfg.label_dropout, cfg.num_classes, gens["data"])
+        t = sample_timesteps(cfg.timesteps, B, cfg.num_frames, cfg.num_timesteps, generator=gens["time"])
+        noise = torch.randn(latents[idx].shape, generator=gens["noise"]).to(device)
+        return latents[idx], t, noise, y
+
+    def loss_of(module, batch, sl, bf16):
+        """``(loss, what to log)`` of the rows ``sl`` of a batch: the mean loss, and the plain MSE (tokenizer) or
+        the per-frame loss summed over the rows (DiT)."""
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            if stage == "tokenizer":
+                loss, mse = tokenizer_loss(module, batch[0][sl], cfg.tok_fg_weight)
+                return loss, torch.tensor([mse * (sl.stop - sl.start)])
+            z0, t, noise, y = batch
+            per_frame = dit_loss(module, z0[sl], t[sl], noise[sl], noise_schedule, None if y is None else y[sl],
+                                 cfg.prediction)
+            return per_frame.mean(), per_frame.detach().sum(0).cpu()
+
+    if cfg.precision == "auto":
+        cfg = replace(cfg, precision=_measure_precision(model, draw, loss_of, gens, micro, base_lr, device))
+    bf16 = cfg.precision == "bf16"
 
     def save():
-        _save(ckpt_path, stage, cfg, step, model, ema, opt, gens, extra)
+        if rank == 0:
+            ckpt.save_state(path, stage=stage, config=asdict(cfg), step=step, model=model, ema=ema, optimizer=opt,
+                            generators=gens, world_size=world_size, **extra)
 
     from tqdm.auto import tqdm
 
-    from ardiff_edu.data import to_float
-
-    bar = tqdm(total=total, initial=step, desc=f"{cfg.name}/{stage}", disable=not progress, dynamic_ncols=True)
-    acc_loss, acc_n, acc_frames, acc_extra = 0.0, 0, None, 0.0
-    last_loss, t0 = float("nan"), time.perf_counter()
+    bar = tqdm(total=total, initial=step, desc=f"{cfg.name}/{stage}", disable=not progress or rank > 0,
+               dynamic_ncols=True)
+    acc_loss, acc_n, acc_info, last_loss, t0 = 0.0, 0, None, float("nan"), time.perf_counter()
     model.train()
     try:
         while step < total:
-            # --- a batch: everything random comes from the explicit generators
-            if stage == "tokenizer":
-                ci = torch.randint(len(clips), (cfg.tok_batch_size,), generator=gens["data"])
-                fi = torch.randint(clips.shape[1], (cfg.tok_batch_size,), generator=gens["data"])
-                batch = to_float(clips[ci, fi]).to(device)
-            else:
-                idx = torch.randint(len(latents), (cfg.batch_size,), generator=gens["data"]).to(device)
-                y = None
-                if labels is not None:
-                    y = drop_labels(labels[idx], cfg.label_dropout, cfg.num_classes, gens["data"])
-                batch = (latents[idx], y)
-            for group in opt.param_groups:       # constant LR with optional linear warm-up
-                group["lr"] = lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else lr
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                if stage == "tokenizer":
-                    loss, info = _tokenizer_loss(model, batch, cfg)
-                else:
-                    loss, info = _dit_loss(model, batch, cfg, schedule, gens)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(_nan_message("loss", loss, step, ckpt_path))
+            batch = draw()
+            lr = learning_rate(base_lr, step, total, sched_kind, warmup)
+            for group in opt.param_groups:
+                group["lr"] = lr
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            step_loss, step_info = 0.0, 0.0
+            for m in range(cfg.grad_accum):
+                sl = slice(rows.start + m * micro, rows.start + (m + 1) * micro)
+                sync = m == cfg.grad_accum - 1 or world_size == 1
+                with contextlib.nullcontext() if sync else net.no_sync():
+                    loss, info = loss_of(net, batch, sl, bf16)
+                    bad = dist.any_rank(not bool(torch.isfinite(loss)), device)
+                    if bad >= 0:
+                        raise FloatingPointError(_nan_message("loss", bad, step, path))
+                    (loss / cfg.grad_accum).backward()
+                step_loss += loss.item() / cfg.grad_accum
+                step_info = step_info + info
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             if not torch.isfinite(gnorm):
-                raise FloatingPointError(_nan_message("gradient norm", gnorm, step, ckpt_path))
+                raise FloatingPointError(_nan_message("gradient norm", rank, step, path))
             opt.step()
-            # EMA with warm-up: $\mathrm{decay}_n = \min\big(\tfrac{1+n}{10+n}, \mathrm{decay}\big)$
-            d = min((1 + step) / (10 + step), decay)
-            with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.lerp_(pm, 1 - d)
+            ema_update(ema, model, step, decay)
             step += 1
-            last_loss = loss.item()
+            summed = dist.all_reduce_sum(torch.cat([torch.tensor([step_loss]), step_info]))
+            last_loss = float(summed[0]) / world_size
             acc_loss, acc_n = acc_loss + last_loss, acc_n + 1
-            if "per_frame" in info:
-                pf = info["per_frame"].cpu()
-                acc_frames = pf if acc_frames is None else acc_frames + pf
-            else:
-                acc_extra += info["mse"]
+            acc_info = summed[1:] / B if acc_info is None else acc_info + summed[1:] / B
             bar.update(1)
-            if step % cfg.log_every == 0 or step == total:
+            if rank == 0 and (step % cfg.log_every == 0 or step == total):
                 rec = {"step": step, "loss": round(acc_loss / acc_n, 6), "lr": lr, "grad_norm": round(gnorm.item(), 4),
                        "elapsed_s": round(clock0 + time.perf_counter() - t0, 2)}
-                if acc_frames is not None:
-                    rec["per_frame"] = [round(v, 6) for v in (acc_frames / acc_n).tolist()]
-                else:
-                    rec["mse"] = round(acc_extra / acc_n, 6)
-                with open(log_path, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
+                values = [round(v, 6) for v in (acc_info / acc_n).tolist()]
+                rec.update({"mse": values[0]} if stage == "tokenizer" else {"per_frame": values})
+                ckpt.append_log(log, rec)
                 bar.set_postfix(loss=f"{rec['loss']:.4f}")
-                acc_loss, acc_n, acc_frames, acc_extra = 0.0, 0, None, 0.0
+            if step % cfg.log_every == 0:
+                acc_loss, acc_n, acc_info = 0.0, 0, None
             if step % cfg.ckpt_every == 0 or step == total:
                 save()
     except KeyboardInterrupt:
@@ -401,231 +442,30 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         raise
     finally:
         bar.close()
-    if ckpt is None and total == 0:
+    if saved is None and total == 0:
         save()
-    return {"step": step, "loss": last_loss, "model": model, "ema": ema, "log": log_path}
+    return {"step": step, "loss": last_loss, "model": model, "ema": ema, "log": log, "precision": cfg.precision}
 
 
-def _nan_message(what, value, step, ckpt_path) -> str:
-    where = f"{ckpt_path} (step {torch.load(ckpt_path, weights_only=False)['step']})" if ckpt_path.exists() \
-        else "none (no checkpoint was written yet)"
-    return (f"the {what} became {value.item()} at step {step + 1}; stopping without saving. The last good checkpoint "
-            f"is {where}: lower the learning rate (--lr) and --resume from it")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# loading for sampling, export
-# ----------------------------------------------------------------------------------------------------------------
-@dataclass
-class Pipeline:
-    """A trained model ready for sampling (eval mode, EMA weights, float32).
-
-    The sampler works on **normalised latents** ``(B, F, L, C)``: :meth:`encode_video` turns pixel clips into them
-    and :meth:`decode_video` turns them back into pixel clips in [-1, 1].
-    """
-    tokenizer: FrameTokenizer
-    model: DiT
-    noise_schedule: NoiseSchedule
-    config: TrainConfig
-    latent_mean: torch.Tensor
-    latent_std: torch.Tensor
-    class_names: list | None = None
-    meta: dict = dataclasses.field(default_factory=dict)
-    log: list = dataclasses.field(default_factory=list)
-
-    @property
-    def device(self) -> torch.device:
-        return self.latent_mean.device
-
-    @property
-    def num_frames(self) -> int:
-        return self.config.num_frames
-
-    @property
-    def prediction(self) -> str:
-        return self.model.prediction
-
-    @torch.no_grad()
-    def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
-        """Pixel clips ``(B, F, 3, H, W)`` in [-1, 1] → normalised latents ``(B, F, L, C)``."""
-        z = self.tokenizer.encode_video(frames.to(self.device).float())
-        return (z - self.latent_mean) / self.latent_std
-
-    @torch.no_grad()
-    def decode_video(self, latents: torch.Tensor) -> torch.Tensor:
-        """Normalised latents ``(B, F, L, C)`` → pixel clips ``(B, F, 3, H, W)``, clamped to [-1, 1]."""
-        z = latents.to(self.device).float() * self.latent_std + self.latent_mean
-        return self.tokenizer.decode_video(z).clamp(-1, 1)
-
-
-def load_checkpoint(path, device="cpu") -> Pipeline:
-    """Load an exported checkpoint (``data/checkpoints/*.pt``) or a run's ``dit.pt`` (its sibling ``tokenizer.pt``
-    is used) into a :class:`Pipeline` with the EMA weights, in eval mode on ``device``."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"path {str(path)!r} does not exist")
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    if ck.get("format") == FORMAT:
-        cfg = _config_from(ck["config"])
-        tok_sd, dit_sd, meta, log = ck["tokenizer"], ck["dit"], ck.get("meta", {}), ck.get("log", [])
-    elif ck.get("format") == "ardiff-edu-run-v1" and ck["stage"] == "dit":
-        cfg = _config_from(ck["config"])
-        tok_sd = torch.load(path.parent / "tokenizer.pt", map_location="cpu", weights_only=False)["ema"]
-        dit_sd, meta = ck["ema"], {"steps": ck["step"]}
-        log = read_log(path.with_suffix(".jsonl")) if path.with_suffix(".jsonl").exists() else []
-    else:
-        raise ValueError(f"{path} is neither an exported checkpoint nor a run's dit.pt")
-    tok = build_tokenizer(cfg)
-    tok.load_state_dict({k: v.float() for k, v in tok_sd.items()})
-    model = build_dit(cfg, tok.num_tokens)
-    model.load_state_dict({k: v.float() for k, v in dit_sd.items()})
-    return Pipeline(tok.eval().to(device), model.eval().to(device), NoiseSchedule(cfg.num_timesteps), cfg,
-                    ck["latent_mean"].float().to(device), ck["latent_std"].float().to(device),
-                    ck.get("class_names"), meta, log)
-
-
-def _thin(records: list[dict], n: int = 400) -> list[dict]:
-    if len(records) <= n:
-        return records
-    keep = sorted({round(i * (len(records) - 1) / (n - 1)) for i in range(n)})
-    return [records[i] for i in keep]
-
-
-def export(run, to) -> Path:
-    """Write a small file for sampling: EMA weights in fp16 (DiT + tokenizer), config, latent statistics, a thinned
-    training log and the commands/seed/steps that made it."""
-    run, to = Path(run), Path(to)
-    ck = torch.load(_ckpt_path(run, "dit"), map_location="cpu", weights_only=False)
-    tk = torch.load(_ckpt_path(run, "tokenizer"), map_location="cpu", weights_only=False)
-    half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
-    log = read_log(_log_path(run, "dit")) if _log_path(run, "dit").exists() else []
-    log = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in log if r["step"] <= ck["step"]]
-    tail = [r["loss"] for r in log[-10:]]
-    commands = (run / "commands.txt").read_text().splitlines() if (run / "commands.txt").exists() else []
-    meta = {"steps": ck["step"], "tokenizer_steps": tk["step"], "seed": ck["config"]["seed"],
-            "final_loss": round(sum(tail) / len(tail), 4) if tail else None, "commands": commands,
-            "exported_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
-    atomic_torch_save({"format": FORMAT, "config": ck["config"], "tokenizer": half(tk["ema"]), "dit": half(ck["ema"]),
-                       "latent_mean": ck["latent_mean"], "latent_std": ck["latent_std"],
-                       "class_names": ck.get("class_names"), "meta": meta, "log": _thin(log)}, to)
-    return to
-
-
-def plot_log(path_or_records, smooth: int = 20, ax=None):
-    """Loss curves: the total loss (left) and the loss per frame index (right), moving-averaged over ``smooth``
-    records. ``path_or_records`` is a JSONL log or a list of records (``Pipeline.log``). Returns the figure."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    recs = read_log(path_or_records) if isinstance(path_or_records, (str, Path)) else list(path_or_records)
-    if not recs:
-        raise ValueError("the log has no records")
-    steps = np.array([r["step"] for r in recs])
-    k = max(1, min(smooth, len(recs)))
-    sm = lambda y: np.convolve(y, np.ones(k) / k, mode="valid")  # noqa: E731
-    if ax is None:
-        fig, ax = plt.subplots(1, 2, figsize=(8, 2.8), dpi=70)
-    fig = ax[0].figure
-    ax[0].plot(steps[k - 1:], sm(np.array([r["loss"] for r in recs])))
-    ax[0].set(xlabel="step", ylabel="loss", title="training loss", yscale="log")
-    if "per_frame" in recs[0]:
-        pf = np.array([r["per_frame"] for r in recs])                  # (records, F)
-        cmap = plt.get_cmap("viridis")
-        for f in range(pf.shape[1]):
-            ax[1].plot(steps[k - 1:], sm(pf[:, f]), color=cmap(f / max(1, pf.shape[1] - 1)), lw=0.8)
-        ax[1].set(xlabel="step", ylabel="loss", title="per frame (dark = frame 0)", yscale="log")
-    else:
-        ax[1].set_axis_off()
-    fig.tight_layout()
-    return fig
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# benchmark and CLI
-# ----------------------------------------------------------------------------------------------------------------
-def bench_train(steps: int = 4, preset: str = "balls") -> None:
-    """Training throughput of the ``balls`` DiT on random latents, fp32 and bf16 autocast, and achieved FLOP/s as a
-    fraction of a 1024² fp32 matmul measured in the same run."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from ardiff_edu.bench import best_time
-
-    cfg = PRESETS[check_choice("preset", preset, PRESETS)]
-    torch.manual_seed(0)
-    L = (cfg.image_size // 8) ** 2
-    model = build_dit(cfg, L)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    sched, gens = NoiseSchedule(cfg.num_timesteps), _make_gens(0)
-    z = torch.randn(cfg.batch_size, cfg.num_frames, L, cfg.token_dim)
+def _measure_precision(model, draw, loss_of, gens, micro, lr, device) -> str:
+    """Resolve ``precision="auto"``: time training steps of a copy of the model (the run's generators are restored
+    after drawing the probe batch, so the run itself is untouched) in fp32 and bf16 autocast; the faster wins."""
+    probe, state = copy.deepcopy(model), {k: g.get_state() for k, g in gens.items()}
+    batch = draw()
+    for k, g in gens.items():
+        g.set_state(state[k])
+    opt = torch.optim.AdamW(probe.parameters(), lr=lr)
 
     def step(bf16):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss, _ = _dit_loss(model, (z, None), cfg, sched, gens)
         opt.zero_grad()
-        loss.backward()
+        loss_of(probe, batch, slice(0, micro), bf16)[0].backward()
         opt.step()
 
-    with FlopCounterMode(display=False) as fc:
-        step(False)
-    flops = fc.get_total_flops()
-    a = torch.randn(1024, 1024)
-    mm = 2 * 1024 ** 3 / best_time(lambda: a @ a, repeat=10)
-    tokens = cfg.batch_size * cfg.num_frames * L
-    print(f"train: {cfg.name} DiT, B={cfg.batch_size} F={cfg.num_frames} L={L} width={cfg.width} depth={cfg.depth}, "
-          f"{flops / 1e9:.1f} GFLOP/step, {torch.get_num_threads()} threads")
-    print(f"  1024² fp32 matmul            {mm / 1e9:9.1f} GFLOP/s (the reference)")
-    for bf16 in (False, True):
-        step(bf16)
-        sec = best_time(lambda: step(bf16), repeat=steps)
-        name = "bf16 autocast" if bf16 else "fp32"
-        print(f"  {name:<14} {1 / sec:6.2f} steps/s  {cfg.batch_size / sec:7.1f} clips/s  "
-              f"{tokens / sec:8.0f} tokens/s  {flops / sec / 1e9:6.1f} GFLOP/s = {flops / sec / mm:5.2f}x matmul")
+    return choose_precision(step, device)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ardiff_edu train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="balls", choices=sorted(PRESETS))
-    p.add_argument("--stage", default="dit", choices=STAGES + ("all",))
-    p.add_argument("--out", default=None, help="run directory (default runs/<preset>)")
-    p.add_argument("--steps", type=int, help="total steps of this stage")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--timesteps", choices=TIMESTEP_KINDS)
-    p.add_argument("--device", choices=("cpu", "cuda"))
-    p.add_argument("--bf16", action="store_true", default=None, help="bf16 autocast (slower on our 2-core CPU)")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--ckpt-every", type=int)
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--export", metavar="RUN", help="export RUN's EMA weights (fp16) to --to and exit")
-    p.add_argument("--to", metavar="FILE")
-    a = p.parse_args(argv)
-    if a.export:
-        if not a.to:
-            p.error("--export needs --to FILE")
-        print(f"wrote {export(a.export, a.to)}")
-        return 0
-    out = Path(a.out or f"runs/{a.preset}")
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "commands.txt", "a") as f:
-        f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}  "
-                f"python -m ardiff_edu train {shlex.join(sys.argv[2:] if argv is None else argv)}\n")
-    try:
-        for stage in (STAGES if a.stage == "all" else (a.stage,)):
-            over = {"batch_size": a.batch_size, "lr": a.lr, "timesteps": a.timesteps, "device": a.device,
-                    "bf16": a.bf16, "seed": a.seed, "ckpt_every": a.ckpt_every}
-            if stage == "tokenizer":
-                over.update(tok_steps=a.steps, tok_batch_size=a.batch_size, tok_lr=a.lr, batch_size=None, lr=None)
-            else:
-                over["steps"] = a.steps
-            cfg = replace(PRESETS[a.preset], **{k: v for k, v in over.items() if v is not None})
-            if a.resume and _ckpt_path(out, stage).exists():
-                saved = _config_from(torch.load(_ckpt_path(out, stage), weights_only=False)["config"])
-                cfg = replace(saved, **{k: v for k, v in over.items() if v is not None})
-            res = train(cfg, out, stage, resume=a.resume, progress=not a.no_progress)
-            print(f"{stage}: step {res['step']}, loss {res['loss']:.4f}, checkpoint {_ckpt_path(out, stage)}")
-    except (FloatingPointError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+def _nan_message(what: str, rank: int, step: int, path: Path) -> str:
+    where = (f"{path} (step {ckpt.load_file(path)['step']})" if path.exists()
+             else "none (no checkpoint was written yet)")
+    return (f"the {what} became non-finite at step {step + 1} (seen by process {rank}); stopping without saving. "
+            f"The last good checkpoint is {where}: lower the learning rate (--lr) and --resume from it")

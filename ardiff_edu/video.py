@@ -10,14 +10,45 @@ Accepted clips everywhere: uint8 ``(F, H, W, 3)`` (the on-disk convention) or fl
 
 from __future__ import annotations
 
-import base64
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .utils import atomic_open, check_choice, check_float, check_int
+from ardiff_edu.utils import atomic_open, check_choice, check_float, check_int
+
+# ----------------------------------------------------------------------------------------------------------------
+# the pixel convention: uint8 (F, H, W, 3) on disk, float (F, 3, H, W) in [-1, 1] for models
+
+
+def to_float(video_uint8) -> torch.Tensor:
+    """uint8 ``(..., H, W, 3)`` (numpy or torch) -> float32 torch ``(..., 3, H, W)`` in ``[-1, 1]``: ``x/127.5 - 1``."""
+    if isinstance(video_uint8, torch.Tensor):
+        x = video_uint8
+    else:
+        arr = np.asarray(video_uint8)
+        x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # read-only memmaps: copy, no warning
+    if x.dtype != torch.uint8:
+        raise ValueError(f"video_uint8 must have dtype uint8, got {x.dtype} with shape {tuple(x.shape)}")
+    if x.ndim < 3 or x.shape[-1] != 3:
+        raise ValueError(f"video_uint8 must have shape (..., H, W, 3), got {tuple(x.shape)}")
+    return x.movedim(-1, -3).to(torch.float32).div(127.5).sub(1.0).contiguous()
+
+
+def to_uint8(video_float) -> np.ndarray:
+    """Float ``(..., 3, H, W)`` in ``[-1, 1]`` (numpy or torch) -> uint8 numpy ``(..., H, W, 3)``: clamp, then round."""
+    if isinstance(video_float, torch.Tensor):
+        x = video_float.detach().cpu()
+    else:
+        x = torch.as_tensor(np.asarray(video_float))
+    if not x.is_floating_point():
+        raise ValueError(f"video_float must be a floating-point array, got {x.dtype} with shape {tuple(x.shape)}")
+    if x.ndim < 3 or x.shape[-3] != 3:
+        raise ValueError(f"video_float must have shape (..., 3, H, W), got {tuple(x.shape)}")
+    x = ((x.to(torch.float32).clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
+    return x.movedim(-3, -1).contiguous().numpy()
+
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 WRITE_SUFFIXES = (".mp4", ".avi", ".gif", ".npy")
@@ -38,8 +69,6 @@ def as_uint8_frames(frames, name: str = "frames") -> np.ndarray:
     if frames.ndim == 4 and dtype == np.uint8 and shape[-1] == 3 and min(shape) > 0:
         return np.ascontiguousarray(frames)
     if frames.ndim == 4 and np.issubdtype(dtype, np.floating) and shape[1] == 3 and min(shape) > 0:
-        from .data.synthetic import to_uint8
-
         finite = np.isfinite(frames)
         if not finite.all():
             bad = frames.size - int(finite.sum())
@@ -180,8 +209,8 @@ def _pick(num: int, max_frames: int | None) -> np.ndarray:
     return np.unique(np.linspace(0, num - 1, max_frames).round().astype(int))
 
 
-def show_grid(clips, max_frames: int | None = 16, row_titles=None, title: str | None = None, scale: float = 0.5,
-              dpi: int = 60):
+def show_grid(clips, max_frames: int | None = 16, row_titles=None, title: str | None = None, scale: float = 0.55,
+              dpi: int = 80):
     """Clips as rows of frames (time left to right); returns the matplotlib Figure.
 
     ``clips``: a sequence of clips (each uint8 ``(F, H, W, 3)`` or float ``(F, 3, H, W)``) or one 5-D array.
@@ -208,28 +237,30 @@ def show_grid(clips, max_frames: int | None = 16, row_titles=None, title: str | 
             if c < len(ii):
                 ax.imshow(clip[ii[c]], interpolation="nearest")
                 if r == 0:
-                    ax.set_title(f"{ii[c]}", fontsize=6, pad=2)
+                    ax.set_title(f"{ii[c]}", fontsize=9, pad=2)
             else:
                 ax.axis("off")
         if row_titles is not None:
-            axes[r, 0].set_ylabel(str(row_titles[r]), fontsize=7, rotation=0, ha="right", va="center")
+            axes[r, 0].set_ylabel(str(row_titles[r]), fontsize=9, rotation=0, ha="right", va="center")
     if title:
-        fig.suptitle(title, fontsize=8)
+        fig.suptitle(title, fontsize=10)
     fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.01 if row_titles is None else 0.12, right=0.99,
                         bottom=0.01, top=0.85 if title else 0.9)
     return fig
 
 
-def show_strip(clip, max_frames: int | None = 16, title: str | None = None, scale: float = 0.6, dpi: int = 60):
+def show_strip(clip, max_frames: int | None = 16, title: str | None = None, scale: float = 0.6, dpi: int = 80):
     """One clip as a strip of frames over time (frame index above each); returns the matplotlib Figure."""
     return show_grid([clip], max_frames=max_frames, title=title, scale=scale, dpi=dpi)
 
 
-def tile(clips, gap: int = 1) -> np.ndarray:
-    """Put clips side by side (separated by ``gap`` grey columns) -> uint8 ``(F, H, W_total, 3)``.
+def tile(clips, gap: int = 1, scale: int = 1) -> np.ndarray:
+    """Clips side by side, separated by ``gap`` grey columns, each frame upscaled ``scale`` times (nearest) ->
+    uint8 ``(F, H·scale, W_total, 3)``. ``clips``: a sequence of clips or one 5-D array ``(M, F, H, W, 3)``.
 
     Shorter clips hold their last frame; all clips must share H.
     """
+    scale, gap = check_int("scale", scale, 1, 16), check_int("gap", gap, 0, 16)
     clips = [as_uint8_frames(c, "clips[i]") for c in clips]
     if not clips:
         raise ValueError("clips must hold at least one clip, got none")
@@ -237,50 +268,86 @@ def tile(clips, gap: int = 1) -> np.ndarray:
     if len(heights) != 1:
         raise ValueError(f"clips must all have the same height, got heights {sorted(heights)}")
     f = max(len(c) for c in clips)
-    h = clips[0].shape[1]
     parts = []
     for i, c in enumerate(clips):
+        c = c.repeat(scale, axis=1).repeat(scale, axis=2) if scale > 1 else c
         if i:
-            parts.append(np.full((f, h, gap, 3), 96, np.uint8))
+            parts.append(np.full((f, c.shape[1], gap, 3), 96, np.uint8))
         parts.append(np.concatenate([c, np.repeat(c[-1:], f - len(c), axis=0)]) if len(c) < f else c)
     return np.concatenate(parts, axis=2)
 
 
-def animate(clips, fps: int = 8, scale: int = 3, fmt: str = "jshtml", dpi: int = 50):
-    """Several clips playing side by side in the notebook -> ``IPython.display.HTML``.
+def write_videos(path, videos, fps: int = 8, scale: int = 1) -> Path:
+    """Write uint8 videos ``(M, N, H, W, 3)``: ``.npy`` keeps the array as is; ``.mp4`` / ``.gif`` get them side by
+    side (:func:`tile`, upscaled ``scale`` times)."""
+    path = Path(path)
+    suffix = check_choice("path suffix", path.suffix.lower(), (".npy", ".mp4", ".gif"))
+    videos = np.asarray(videos)
+    if videos.dtype != np.uint8 or videos.ndim != 5 or videos.shape[-1] != 3:
+        raise ValueError(f"videos must be uint8 (M, N, H, W, 3), got {videos.dtype} {videos.shape}")
+    if suffix == ".npy":
+        with atomic_open(path) as f:
+            np.save(f, videos)
+        return path
+    return write_video(path, tile(videos, gap=1 if len(videos) > 1 else 0, scale=scale), fps=fps)
 
-    ``fmt="jshtml"``: a matplotlib ``to_jshtml`` player (no ffmpeg needed; a few tens of KB for 16 small frames).
-    ``fmt="mp4"``: an embedded base64 H.264 ``<video>`` (smaller), frames upscaled ``scale`` times (nearest).
-    ``clips``: one clip or a sequence of clips (uint8 ``(F, H, W, 3)`` or float ``(F, 3, H, W)``).
-    """
-    from IPython.display import HTML
 
-    check_choice("fmt", fmt, ("jshtml", "mp4"))
-    scale = check_int("scale", scale, 1, 16)
+def _font(size: int):
+    from matplotlib import get_data_path
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(Path(get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), size)
+
+
+def labelled_frames(clips, title: str = "", labels=None, scale: int = 3, font_size: int = 12) -> np.ndarray:
+    """Clips side by side (:func:`tile`) under a white header with ``title`` and the frame number, and ``labels``
+    (one per clip) above each clip: uint8 ``(F, H', W', 3)``, ready for a GIF."""
+    from PIL import Image, ImageDraw
+
     if isinstance(clips, (np.ndarray, torch.Tensor)) and clips.ndim == 4:
         clips = [clips]
-    video = tile(clips)
-    if fmt == "mp4":
-        big = np.repeat(np.repeat(video, scale, axis=1), scale, axis=2)
-        with tempfile.TemporaryDirectory() as tmp:
-            data = write_video(Path(tmp) / "anim.mp4", big, fps=fps).read_bytes()
-        src = base64.b64encode(data).decode("ascii")
-        return HTML(f'<video controls loop autoplay muted width="{big.shape[2]}">'
-                    f'<source src="data:video/mp4;base64,{src}" type="video/mp4"></video>')
-    import matplotlib.pyplot as plt
-    from matplotlib import animation
+    clips = [as_uint8_frames(c, "clips[i]") for c in clips]
+    if labels is not None and len(labels) != len(clips):
+        raise ValueError(f"labels must have one entry per clip ({len(clips)}), got {len(labels)}")
+    video = tile(clips, gap=2, scale=scale)
+    F, H, W, _ = video.shape
+    font = _font(font_size)
+    rows = (1 if title else 0) + (1 if labels else 0) + 1
+    head = rows * (font_size + 4) + 4
+    out = []
+    for f in range(F):
+        canvas = Image.new("RGB", (max(W, 8 * font_size), H + head), "white")
+        canvas.paste(Image.fromarray(video[f]), (0, head))
+        draw = ImageDraw.Draw(canvas)
+        y = 2
+        if title:
+            draw.text((2, y), title, fill="black", font=font)
+            y += font_size + 4
+        draw.text((2, y), f"frame {f:>3d} / {F - 1}", fill=(60, 60, 60), font=font)
+        y += font_size + 4
+        for i, label in enumerate(labels or []):
+            x = i * (clips[i].shape[2] * scale + 2)
+            draw.text((x + 2, y), str(label), fill="black", font=font)
+        out.append(np.asarray(canvas))
+    return np.stack(out)
 
-    h, w = video.shape[1:3]
-    fig = plt.figure(figsize=(w * scale / dpi, h * scale / dpi), dpi=dpi)
-    ax = fig.add_axes([0, 0, 1, 1])
-    ax.axis("off")
-    im = ax.imshow(video[0], interpolation="nearest")
 
-    def update(i):
-        im.set_data(video[i])
-        return (im,)
+def gif_bytes(frames: np.ndarray, fps: int = 8) -> bytes:
+    """uint8 ``(F, H, W, 3)`` → the bytes of a looping GIF."""
+    import io
 
-    anim = animation.FuncAnimation(fig, update, frames=len(video), interval=1000 / fps, blit=True)
-    html = anim.to_jshtml(fps=fps, default_mode="loop")
-    plt.close(fig)
-    return HTML(html)
+    import imageio.v3 as iio
+
+    buf = io.BytesIO()
+    iio.imwrite(buf, as_uint8_frames(frames), extension=".gif", plugin="pillow", duration=1000.0 / fps, loop=0)
+    return buf.getvalue()
+
+
+def animate(clips, title: str = "", labels=None, fps: int = 8, scale: int = 3):
+    """Clips playing side by side in the notebook, as a labelled GIF image (``IPython.display.Image``): it plays on
+    GitHub and in untrusted notebooks, where scripts and ``<video>`` do not. ``title`` should say what is shown (for
+    sampled clips: ``s``, ``S`` and NFE); ``labels`` names each clip."""
+    from IPython.display import Image
+
+    check_float("fps", fps, 0, 60, low_open=True)
+    return Image(data=gif_bytes(labelled_frames(clips, title, labels, scale), fps), format="gif")

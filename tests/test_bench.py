@@ -18,13 +18,30 @@ def test_list_and_unknown(capsys):
 
 
 def test_bench_fopp_prints_a_ratio(capsys):
-    bench.bench_fopp(batch_size=64, reference_samples=8)
+    bench.bench_fopp(repeat=2, batch_size=64, reference_samples=8)
     out = capsys.readouterr().out
     assert "vectorised" in out and "per-sample loop" in out and "speed-up" in out
 
 
 def test_only_runs_the_named_benchmark(monkeypatch, capsys):
     calls = []
-    monkeypatch.setitem(bench.BENCHMARKS, "dummy", lambda: calls.append("dummy"))
-    assert bench.main(["--only", "dummy"]) == 0
-    assert calls == ["dummy"]
+    monkeypatch.setitem(bench.BENCHMARKS, "dummy", lambda repeat: calls.append(("dummy", repeat)))
+    assert bench.main(["--only", "dummy", "--repeat", "2"]) == 0
+    assert calls == [("dummy", 2)]
+
+
+def test_interleaved_timings_and_their_spread():
+    order = []
+    times = bench.interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, repeat=3, warmup=1)
+    assert order == ["a", "b"] * 4 and [len(v) for v in times.values()] == [3, 3]
+    assert bench.spread([3.0, 1.0, 2.0]) == "2.00 [1.00–3.00]"
+
+
+def test_bench_train_and_sample_print_ratios_with_their_spread(capsys, tmp_path):
+    bench.bench_train(repeat=1, preset="balls-smoke")
+    out = capsys.readouterr().out
+    assert "fp32" in out and "bf16 autocast" in out and "clips/s" in out and "the matmul's FLOP/s" in out
+    bench.bench_sample(repeat=1, num_videos=1, num_steps=2, checkpoint=tmp_path / "none.pt")
+    lines = capsys.readouterr().out.splitlines()
+    assert "random DiT" in lines[0] and len(lines) == 5                   # s = 0, 1, 2 = S; then 64 frames
+    assert all("KV cache:" in line and "x faster" in line for line in lines[1:])

@@ -1,4 +1,5 @@
-"""Tests for ardiff_edu.data: the pixel convention, bouncing balls and their ground truth, pools, other generators."""
+"""ardiff_edu.data (and the pixel convention of ardiff_edu.video): bouncing balls and their ground truth, the other
+generators, real footage."""
 
 import numpy as np
 import pytest
@@ -6,14 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ardiff_edu.data import (
-    PALETTE,
-    ClipDataset,
-    ClipPool,
-    bouncing_balls,
-    to_float,
-    to_uint8,
-)
+from ardiff_edu.data import PALETTE, bouncing_balls
+from ardiff_edu.video import to_float, to_uint8
 
 # ---------------------------------------------------------------------------------------------------------------
 # uint8 <-> float
@@ -142,42 +137,6 @@ def test_bouncing_balls_bad_arguments(kwargs, match):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# pools and datasets
-
-
-def test_clip_pool_sample():
-    clips = bouncing_balls(10, num_frames=5, size=16, seed=0)
-    pool = ClipPool(clips)
-    assert len(pool) == 10 and pool.clip_shape == (5, 3, 16, 16)
-    a = pool.sample(4, torch.Generator().manual_seed(0))
-    b = pool.sample(4, torch.Generator().manual_seed(0))
-    assert a.shape == (4, 5, 3, 16, 16) and a.dtype == torch.float32
-    assert torch.equal(a, b) and a.min() >= -1 and a.max() <= 1
-    assert torch.equal(pool.get([2]), to_float(clips[2:3]))
-    with pytest.raises(ValueError, match="batch_size"):
-        pool.sample(0)
-    with pytest.raises(ValueError, match="clips_uint8"):
-        ClipPool(clips.astype(np.float32))
-    with pytest.raises(ValueError, match="clips_uint8"):
-        ClipPool(clips[:, 0])
-
-
-def test_clip_dataset_items_and_labels():
-    clips = bouncing_balls(3, num_frames=4, size=16, seed=0)
-    ds = ClipDataset(clips)
-    assert len(ds) == 3 and torch.equal(ds[1], to_float(clips[1]))
-    dl = ClipDataset(clips, labels=[0, 2, 1])
-    x, y = dl[2]
-    assert x.shape == (4, 3, 16, 16) and y.dtype == torch.long and int(y) == 1
-    batch = next(iter(torch.utils.data.DataLoader(dl, batch_size=3)))
-    assert batch[0].shape == (3, 4, 3, 16, 16) and batch[1].tolist() == [0, 2, 1]
-    with pytest.raises(IndexError):
-        ds[3]
-    with pytest.raises(ValueError, match="labels"):
-        ClipDataset(clips, labels=[0, 1])
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # moving digits, the procedural mini-benchmarks, real footage
 
 from ardiff_edu.data import (  # noqa: E402
@@ -293,7 +252,6 @@ def test_to_float_accepts_read_only_memmap(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert torch.equal(to_float(mm), to_float(clips))
-        assert torch.equal(ClipDataset(mm)[1], to_float(clips[1]))
 
 
 @settings(max_examples=15, deadline=None)
@@ -318,11 +276,3 @@ def test_bouncing_balls_physics_property(size, frames, r, v, seed):
     n, b = np.argwhere(s["present"])[0]
     x, y = s["positions"][n, 0, b]
     assert clips[n, 0, int(y), int(x)].max() > 100
-
-
-def test_pool_and_dataset_accept_torch():
-    clips = torch.from_numpy(bouncing_balls(3, num_frames=2, size=16, seed=0))
-    assert ClipPool(clips).sample(2).shape == (2, 2, 3, 16, 16)
-    assert ClipDataset(clips)[0].shape == (2, 3, 16, 16)
-    with pytest.raises(ValueError, match="at least one clip"):
-        ClipPool(clips[:0])

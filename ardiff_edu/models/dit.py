@@ -1,19 +1,25 @@
-"""The AR-Diffusion backbone, small: a DiT over ``F × L`` latent tokens with per-frame timesteps and a block-causal
-attention mask (paper notes §4.2).
+"""The temporal-causal transformer of AR-Diffusion, small: a DiT over ``F × L`` latent tokens (notebook 06).
 
-* every token ``(C,)`` is embedded by one ``Linear(C → D)`` (no patchify), then a **fixed sin-cos position** is added:
-  half of the ``D`` dimensions encode the frame index, half the token index. Frame indices are relative to the window
-  (the first frame of whatever the network sees is frame 0), so a sliding window sees the positions it trained on;
-* the timestep ``t`` is ``(B, F)``: a sinusoidal embedding (256 dims) → MLP gives one vector per frame, and every block
-  turns it into shift/scale/gate (**adaLN-Zero**) applied to **that frame's tokens only**;
-* ``num_context_tokens = K > 0`` prepends ``K`` learned **context tokens** (the official ``context_emb``, notes §4.2;
-  unlike the official code, ours are trained: the official optimizer never saw them, notes §4.4). Class-conditional
-  models (``num_classes``) prepend ``K = max(K, 1)`` **class tokens** from a table of ``num_classes + 1`` rows; row
-  ``num_classes`` is the null label used for classifier-free guidance, so it never collides with class 0 — the
-  official code used 0 for both, notes §4.4. Context tokens are only layer-normed, never modulated or gated;
-* the attention mask (:func:`attention_mask`) is strict block-causal by default.
+The network sees a clip of latents ``x (B, F, L, C)`` whose frames sit at different noise levels ``t (B, F)`` and
+predicts the clean clip (``prediction="x0"``, the official choice). Four ideas, in the order ``forward`` uses them:
 
-The adaLN gates and the output layer are zero-initialised, so a fresh model outputs exactly 0.
+1. **Tokens in, positions added.** Every token ``(C,)`` is embedded by one ``Linear(C → D)`` (no patchify) and a
+   fixed sin-cos position is added: half of the ``D`` dimensions encode the frame index, half the token index (the
+   official code uses one 1-D sin-cos code over the flattened (frame, token) index). Frame indices count from the
+   first frame the network sees, so a sliding window sees the positions it trained on.
+2. **One timestep per frame.** ``t (B, F)`` → sinusoidal embedding (256 dims) → MLP → one vector ``c_f`` per frame.
+3. **Per-frame adaLN-Zero.** Each block turns ``c_f`` into shift, scale and gate for its attention and its MLP, and
+   applies them to **that frame's tokens only**: ``h = LN(x)·(1 + scale_f) + shift_f``, ``x = x + gate_f·Attn(h)``.
+   The gates start at zero, so a fresh block is the identity and a fresh model outputs exactly 0.
+4. **A block-causal mask.** A token of frame ``i`` attends to every token of frames ``<= i`` (full attention inside
+   a frame). Earlier frames never see later ones, so a frame's output does not depend on the noisier frames after it.
+
+Optional **context tokens** (``num_context_tokens = K``) are learned vectors prepended to the sequence (the official
+``context_emb``; ours are trained, the official optimizer never updated them). They are only layer-normed, never
+modulated or gated. A class-conditional model (``num_classes``) uses ``max(K, 1)`` class tokens from a table of
+``num_classes + 1`` rows; the last row is the null label for classifier-free guidance (the official code used 0 for
+both class 0 and null). Official code: ``DiT_crossattn`` in ``src/ardiff/modules/dit_model.py`` (iva-mzsun/AR-Diffusion,
+commit 7a37b94).
 """
 
 from __future__ import annotations
@@ -22,43 +28,35 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+import torch.nn.functional as nnf
 
+from ardiff_edu.noise import PREDICTIONS
 from ardiff_edu.utils import check_choice, check_float, check_int
 
-__all__ = ["MASKS", "PREDICTIONS", "attention_mask", "timestep_embedding", "sincos_positions", "DiT"]
+__all__ = ["MASKS", "attention_mask", "timestep_embedding", "sincos_positions", "DiTBlock", "DiT"]
 
 #: Attention masks :func:`attention_mask` knows.
 MASKS = ("causal", "leaky", "full")
-#: What the network may predict.
-PREDICTIONS = ("x0", "eps", "v")
 
 
 def attention_mask(kind: str, num_frames: int, num_tokens: int, num_context_tokens: int = 0) -> torch.Tensor:
-    """Boolean ``(N, N)`` mask, ``N = num_context_tokens + num_frames·num_tokens``; ``True`` = may attend.
+    """Boolean ``(N, N)`` mask, ``N = K + F·L`` (context first, then the video frame-major); ``True`` = may attend.
 
-    Rows are queries, columns keys; the context tokens come first, then the video frame-major. For
-    ``F.scaled_dot_product_attention``, a ``True`` entry takes part in the softmax.
-
-    * ``"causal"`` (official ``temporal_causal``): a token of frame ``i`` sees the context and every token of
-      frames ``<= i`` (full attention inside a frame); context tokens see the context only. **Strictly causal.**
-    * ``"leaky"`` (official ``video_temporal_causal``, used in every final config): the same video rows, but context
-      rows see every frame, future ones included, and pass that on to earlier frames in the next layer.
-    * ``"full"``: everything sees everything (Diffusion Forcing baseline configs).
+    * ``"causal"`` (official ``temporal_causal``): a token of frame ``i`` sees the context and every token of frames
+      ``<= i``; context tokens see the context only. **Strictly causal.**
+    * ``"leaky"`` (official ``video_temporal_causal``, used in every official final config): the same video rows,
+      but context rows see every frame, future ones included, and pass it on to earlier frames in the next layer.
+    * ``"full"``: everything sees everything (the official Diffusion Forcing baseline).
     """
     kind = check_choice("kind", kind, MASKS)
-    Fr = check_int("num_frames", num_frames, 1)
-    L = check_int("num_tokens", num_tokens, 1)
+    F, L = check_int("num_frames", num_frames, 1), check_int("num_tokens", num_tokens, 1)
     K = check_int("num_context_tokens", num_context_tokens, 0)
-    # frame index of every row/column; the context gets -1
-    frame = torch.cat([torch.full((K,), -1), torch.arange(Fr).repeat_interleave(L)])
+    frame = torch.cat([torch.full((K,), -1), torch.arange(F).repeat_interleave(L)])   # the context is "frame -1"
     if kind == "full":
         return torch.ones(len(frame), len(frame), dtype=torch.bool)
-    q, k = frame[:, None], frame[None, :]
-    # video rows: keys of the context (k = -1) and of frames <= own frame; context rows: context only
-    mask = k <= q
+    mask = frame[None, :] <= frame[:, None]           # key frame <= query frame
     if kind == "leaky":
-        mask[:K] = True                            # context rows see every frame
+        mask[:K] = True                               # context rows see every frame
     return mask
 
 
@@ -71,32 +69,46 @@ def timestep_embedding(t: torch.Tensor, dim: int = 256, max_period: float = 1000
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
-def _sincos_1d(pos: torch.Tensor, dim: int) -> torch.Tensor:
+def _sincos(pos: torch.Tensor, dim: int) -> torch.Tensor:
     omega = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float64) / (dim // 2))
     out = pos.double()[:, None] * omega[None]
     return torch.cat([torch.sin(out), torch.cos(out)], dim=1)
 
 
 def sincos_positions(num_frames: int, num_tokens: int, dim: int) -> torch.Tensor:
-    """Fixed positions ``(num_frames, num_tokens, dim)``: first half encodes the frame, second half the token."""
-    f = _sincos_1d(torch.arange(num_frames), dim // 2)           # (F, dim/2)
-    l = _sincos_1d(torch.arange(num_tokens), dim // 2)           # (L, dim/2)
-    return torch.cat([f[:, None].expand(-1, num_tokens, -1), l[None].expand(num_frames, -1, -1)], -1).float()
+    """Fixed positions ``(num_frames, num_tokens, dim)``: the first half encodes the frame, the second the token."""
+    f = _sincos(torch.arange(num_frames), dim // 2)[:, None].expand(-1, num_tokens, -1)
+    l = _sincos(torch.arange(num_tokens), dim // 2)[None].expand(num_frames, -1, -1)  # noqa: E741
+    return torch.cat([f, l], -1).float()
 
 
-class _Block(nn.Module):
-    """Pre-norm DiT block with per-frame adaLN-Zero.
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Fused multi-head attention ``softmax(q kᵀ / √d + mask) v`` on ``(B, heads, N, d)`` tensors.
 
-    **Paper vs code:** the official block (``share_norm``, notes §4.2) overwrites its residual stream with the
-    normalised input, ``h = LN(x); h = h + gate·Attn(mod(h)); out = LN(h) + gate·MLP(mod(LN(h)))``, so the stream
-    is re-normalised in every block. We use the clean pre-norm form, ``x = x + gate·Attn(mod(LN(x)))`` and
-    ``x = x + gate·MLP(mod(LN(x)))``, which keeps an identity path through the whole network.
+    On the CPU it runs in fp32 even under bf16 autocast: the fused CPU kernel's bf16 backward pass was several times
+    slower than its fp32 one on our machine (``python -m ardiff_edu bench --only train`` measures the whole step)."""
+    if q.device.type == "cpu" and q.dtype != torch.float32:
+        return nnf.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask).to(q.dtype)
+    return nnf.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
+def modulate(h: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    # $\mathrm{adaLN}(h) = h \cdot (1 + \gamma_f) + \beta_f$, one $(\beta_f, \gamma_f)$ per frame, broadcast over its tokens
+    return h * (1 + scale) + shift
+
+
+class DiTBlock(nn.Module):
+    """A transformer block with per-frame adaLN-Zero, on video ``x (B, F, L, D)`` plus context ``ctx (B, K, D)``.
+
+    **Paper vs code:** the official block (``share_norm``) overwrites its residual stream with the normalised input,
+    ``x = LN(x); x = x + gate·Attn(mod(x)); x = LN(x); x = x + gate·MLP(mod(x))``. We use the clean pre-norm form,
+    ``x = x + gate·Attn(mod(LN(x)))``, which keeps an identity path through the network;
+    ``official_residual=True`` gives the official one.
     """
 
-    def __init__(self, width: int, heads: int, mlp_ratio: float, official_residual: bool = False):
+    def __init__(self, width: int, heads: int, mlp_ratio: float = 4.0, official_residual: bool = False):
         super().__init__()
-        self.heads = heads
-        self.official_residual = official_residual
+        self.heads, self.official_residual = heads, official_residual
         self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
         self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
@@ -104,41 +116,43 @@ class _Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, num_context: int, num_tokens: int,
-                mask: torch.Tensor | None) -> torch.Tensor:
-        B, N, D = x.shape
-        # per-frame modulation (B, F, 6D) → per row (B, N, 6D); context rows: shift = scale = 0, gate = 1
-        mod = self.ada(c).repeat_interleave(num_tokens, dim=1)
-        if num_context:
-            ctx = torch.zeros(B, num_context, 6 * D, dtype=mod.dtype, device=mod.device)
-            ctx[..., 2 * D:3 * D] = 1.0
-            ctx[..., 5 * D:] = 1.0
-            mod = torch.cat([ctx, mod], dim=1)
-        sh1, sc1, g1, sh2, sc2, g2 = mod.chunk(6, dim=-1)
+    def attention(self, ctx: torch.Tensor, h: torch.Tensor, mask: torch.Tensor | None, past=None):
+        """Self-attention over ``[context ; video]``; returns the outputs of both parts and this call's keys/values.
+
+        ``past = (k, v)`` (each ``(B, heads, N_past, d)``) are keys and values of earlier tokens that the new ones also
+        attend to (a KV cache, :mod:`ardiff_edu.ddim`); ``mask`` is then ``(N_new, N_past + N_new)``."""
+        B, F, L, D = h.shape
+        K = ctx.shape[1]
+        seq = torch.cat([ctx, h.flatten(1, 2)], dim=1) if K else h.flatten(1, 2)         # (B, K + F·L, D)
+        q, k, v = self.qkv(seq).view(B, K + F * L, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
+        kv = (k, v)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        a = self.proj(attend(q, k, v, mask).transpose(1, 2).reshape(B, K + F * L, D))
+        return a[:, :K], a[:, K:].view(B, F, L, D), kv
+
+    def forward(self, ctx: torch.Tensor, x: torch.Tensor, c: torch.Tensor, mask: torch.Tensor | None, past=None):
+        # per-frame modulation: (B, F, 6D) -> six (B, F, 1, D), broadcast over the frame's L tokens
+        sh1, sc1, g1, sh2, sc2, g2 = self.ada(c).unsqueeze(2).chunk(6, dim=-1)
         if self.official_residual:
-            x = self.norm1(x)                      # official: the stream itself is replaced by LN(x)
-            h = x * (1 + sc1) + sh1
+            ctx, x = self.norm1(ctx), self.norm1(x)          # official: the stream itself becomes LN(x)
+            a_ctx, a_x, kv = self.attention(ctx, modulate(x, sh1, sc1), mask, past)
         else:
-            h = self.norm1(x) * (1 + sc1) + sh1
-        q, k, v = self.qkv(h).view(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        x = x + g1 * self.proj(a.transpose(1, 2).reshape(B, N, D))
+            a_ctx, a_x, kv = self.attention(self.norm1(ctx), modulate(self.norm1(x), sh1, sc1), mask, past)
+        ctx, x = ctx + a_ctx, x + g1 * a_x                   # context rows: never gated
         if self.official_residual:
-            x = self.norm2(x)                      # ... and by LN(h) before the MLP residual
-            return x + g2 * self.mlp(x * (1 + sc2) + sh2)
-        return x + g2 * self.mlp(self.norm2(x) * (1 + sc2) + sh2)
+            ctx, x = self.norm2(ctx), self.norm2(x)
+            return ctx + self.mlp(ctx), x + g2 * self.mlp(modulate(x, sh2, sc2)), kv
+        return ctx + self.mlp(self.norm2(ctx)), x + g2 * self.mlp(modulate(self.norm2(x), sh2, sc2)), kv
 
 
 class DiT(nn.Module):
     """``forward(x (B, F, L, C), t (B, F) int64, labels=None (B,) int64) -> (B, F, L, C)``.
 
-    ``prediction`` ("x0" | "eps" | "v") is only recorded (``.prediction``): the network is the same, the training
-    target and the sampler's conversion change. ``labels`` (class-conditional models only) are in
-    ``[0, num_classes]``; ``num_classes`` (``.null_label``) is the null label, also used when ``labels=None``.
-
-    ``max_frames`` bounds the window (the positional table); ``mask`` is one of :data:`MASKS`;
-    ``num_context_tokens`` prepends learned context tokens (see the module docstring); ``official_residual=True``
-    uses the official block's residual stream (see ``_Block``).
+    ``prediction`` ("x0" | "eps" | "v") is recorded (``.prediction``): the network is the same, the training target
+    and the sampler's conversion change. ``max_frames`` bounds the window (the positional table). ``labels`` (class-
+    conditional models only) are in ``[0, num_classes]``; ``num_classes`` (``.null_label``) is the null label, also
+    used when ``labels=None``.
     """
 
     def __init__(self, token_dim: int, num_tokens: int, max_frames: int = 16, width: int = 128, depth: int = 4,
@@ -148,8 +162,7 @@ class DiT(nn.Module):
         self.token_dim = check_int("token_dim", token_dim, 1)
         self.num_tokens = check_int("num_tokens", num_tokens, 1)
         self.max_frames = check_int("max_frames", max_frames, 1)
-        self.width = check_int("width", width, 2)
-        self.depth = check_int("depth", depth, 1)
+        self.width, self.depth = check_int("width", width, 4), check_int("depth", depth, 1)
         self.heads = check_int("heads", heads, 1, width)
         if width % heads or width % 4:
             raise ValueError(f"width must be a multiple of 4 and of heads={heads}, got {width}")
@@ -158,17 +171,20 @@ class DiT(nn.Module):
         self.prediction = check_choice("prediction", prediction, PREDICTIONS)
         self.num_classes = None if num_classes is None else check_int("num_classes", num_classes, 1)
         K = check_int("num_context_tokens", num_context_tokens, 0, 256)
+        self.num_context = K if num_classes is None else max(K, 1)
+        if mask == "leaky" and self.num_context == 0:
+            raise ValueError("mask='leaky' needs num_context_tokens >= 1 (or num_classes): without context tokens "
+                             "nothing can leak and it is exactly mask='causal'")
         if not isinstance(official_residual, bool):
             raise ValueError(f"official_residual must be a bool, got {official_residual!r}")
         self.official_residual = official_residual
-        self.num_context = K if num_classes is None else max(K, 1)
         self.null_label = num_classes
         self.x_embed = nn.Linear(token_dim, width)
         self.register_buffer("pos", sincos_positions(max_frames, num_tokens, width), persistent=False)
         self.t_embed = nn.Sequential(nn.Linear(256, width), nn.SiLU(), nn.Linear(width, width))
         self.class_embed = None if num_classes is None else nn.Embedding(num_classes + 1, self.num_context * width)
         self.context = nn.Parameter(torch.zeros(K, width)) if num_classes is None and K else None
-        self.blocks = nn.ModuleList(_Block(width, heads, mlp_ratio, official_residual) for _ in range(depth))
+        self.blocks = nn.ModuleList(DiTBlock(width, heads, mlp_ratio, official_residual) for _ in range(depth))
         self.norm_out = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.ada_out = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
         self.out = nn.Linear(width, token_dim)
@@ -187,50 +203,90 @@ class DiT(nn.Module):
             nn.init.normal_(self.class_embed.weight, std=0.02)
         if self.context is not None:
             nn.init.normal_(self.context, std=0.02)
-        # adaLN-Zero: every gate/shift/scale and the output layer start at 0 → the model outputs exactly 0
+        # adaLN-Zero: every shift/scale/gate and the output layer start at 0 -> the model outputs exactly 0
         for lin in [b.ada[-1] for b in self.blocks] + [self.ada_out[-1], self.out]:
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
 
-    def mask(self, num_frames: int) -> torch.Tensor:
-        """The attention mask for a window of ``num_frames`` frames (cached), or ``None`` for ``"full"``."""
+    @property
+    def cacheable(self) -> bool:
+        """Whether finished frames' keys and values can be cached exactly: only under the strictly causal mask."""
+        return self.mask_kind == "causal"
+
+    def mask(self, num_frames: int) -> torch.Tensor | None:
+        """The attention mask for a window of ``num_frames`` frames (cached), ``None`` for ``"full"``."""
         if num_frames not in self._masks:
             m = attention_mask(self.mask_kind, num_frames, self.num_tokens, self.num_context)
             self._masks[num_frames] = None if self.mask_kind == "full" else m
         return self._masks[num_frames]
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def check_inputs(self, x, t, labels) -> None:
+        """Raise ``ValueError`` naming the bad argument unless ``x``, ``t``, ``labels`` fit this model."""
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[2:]) != (self.num_tokens, self.token_dim):
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"x must have shape (B, F, {self.num_tokens}, {self.token_dim}), got {got}")
-        B, Fr = x.shape[:2]
-        check_int("num_frames (x.shape[1])", Fr, 1, self.max_frames)
-        if not isinstance(t, torch.Tensor) or t.dtype.is_floating_point or t.dtype == torch.bool \
-                or tuple(t.shape) != (B, Fr):
+        B, F = x.shape[:2]
+        check_int("num_frames (x.shape[1])", F, 1, self.max_frames)
+        if not isinstance(t, torch.Tensor) or t.is_floating_point() or t.dtype == torch.bool or tuple(t.shape) != (B, F):
             got = (tuple(t.shape), t.dtype) if isinstance(t, torch.Tensor) else type(t).__name__
-            raise ValueError(f"t must be an integer tensor of shape (B, F) = {(B, Fr)}, got {got}")
-        h = self.x_embed(x) + self.pos[:Fr].to(x.dtype)                     # (B, F, L, D)
-        h = h.flatten(1, 2)                                                 # (B, F·L, D)
-        c = self.t_embed(timestep_embedding(t).to(h.dtype))                 # (B, F, D), one vector per frame
+            raise ValueError(f"t must be an integer tensor of shape (B, F) = {(B, F)}, got {got}")
+        if labels is not None and self.class_embed is None:
+            raise ValueError("labels were given, but the model is unconditional (num_classes=None)")
+        if labels is not None and (not isinstance(labels, torch.Tensor) or tuple(labels.shape) != (B,)
+                                   or labels.is_floating_point() or int(labels.min()) < 0
+                                   or int(labels.max()) > self.num_classes):
+            raise ValueError(f"labels must be an integer tensor of shape ({B},) in [0, {self.num_classes}] "
+                             f"({self.num_classes} = null), got {labels!r}")
+
+    def embed(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None, first_frame: int = 0):
+        """Tokens + positions ``(B, F, L, D)``, the context ``(B, K, D)`` and the per-frame conditioning ``(B, F, D)``;
+        ``first_frame`` is the position of ``x``'s first frame (> 0 when earlier frames come from a cache)."""
+        B, F = x.shape[:2]
+        h = self.x_embed(x) + self.pos[first_frame:first_frame + F].to(x.dtype)
+        c = self.t_embed(timestep_embedding(t).to(h.dtype))
         if self.class_embed is not None:
             if labels is None:
                 labels = torch.full((B,), self.null_label, dtype=torch.long, device=x.device)
-            if not isinstance(labels, torch.Tensor) or tuple(labels.shape) != (B,) or labels.dtype.is_floating_point:
-                raise ValueError(f"labels must be an integer tensor of shape ({B},)")
-            if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) > self.num_classes):
-                raise ValueError(f"labels must be in [0, {self.num_classes}] ({self.num_classes} = null), "
-                                 f"got {labels.tolist()}")
             ctx = self.class_embed(labels).view(B, self.num_context, self.width)
-            h = torch.cat([ctx.to(h.dtype), h], dim=1)
-        elif labels is not None:
-            raise ValueError("labels were given, but the model is unconditional (num_classes=None)")
         elif self.context is not None:
-            h = torch.cat([self.context[None].expand(B, -1, -1).to(h.dtype), h], dim=1)
-        mask = self.mask(Fr)
+            ctx = self.context[None].expand(B, -1, -1)
+        else:
+            ctx = h.new_zeros(B, 0, self.width)
+        return h, ctx.to(h.dtype), c
+
+    def head(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """The final layer: per-frame adaLN, then ``Linear(D → C)``."""
+        shift, scale = self.ada_out(c).unsqueeze(2).chunk(2, dim=-1)
+        return self.out(modulate(self.norm_out(h), shift, scale))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        self.check_inputs(x, t, labels)
+        return self.forward_frames(x, t, labels)[0]
+
+    def forward_frames(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None, past=None,
+                       first_frame: int = 0):
+        """The forward pass, also over the *later* frames of a window whose earlier frames are cached.
+
+        ``past`` (strictly causal models only) holds, per block, the keys and values ``(k, v)`` of the context and of
+        the window's first ``first_frame`` frames; ``x`` then holds the frames after them. Returns the prediction for
+        ``x`` and, per block, the keys and values of this call's tokens (context first when ``past`` is ``None``).
+        Under the causal mask a frame sees only itself and earlier frames, so this equals the prediction of the whole
+        window for those frames (:class:`ardiff_edu.ddim.KVCache` uses it).
+        """
+        h, ctx, c = self.embed(x, t, labels, first_frame)
+        if past is None:
+            mask = self.mask(x.shape[1])
+        else:
+            if not self.cacheable:
+                raise ValueError(f"mask={self.mask_kind!r} cannot use cached keys and values: earlier tokens attend "
+                                 f"to later ones, so their keys change whenever the later frames do")
+            ctx = ctx[:, :0]                                      # the context's keys are in the cache already
+            n_past = past[0][0].shape[2]
+            new = attention_mask("causal", x.shape[1], self.num_tokens)
+            mask = torch.cat([new.new_ones(new.shape[0], n_past), new], dim=1)   # every earlier token is visible
         mask = None if mask is None else mask.to(x.device)
-        for block in self.blocks:
-            h = block(h, c, self.num_context, self.num_tokens, mask)
-        h = h[:, self.num_context:]
-        shift, scale = self.ada_out(c).repeat_interleave(self.num_tokens, dim=1).chunk(2, dim=-1)
-        h = self.norm_out(h) * (1 + scale) + shift
-        return self.out(h).view(B, Fr, self.num_tokens, self.token_dim)
+        kvs = []
+        for i, block in enumerate(self.blocks):
+            ctx, h, kv = block(ctx, h, c, mask, None if past is None else past[i])
+            kvs.append(kv)
+        return self.head(h, c), kvs

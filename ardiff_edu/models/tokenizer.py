@@ -1,19 +1,22 @@
-"""A per-frame convolutional autoencoder: one 32×32 frame → a 4×4 grid of ``L = 16`` tokens × ``C`` channels.
+"""The frame tokenizer: one frame → ``L`` tokens × ``C`` channels, and back (notebook 05).
 
-The paper's tokenizer ("AR-VAE", notes §4.1) is a TiTok ViT-L turning a 256×256 frame into 32 tokens × 4 channels.
-A teaching edition on 2 CPU cores needs something trainable in minutes, so we use a small conv AE with the same
-*interface*: frames in, ``(L, C)`` tokens per frame out, no temporal mixing (each frame is coded on its own).
+AR-Diffusion diffuses in a latent space. Its tokenizer (the paper's "AR-VAE") is a TiTok ViT-L that turns a
+256×256 frame into 32 tokens × 4 channels (``src/vae/titok_kl.py`` of iva-mzsun/AR-Diffusion, commit 7a37b94). A
+teaching edition on 2 CPU cores needs something trainable in minutes, so ours is a small convolutional autoencoder
+with the same *interface*: frames in, ``(L, C)`` tokens per frame out, **no temporal mixing** (each frame is coded on
+its own, so a clip's latents are a sequence of per-frame token sets).
 
-Widths ``w, 2w, 2w, 4w`` at resolutions 32, 16, 8, 4 (``w = 32`` by default, 0.46 M parameters); every
-down/up-sampling step is a stride-2 4×4 (transposed) convolution with SiLU in between (residual blocks made a training
-step 10× slower on 2 CPU cores and the shipped file bigger, for little gain on these toy frames).
+* **Encoder**: stride-2 4×4 convolutions with SiLU in between, widths ``w, 2w, 2w, 4w`` at resolutions 32, 16, 8, 4
+  (``w = 32``: 0.46 M parameters), then a 1×1 convolution to ``C`` channels. The ``g × g`` output grid, read
+  row-major, is the frame's ``L = g²`` tokens (16 tokens × 8 channels per 32×32 frame: 128 numbers, as many as the
+  paper's 32 × 4).
+* **Decoder**: the mirror image with transposed convolutions, back to 3 × H × W in [-1, 1].
 
-**Normalisation of the latents.** The paper L2-normalises every token over its channels (notes §4.3), so each token is a
-unit vector (per-channel RMS ``1/√C``; the official ``scale_factor = 0.5`` cancels). ``l2_normalize=True`` does the
-same here, then multiplies by the fixed scale ``√C`` (:attr:`FrameTokenizer.l2_scale`) so that every channel has RMS 1,
-the scale of the diffusion noise. The decoder re-normalises its input, so the scale cancels there too.
-**Our default is ``False``**: the training stage of the DiT instead standardises every channel with the
-mean/std measured on the training latents (``train.py``), which is what the CPU probe used and works well at this scale.
+**Normalisation of the latents.** The official code L2-normalises every token over its channels, so each token is a
+unit vector. ``l2_normalize=True`` does the same here, times the fixed length ``√C`` (per-channel RMS 1, the scale of
+the diffusion noise); the decoder re-normalises its input. **Our default is ``False``**: the DiT stage standardises
+every channel with the mean and std measured on the training latents (:mod:`ardiff_edu.train`), which trains well at
+this scale.
 """
 
 from __future__ import annotations

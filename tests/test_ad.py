@@ -1,4 +1,5 @@
-"""AD inference schedule: golden examples from the notes (§3.5), property tests, peers, long-video policies, errors."""
+"""AD inference schedule: golden staircases worked out by hand from the official rule, property tests, peers,
+long-video policies, given frames, errors."""
 
 import math
 
@@ -7,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ardiff_edu import schedules
-from ardiff_edu.schedules import (KINDS, Schedule, ad_nfe, ad_schedule, chunked, ddim_timesteps, fifo, full_sequence,
-                                  kind_params, pyramid, skyreels, smallest_safe_s, staircase, step_template)
+from ardiff_edu import ad as schedules
+from ardiff_edu import staircases
+from ardiff_edu.ad import Schedule, ad_nfe, ad_schedule, ddim_timesteps, smallest_safe_s, step_template
+from ardiff_edu.staircases import KINDS, chunked, fifo, full_sequence, kind_params, pyramid, skyreels, staircase
 
 # ---------------------------------------------------------------------------------------------------------------
 # DDIM steps and template
@@ -33,7 +35,7 @@ def test_step_template():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# golden examples, notes §3.5 (S = 5, T = 1000); "*" = updated, "!" = skipped
+# golden examples (S = 5, T = 1000), stepped by hand through the official rule; "*" = updated, "!" = skipped
 # ---------------------------------------------------------------------------------------------------------------
 S5_S1 = """
 801* 999  999  999
@@ -61,7 +63,7 @@ S5_S2 = """
 
 
 def _parse(text):
-    """-> (timesteps, updated, skipped) from the notes' notation."""
+    """-> (timesteps, updated, skipped) from the text notation."""
     rows = [line.split() for line in text.strip().splitlines()]
     t = np.array([[int(c.rstrip("*!")) for c in r] for r in rows])
     updated = np.array([[c.endswith("*") for c in r] for r in rows])
@@ -134,7 +136,7 @@ def test_unsafe_long_video_raises_with_smallest_safe_s():
         ad_schedule(20, 50, 0, window=16)
     assert smallest_safe_s(50, 16) == 4 and smallest_safe_s(5, 4) == 2
     assert ad_schedule(128, 50, 4, window=16).nfe == 50 + 127 * 4
-    assert ad_schedule(128, 50, 5, window=16).nfe == 685  # notes §3.2
+    assert ad_schedule(128, 50, 5, window=16).nfe == 685  # 50 + 127*5
 
 
 def test_drop_reproduces_the_official_silent_skip():
@@ -177,7 +179,7 @@ def test_wait_equals_raise_when_safe():
     assert _same_staircase(ad_schedule(9, 5, 2, window=4, overflow="wait"), ad_schedule(9, 5, 2, window=4))
 
 
-def test_to_text_matches_the_notes_notation():
+def test_to_text_matches_the_golden_notation():
     text = ad_schedule(6, 5, 1, window=4, overflow="drop").to_text(rows=[4])
     assert text == "it4:   1! 201* 401* 601* 801* 999   window [1,5)"
     assert ad_schedule(2, 2, 1).to_text(timesteps=False, show_window=False).splitlines()[0] == "it0: 1* 0"
@@ -279,7 +281,7 @@ def test_peer_nfe_formulas_and_properties(F, S, data):
     full = full_sequence(F, S)
     assert full.nfe == S and np.all(full.step_index == full.step_index[:, :1])
     pyr = pyramid(F, S, uncertainty_scale=u)
-    assert pyr.nfe == S + math.floor((F - 1) * u + 1e-9)
+    assert pyr.nfe == S + int((F - 1) * u)              # Diffusion Forcing truncates the float product
     ch = chunked(F, S, block_size=b)
     assert ch.nfe == S * math.ceil(F / b)
     ff = fifo(F, S, num_partitions=n)
@@ -386,3 +388,77 @@ def test_peer_bad_arguments(call, match):
 
 def test_module_exports_exist():
     assert all(hasattr(schedules, name) for name in schedules.__all__)
+    assert all(hasattr(staircases, name) for name in staircases.__all__)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# given frames (video prediction) belong to the schedule
+# ---------------------------------------------------------------------------------------------------------------
+def test_given_frames_start_finished_and_the_rule_starts_after_them():
+    sched = ad_schedule(6, 4, 2, prefix_frames=2)
+    assert (sched.step_index[:, :2] == 4).all() and not sched.update_mask[:, :2].any()
+    # the first generated frame advances from the first iteration on; the rest stay s behind
+    assert sched.step_index[0].tolist() == [4, 4, 1, 0, 0, 0]
+    assert sched.num_iterations == 4 + (6 - 2 - 1) * 2 == ad_nfe(6, 4, 2, prefix_frames=2)
+    assert (sched.updates_per_frame == [0, 0, 4, 4, 4, 4]).all()
+    assert sched.formula == "S + (F-K-1)*s = 4 + 3*2 = 10"
+
+
+def test_prefix_with_a_sliding_window_skips_nothing_when_s_times_window_reaches_S():
+    """Regression: F=5, 2 given, S=12, s=5, window=3 used to mark 14 updates as skipped (the old prefix transform
+    widened the windows but kept the skipped mask of the narrower ones). Here s·window = 15 >= 12: nothing drops."""
+    for overflow in ("raise", "drop", "wait"):
+        sched = ad_schedule(5, 12, 5, window=3, overflow=overflow, prefix_frames=2)
+        assert not sched.skipped_mask.any(), overflow
+        assert (sched.updates_per_frame[2:] == 12).all()
+        assert (sched.windows[:, 1] - sched.windows[:, 0] == 3).all()
+        frames = np.arange(5)
+        inside = (frames >= sched.windows[:, :1]) & (frames < sched.windows[:, 1:])
+        assert not (sched.update_mask & ~inside).any()
+
+
+def test_the_guard_with_given_frames_is_s_times_window_not_s_times_window_minus_k():
+    # s·(window − K) = 2·(4 − 2) = 4 < S = 6, but s·window = 8 >= 6: safe, and nothing is skipped
+    sched = ad_schedule(10, 6, 2, window=4, prefix_frames=2)
+    assert not sched.skipped_mask.any() and (sched.updates_per_frame[2:] == 6).all()
+    # s·window = 4 < 6 with more generated frames than fit: refused, and 'drop' shows what would be lost
+    with pytest.raises(ValueError, match=r"s=1 is unsafe .*2 given.*smallest safe s is 2"):
+        ad_schedule(10, 6, 1, window=4, prefix_frames=2)
+    assert ad_schedule(10, 6, 1, window=4, overflow="drop", prefix_frames=2).skipped_mask.any()
+    # when only given frames can leave the window (F - K <= window), any s is safe
+    safe = ad_schedule(5, 12, 1, window=3, prefix_frames=2)
+    assert not safe.skipped_mask.any() and (safe.updates_per_frame[2:] == 12).all()
+
+
+def test_wait_with_given_frames_costs_what_the_generated_frames_alone_cost():
+    with_prefix = ad_schedule(12, 6, 1, window=4, overflow="wait", prefix_frames=3)
+    alone = ad_schedule(9, 6, 1, window=4, overflow="wait")
+    assert with_prefix.num_iterations == alone.num_iterations == ad_nfe(12, 6, 1, 4, "wait", prefix_frames=3)
+    assert (with_prefix.updates_per_frame[3:] == 6).all() and not with_prefix.skipped_mask.any()
+
+
+def test_prefix_bad_arguments():
+    with pytest.raises(ValueError, match=r"prefix_frames must be in \[0, 3\], got 4"):
+        ad_schedule(4, 5, 1, prefix_frames=4)
+    with pytest.raises(ValueError, match=r"window must be >= 3, got 2"):
+        ad_schedule(8, 5, 1, window=2, prefix_frames=2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# peers: exactly as their code computes
+# ---------------------------------------------------------------------------------------------------------------
+def test_pyramid_truncates_the_float_product_like_diffusion_forcing():
+    """Regression: floor(f·u + 1e-9) started frame 11 of F=12, S=50, u=15/11 one iteration later than Diffusion
+    Forcing's int(f·u), because 11·(15/11) is 14.999999999999998 in floating point."""
+    u = 15 / 11
+    assert int(11 * u) == 14
+    sched = pyramid(12, 50, uncertainty_scale=u)
+    starts = [int(np.argmax(sched.step_index[:, f] > 0)) for f in range(12)]
+    assert starts == [int(f * u) for f in range(12)]
+    assert sched.nfe == 50 + 14
+
+
+def test_every_kind_states_its_nfe_formula():
+    for sched in (ad_schedule(16, 20, 5), ad_schedule(40, 20, 1, 16, overflow="wait"), full_sequence(8, 10),
+                  pyramid(8, 10, 1.5), skyreels(8, 10, 2, 3), fifo(6, 10, 2), chunked(7, 10, 3)):
+        assert sched.formula.endswith(f"= {sched.nfe}"), (sched.kind, sched.formula)

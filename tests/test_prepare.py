@@ -1,4 +1,4 @@
-"""Tests for ardiff_edu.data.benchmarks: layout readers, the prepare command, the uint8 cache, error handling.
+"""ardiff_edu.data.layouts and ardiff_edu.data.cache: layout readers, the prepare command, the uint8 cache, errors.
 
 Every tree is built in tmp_path with REAL encoded files (.avi/.mp4 through write_video, .jpg/.png through imageio).
 """
@@ -13,14 +13,12 @@ import torch
 from ardiff_edu.__main__ import main as cli_main
 from ardiff_edu.data import (
     CachedClips,
-    ClipPool,
     DataError,
     VideoItem,
     clip_starts,
     faces_items,
     find_items,
     load_item,
-    main,
     make_example_tree,
     prepare,
     read_frames_folder,
@@ -30,6 +28,7 @@ from ardiff_edu.data import (
     ucf101_items,
     video_clips,
 )
+from ardiff_edu.data.cache import main
 from ardiff_edu.video import write_video
 
 FRAMES = 12  # frames per example video
@@ -193,7 +192,7 @@ def test_clip_starts_and_video_clips():
 
 @pytest.mark.parametrize("num_frames,stride", [(4, 16), (16, 4), (5, 5), (1, 3)])
 def test_stream_clips_keeps_only_used_frames(num_frames, stride):
-    from ardiff_edu.data.benchmarks import stream_clips
+    from ardiff_edu.data.cache import stream_clips
 
     video = np.random.default_rng(1).integers(0, 256, (41, 12, 18, 3), dtype=np.uint8)
     seen = []
@@ -272,8 +271,6 @@ def test_prepare_shards_mmap_and_pool(trees, tmp_path):
     for i in (0, 6, 7, 39, -1):
         assert np.array_equal(ds.uint8(i), everything[i])
     assert info["clip_start"][:10] == list(range(10)) and info["clip_video"][:11] == [0] * 10 + [1]
-    pool = ClipPool(everything)
-    assert pool.sample(2, torch.Generator().manual_seed(0)).shape == (2, 3, 3, 8, 8)
     with pytest.raises(IndexError):
         ds.uint8(40)
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=5)))
@@ -302,7 +299,7 @@ def test_prepare_skip_vs_fail_on_corrupt_file(trees, tmp_path, capsys):
 
 
 def test_interrupted_prepare_leaves_nothing(trees, tmp_path, monkeypatch):
-    import ardiff_edu.data.benchmarks as bm
+    import ardiff_edu.data.cache as bm
 
     real = bm.stream_clips
     calls = []

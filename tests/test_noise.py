@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from ardiff_edu import diffusion
-from ardiff_edu.diffusion import NoiseSchedule, cosine_betas, linear_betas, q_sample
+from ardiff_edu import noise
+from ardiff_edu.noise import NoiseSchedule, cosine_betas, linear_betas, q_sample
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,9 @@ def test_conversions_round_trip(kind):
     torch.testing.assert_close(s.eps_from_x0(xt, t, x0), eps, rtol=1e-6, atol=1e-6)
     v = s.v_from_x0_eps(x0, eps, t)
     torch.testing.assert_close(s.x0_from_v(xt, t, v), x0, rtol=1e-9, atol=1e-9)
-    torch.testing.assert_close(s.eps_from_v(xt, t, v), eps, rtol=1e-9, atol=1e-9)
+    for prediction, out in (("x0", x0), ("eps", eps), ("v", v)):      # the sampler's one entry point
+        torch.testing.assert_close(s.x0_from_prediction(prediction, xt, t, out), x0, rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(s.target(prediction, x0, eps, t), out)
     # v = √ᾱ ε − √(1−ᾱ) x0 has unit variance when x0 and ε do
     assert v.std().item() == pytest.approx(1.0, abs=0.05)
 
@@ -150,15 +152,13 @@ def test_bad_timesteps(sched, t, match):
 
 
 def test_bad_clip_and_noise_shapes(sched):
-    with pytest.raises(ValueError, match=r"\(B, F, \.\.\.\) with at least 2 dims, got \(4,\)"):
+    with pytest.raises(ValueError, match=r"floating-point tensor of shape \(B, F, \.\.\.\), got \(\(4,\)"):
         sched.q_sample(torch.zeros(4), torch.zeros(4, dtype=torch.long), torch.zeros(4))
     with pytest.raises(ValueError, match=r"noise must be a tensor of the clip's shape \(1, 2, 4\), got \(1, 2, 3\)"):
         sched.q_sample(torch.zeros(1, 2, 4), torch.zeros(1, 2, dtype=torch.long), torch.zeros(1, 2, 3))
-    with pytest.raises(ValueError, match=r"the clip must be a floating-point tensor, got dtype torch.uint8"):
+    with pytest.raises(ValueError, match=r"the clip must be a floating-point tensor .*torch.uint8"):
         sched.q_sample(torch.zeros(1, 2, 4, dtype=torch.uint8), torch.zeros(1, 2, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"eps must be a tensor"):
-        sched.x0_from_eps(torch.zeros(1, 2, 4), torch.zeros(1, 2, dtype=torch.long), torch.zeros(2, 4))
 
 
 def test_default_schedule_is_built_once():
-    assert diffusion.default_schedule() is diffusion.default_schedule()
+    assert noise.default_schedule() is noise.default_schedule()

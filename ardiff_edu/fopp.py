@@ -1,23 +1,29 @@
-"""Training timesteps: one integer ``t`` per frame, drawn by one of four samplers (paper notes §1.3, §2).
+"""FoPP, the Frame-oriented Probability Propagation training scheduler, and its alternatives (notebook 02).
+
+Training draws one integer timestep ``t_f`` per frame. AR-Diffusion asks for **non-decreasing** timesteps,
+``t_0 <= t_1 <= ... <= t_{F-1}`` (earlier frames are always at least as clean as later ones), and FoPP is how it
+draws them. Four samplers, all behind one call::
 
     sample_timesteps(kind, batch_size, num_frames, num_timesteps, generator=None) -> LongTensor [B, F]
 
-* ``full_sequence``: one ``t ~ U{0..T-1}`` per clip, shared by every frame (synchronous video diffusion;
-  official ``full_sequence``);
-* ``independent``: ``t_f ~ U{0..T-1}`` for every frame (Diffusion Forcing; official ``diff_forcing``);
-* ``uniform_monotone``: uniform over all non-decreasing sequences ``t_0 <= ... <= t_{F-1}`` (official
-  ``autoregressive_diffusion``, the paper's ablation);
-* ``fopp``: FoPP, a random anchor frame with a uniform ``t``, the other frames uniform among the non-decreasing
-  sequences through that anchor (official ``ar_diff_midsamplet``, the paper's method).
+* ``full_sequence``: one ``t ~ U{0..T-1}`` per clip, shared by every frame (synchronous video diffusion);
+* ``independent``: ``t_f ~ U{0..T-1}`` for every frame (Diffusion Forcing; the official ``diff_forcing``);
+* ``uniform_monotone``: uniform over all non-decreasing sequences (the official ``autoregressive_diffusion``);
+* ``fopp``: FoPP. Pick an anchor frame ``f*`` and its timestep uniformly, then fill the frames before it (backward)
+  and after it (forward) so that the whole sequence is uniform among the non-decreasing sequences through the anchor
+  (the official ``ar_diff_midsamplet``).
 
-The two monotone samplers rest on two dynamic-programming count tables (notes §2.2), exposed for teaching:
+The two monotone samplers rest on two dynamic-programming count tables:
 
-* :func:`start_counts` ``S[t, f]``: non-decreasing completions ``(t_f, ..., t_{F-1})`` that start at ``t_f = t``;
-* :func:`end_counts` ``E[t, f]``: non-decreasing prefixes ``(t_0, ..., t_f)`` that end at ``t_f = t``.
+* :func:`start_counts` ``S[t, f]``: non-decreasing completions ``(t_f, ..., t_{F-1})`` that start at ``t_f = t``,
+  ``S[t, f] = S[t+1, f] + S[t, f+1]``;
+* :func:`end_counts` ``E[t, f]``: non-decreasing prefixes ``(t_0, ..., t_f)`` that end at ``t_f = t``,
+  ``E[t, f] = E[t-1, f] + E[t, f-1]``.
 
-Sampling is vectorised over the batch with inverse-CDF look-ups (``torch.searchsorted``) on cumulative tables, so a
-batch costs ``F`` searchsorted calls instead of the official per-sample Python loop (:func:`fopp_reference`, kept as
-the baseline for tests and ``python -m ardiff_edu bench``).
+Official code: ``src/ardiff/modules/timestep_sampler.py`` and ``BaseModel._generate_noise_levels`` in
+``src/ardiff/base.py`` (iva-mzsun/AR-Diffusion, commit 7a37b94). The official sampler loops in Python over the batch;
+ours draws a whole batch with ``F`` inverse-CDF look-ups (``torch.searchsorted``) on cumulative tables.
+:func:`fopp_reference` keeps the per-sample loop as the baseline for tests and ``python -m ardiff_edu bench``.
 """
 
 from __future__ import annotations

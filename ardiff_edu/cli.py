@@ -1,0 +1,180 @@
+"""The ``train`` and ``sample`` commands (``python -m ardiff_edu train|sample``): argument parsing only.
+
+Every option has a help text and shows its default (``--help``); bad values end in one ``error:`` line naming the
+value and the accepted range, with exit status 2 (argument errors) or 1 (everything else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from ardiff_edu.utils import check_choice, check_int
+
+__all__ = ["train_main", "sample_main"]
+
+_FORMAT = argparse.ArgumentDefaultsHelpFormatter
+#: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_*)
+_OVERRIDES = ("batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps", "mask", "num_context_tokens",
+              "official_residual", "prediction", "ema_decay", "device", "precision", "compile", "seed", "ckpt_every",
+              "log_every")
+
+
+def train_parser() -> argparse.ArgumentParser:
+    from ardiff_edu.fopp import KINDS
+    from ardiff_edu.models import MASKS
+    from ardiff_edu.noise import PREDICTIONS
+    from ardiff_edu.train import LR_SCHEDULES, PRECISIONS, PRESETS, STAGES
+
+    p = argparse.ArgumentParser(
+        prog="python -m ardiff_edu train", formatter_class=_FORMAT,
+        description="Train the frame tokenizer (--stage tokenizer), then the AR-Diffusion DiT on its latents "
+                    "(--stage dit), into a run directory; --resume continues a run exactly where it stopped. Under "
+                    "`torchrun --nproc-per-node N -m ardiff_edu train ...` the N processes share each global batch. "
+                    "--export writes the small checkpoint that `sample` and the notebooks load.",
+        epilog="example: python -m ardiff_edu train --preset balls --stage all --out runs/balls")
+    p.add_argument("--preset", default="balls", choices=sorted(PRESETS), help="named configuration")
+    p.add_argument("--stage", default="dit", choices=STAGES + ("all",), help="what to train ('all': both, in order)")
+    p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<preset>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--steps", type=int, help="total optimizer steps of this stage (default: the preset's)")
+    p.add_argument("--batch-size", type=int, help="global batch: clips (DiT) or frames (tokenizer), over every process")
+    p.add_argument("--grad-accum", type=int, help="micro-batches per process and step (for batches that don't fit)")
+    p.add_argument("--lr", type=float, help="AdamW learning rate (default: the preset's)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="constant (the official) or a cosine decay to 0")
+    p.add_argument("--warmup", type=int, help="linear warm-up steps")
+    p.add_argument("--timesteps", choices=KINDS, help="training timestep sampler (fopp = the paper's)")
+    p.add_argument("--mask", choices=MASKS, help="attention mask (leaky needs --num-context-tokens >= 1)")
+    p.add_argument("--num-context-tokens", type=int, help="learned context tokens prepended to the sequence")
+    p.add_argument("--official-residual", action="store_true", default=None,
+                   help="the official block's re-normalised residual stream instead of pre-norm")
+    p.add_argument("--prediction", choices=PREDICTIONS, help="what the DiT predicts")
+    p.add_argument("--ema-decay", type=float, help="EMA decay of the weights sampling uses")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default cpu)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="fp32, bf16 autocast, or auto: the faster of the two, measured when the run starts")
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
+    p.add_argument("--seed", type=int, help="seed of the weights, batches, timesteps and noise")
+    p.add_argument("--ckpt-every", type=int, help="steps between checkpoints")
+    p.add_argument("--log-every", type=int, help="steps between log records")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--export", type=Path, metavar="RUN", help="export RUN's EMA weights (fp16) to --to, then exit")
+    p.add_argument("--to", type=Path, metavar="FILE", help="the exported checkpoint (with --export)")
+    return p
+
+
+def train_main(argv: list[str] | None = None) -> int:
+    parser = train_parser()
+    a = parser.parse_args(argv)
+    from ardiff_edu import checkpoint as ckpt
+    from ardiff_edu import distributed
+    from ardiff_edu.train import PRESETS, STAGES, TrainConfig, train
+
+    try:
+        if a.export:
+            if not a.to:
+                parser.error("--export needs --to FILE")
+            from ardiff_edu.pipeline import export
+
+            print(f"wrote {export(a.export, a.to)}")
+            return 0
+        out = a.out or Path("runs") / a.preset
+        if int(__import__("os").environ.get("RANK", "0")) == 0:
+            out.mkdir(parents=True, exist_ok=True)
+            with open(out / "commands.txt", "a") as f:
+                f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}  python -m ardiff_edu train "
+                        f"{shlex.join(sys.argv[2:] if argv is None else argv)}\n")
+        for stage in (STAGES if a.stage == "all" else (a.stage,)):
+            over = {k: getattr(a, k) for k in _OVERRIDES if getattr(a, k) is not None}
+            over["steps"] = a.steps
+            if stage == "tokenizer":
+                over.update(tok_steps=over.pop("steps"), tok_batch_size=over.pop("batch_size", None),
+                            tok_lr=over.pop("lr", None), tok_lr_schedule=over.pop("lr_schedule", None))
+            over = {k: v for k, v in over.items() if v is not None}
+            base = PRESETS[a.preset]
+            path = ckpt.checkpoint_path(out, stage)
+            if a.resume and path.exists():               # the run's own settings, then what was given explicitly
+                base = TrainConfig.from_dict(ckpt.load_file(path)["config"])
+            res = train(replace(base, **over), out, stage, resume=a.resume, progress=not a.no_progress)
+            if distributed.world()[0] == 0:
+                print(f"{stage}: step {res['step']}, loss {res['loss']:.4f}, precision {res['precision']}, "
+                      f"checkpoint {path}")
+    except (FloatingPointError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        distributed.cleanup()
+    return 0
+
+
+def sample_parser() -> argparse.ArgumentParser:
+    from ardiff_edu.pipeline import DEFAULT_CHECKPOINT
+
+    p = argparse.ArgumentParser(
+        prog="python -m ardiff_edu sample", formatter_class=_FORMAT,
+        description="Generate videos with AR-Diffusion's asynchronous DDIM sampler and write them as a side-by-side "
+                    ".mp4/.gif or a uint8 (M, N, H, W, 3) .npy array. Network calls: S + (N-1)*s.",
+        epilog="example: python -m ardiff_edu sample --num-frames 64 --s 2 --num-steps 20 --out long.gif")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
+                   help="an exported checkpoint or a run's dit.pt")
+    p.add_argument("--num-frames", type=int, default=16, help="frames per video, N")
+    p.add_argument("--s", "--s-step", dest="s", type=int, default=5,
+                   help="AR step s: 0 synchronous ... num-steps frame-by-frame auto-regressive")
+    p.add_argument("--num-steps", type=int, default=50, help="DDIM steps S")
+    p.add_argument("--window", type=int, default=None, help="frames per network call (default: the training length)")
+    p.add_argument("--overflow", choices=["raise", "wait"], default="raise",
+                   help="a long video with s*window < S: refuse (raise) or hold new frames back (wait)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starting noise")
+    p.add_argument("--num-videos", type=int, default=4, help="videos to generate, M")
+    p.add_argument("--cfg-scale", type=float, default=1.0, help="classifier-free guidance scale (needs --label)")
+    p.add_argument("--label", type=int, default=None, help="class label of a class-conditional model")
+    p.add_argument("--prefix-frames", type=int, default=None,
+                   help="video prediction: give the first K frames of held-out clips of the model's dataset")
+    p.add_argument("--context-noise", type=int, default=0,
+                   help="feed finished frames noised to this timestep (0 = clean, the official behaviour)")
+    p.add_argument("--no-kv-cache", action="store_true", help="recompute finished frames in every network call")
+    p.add_argument("--fps", type=int, default=8, help="frames per second of .mp4/.gif")
+    p.add_argument("--scale", type=int, default=2, help="upscale .mp4/.gif frames this many times")
+    p.add_argument("--batch-size", type=int, default=None, help="videos per sampler call (default: all)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--out", type=Path, required=True, help="output file: .mp4, .gif or .npy")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return p
+
+
+def sample_main(argv: list[str] | None = None) -> int:
+    args = sample_parser().parse_args(argv)
+    try:
+        check_choice("--out suffix", args.out.suffix.lower(), (".npy", ".mp4", ".gif"))
+        for name in ("num_videos", "num_frames", "num_steps"):
+            check_int(f"--{name.replace('_', '-')}", getattr(args, name), 1)
+        check_int("--s", args.s, 0, args.num_steps)
+        check_int("--fps", args.fps, 1, 120)
+        if args.prefix_frames is not None:
+            check_int("--prefix-frames", args.prefix_frames, 1, args.num_frames - 1)
+        if args.cfg_scale != 1.0 and args.label is None:
+            raise ValueError(f"--cfg-scale={args.cfg_scale} needs --label (an unconditional model has no guidance)")
+        if args.threads is not None:
+            import torch
+
+            torch.set_num_threads(check_int("--threads", args.threads, 1))
+        from ardiff_edu.pipeline import generate, load_pipeline
+        from ardiff_edu.video import write_videos
+
+        pipe = load_pipeline(args.checkpoint)
+        videos = generate(pipe, num_videos=args.num_videos, num_frames=args.num_frames, s=args.s,
+                          num_steps=args.num_steps, window=args.window, seed=args.seed,
+                          prefix_frames=args.prefix_frames, labels=args.label, cfg_scale=args.cfg_scale,
+                          overflow=args.overflow, context_noise=args.context_noise,
+                          kv_cache=False if args.no_kv_cache else None, batch_size=args.batch_size,
+                          progress=not args.no_progress)
+        path = write_videos(args.out, videos, fps=args.fps, scale=args.scale)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}: {videos.shape[0]} videos x {videos.shape[1]} frames of {videos.shape[2]}x{videos.shape[3]}")
+    return 0

@@ -1,0 +1,242 @@
+"""Sampling: DDIM (η = 0) driven by any staircase, one network call per iteration (notebook 08).
+
+The schedule (:mod:`ardiff_edu.ad`) says, for every iteration ``i``, which frames the network sees (the window), the
+step index ``k_f`` of every frame after the iteration, and which frames get a DDIM update. One iteration:
+
+1. feed the window with every frame labelled ``t_f = template[k_f]`` (finished frames: ``template[S]``);
+2. turn the network's output into a clean-latent estimate ``x̂0`` (x0-, ε- or v-prediction);
+3. move every updated frame by one DDIM step, from the level of ``template[k]`` to that of ``template[k + 1]``
+   (to ``ᾱ[0]``, "clean", after ``k = S``); every other frame keeps its value.
+
+The DDIM step is linear in the current latent ``x`` and ``x̂0``, with per-frame coefficients indexed by ``k``::
+
+    x_new = c_x[k] · x + c_x0[k] · x̂0,   c_x = √(1 − a_prev) / √(1 − a),   c_x0 = √a_prev − c_x · √a
+
+where ``a = ᾱ[template[k]]`` and ``a_prev`` is the level the frame moves to. The official code
+(``src/ardiff/modules/fifoddim.py`` of iva-mzsun/AR-Diffusion, commit 7a37b94) extends its DDIM arrays by one entry
+so that an untouched frame (``k = 0``) has ``a = a_prev = ᾱ[T−1]``: ``c_x = 1`` and ``c_x0 = 0`` exactly.
+
+**Keeping frames.** ``keep="exact"`` (ours) leaves every frame the schedule does not update bit-for-bit unchanged.
+``keep="official"`` reproduces the official code, which replaces the raw network output by ``x`` on those frames and
+then steps every frame of the window: for an x0-model a finished frame drifts by a factor ``c_x + c_x0 ≈ 1.0000212``
+per iteration; for ε- and v-models the replaced *noise* (or velocity) turns into a shrunken ``x̂0``, and finished
+frames shrink by about 0.9958 per iteration.
+
+**Given frames and noisy context.** Given frames (``prefix``, video prediction) are finished from the start
+(``ad_schedule(..., prefix_frames=K)``) and written into the state once. ``context_noise = τ > 0`` feeds every
+finished frame to the network noised to level ``τ`` (with noise drawn once per frame) and labelled ``τ``, as
+Diffusion Forcing's stabilization level and SkyReels-V2's ``addnoise_condition`` do; the stored frames stay clean.
+
+**KV cache.** Under the strictly causal mask a frame's keys and values depend only on itself and the frames before it.
+Finished frames never change, so :class:`KVCache` computes their keys and values once and every later call runs the
+network only on the frames after them, up to the last frame updated in that iteration (untouched frames further
+right cannot influence the earlier ones). Positions count from the window's first frame, so when the window slides
+the cache is rebuilt from the frames still inside it. Leaky and full masks, ``keep="official"`` and fresh per-call
+context noise cannot be cached exactly; :func:`sample` then runs without the cache (or refuses ``kv_cache=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ardiff_edu.ad import Schedule
+from ardiff_edu.noise import PREDICTIONS, NoiseSchedule, default_schedule
+from ardiff_edu.utils import check_choice, check_float, check_int
+
+__all__ = ["KEEP_MODES", "ddim_coefficients", "ddim_step", "KVCache", "sample"]
+
+#: How frames that the schedule does not update are treated (see the module docstring).
+KEEP_MODES = ("exact", "official")
+
+
+def ddim_coefficients(template, alphas_cumprod) -> dict[str, torch.Tensor]:
+    """DDIM (η = 0) coefficients for every step index ``k = 0..S`` (float64 tensors of length ``S + 1``).
+
+    ``template`` holds the ``S + 1`` model timesteps (``template[0] = T − 1``); ``alphas_cumprod`` is ᾱ. Returns ``a``
+    (``ᾱ[template[k]]``, the level a frame is evaluated at), ``a_prev`` (the level it moves to: ``ᾱ[template[k + 1]]``,
+    ``ᾱ[0]`` for ``k = S``, ``ᾱ[T − 1]`` for ``k = 0``) and ``c_x``, ``c_x0`` with ``x_new = c_x · x + c_x0 · x̂0``.
+    The official extended arrays are ``alphas[j] = a[S − j]`` and ``alphas_prev[j] = a_prev[S − j]``.
+    """
+    template = torch.tensor(np.asarray(template), dtype=torch.long)
+    abar = torch.as_tensor(alphas_cumprod, dtype=torch.float64)
+    a = abar[template]
+    a_prev = torch.empty_like(a)
+    a_prev[1:-1] = abar[template[2:]]   # 1 <= k < S: to the next template level
+    a_prev[-1] = abar[0]                # k = S: to ᾱ[0] ("clean", the LDM convention)
+    a_prev[0] = a[0]                    # k = 0: the extra entry, a_prev = a -> the identity
+    # the order of operations matters: when a == a_prev, c_x is exactly 1.0 and c_x0 exactly 0.0
+    c_x = (1.0 - a_prev).sqrt() / (1.0 - a).sqrt()
+    c_x0 = a_prev.sqrt() - c_x * a.sqrt()
+    return {"a": a, "a_prev": a_prev, "c_x": c_x, "c_x0": c_x0}
+
+
+def ddim_step(x: torch.Tensor, x0_hat: torch.Tensor, k: torch.Tensor, coefficients: dict) -> torch.Tensor:
+    """One DDIM (η = 0) step per frame: ``x``, ``x0_hat`` are ``(B, F, ...)``, ``k`` the ``(F,)`` step indices."""
+    shape = (1, len(k)) + (1,) * (x.ndim - 2)
+    c_x = coefficients["c_x"][k].reshape(shape).to(x.dtype)
+    c_x0 = coefficients["c_x0"][k].reshape(shape).to(x.dtype)
+    # $x_{new} = \sqrt{a_{prev}}\,\hat x_0 + \sqrt{1-a_{prev}}\,\hat\epsilon$, $\hat\epsilon = (x - \sqrt{a}\,\hat x_0)/\sqrt{1-a}$
+    return c_x * x + c_x0 * x0_hat
+
+
+class KVCache:
+    """Keys and values of the finished frames at the front of the window, per block (see the module docstring).
+
+    ``run(x, t, labels, lo, ready, stop)`` returns the network's prediction for frames ``[ready, stop)`` of the window
+    that starts at frame ``lo``; frames ``[lo, ready)`` must be finished (their values and labels fixed from now on).
+    Frames not yet in the cache are encoded in the same call and appended; a window that starts elsewhere than the
+    cached one rebuilds the cache. ``encoded_frames`` counts the frame passes spent on filling it (for benchmarks).
+    """
+
+    def __init__(self, model):
+        if not getattr(model, "cacheable", False):
+            raise ValueError(f"a KV cache needs a strictly causal DiT (mask='causal'), got "
+                             f"mask={getattr(model, 'mask_kind', None)!r}: with it, earlier tokens see later ones")
+        self.model = model
+        self.lo, self.hi, self.past = -1, -1, None
+        self.encoded_frames = 0
+
+    def run(self, x: torch.Tensor, t: torch.Tensor, labels, lo: int, ready: int, stop: int) -> torch.Tensor:
+        if self.lo != lo or self.hi > ready:
+            self.lo, self.hi, self.past = lo, lo, None      # a new window (or a reset): start from the context
+        start = self.hi
+        out, kvs = self.model.forward_frames(x[:, start:stop], t[:, start:stop], labels, self.past, start - lo)
+        keep = (ready - start) * self.model.num_tokens + (self.model.num_context if self.past is None else 0)
+        new = [(k[:, :, :keep], v[:, :, :keep]) for k, v in kvs]
+        self.past = new if self.past is None else [(torch.cat([pk, k], 2), torch.cat([pv, v], 2))
+                                                   for (pk, pv), (k, v) in zip(self.past, new)]
+        self.encoded_frames += ready - start
+        self.hi = ready
+        return out[:, ready - start:]
+
+
+def _null_label(model) -> int:
+    null = getattr(model, "null_label", None)
+    if not isinstance(null, int) or isinstance(null, bool):
+        raise ValueError("classifier-free guidance needs a class-conditional model (with a null label); an "
+                         "unconditional model has no second branch to guide with")
+    return null
+
+
+@torch.no_grad()
+def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: NoiseSchedule | None = None,
+           labels=None, cfg_scale: float = 1.0, prefix: torch.Tensor | None = None, keep: str = "exact",
+           context_noise: int = 0, context_eps: torch.Tensor | None = None, kv_cache: bool | None = None,
+           prediction: str | None = None, progress: bool = False, callback=None) -> torch.Tensor:
+    """Run DDIM (η = 0) over ``schedule``; return the latents ``(B, F, L, C)``.
+
+    Args:
+        model: ``model(x (B, W, L, C), t (B, W) int64[, labels]) -> (B, W, L, C)`` predicting ``x0``, ``eps`` or
+            ``v`` (its ``.prediction``, or pass ``prediction``); a :class:`~ardiff_edu.models.DiT` for the KV cache.
+        schedule: any :class:`~ardiff_edu.ad.Schedule` over ``F`` frames.
+        noise: ``(B, F, L, C)``, the whole video's starting noise (drawn up front).
+        noise_schedule: the training :class:`~ardiff_edu.noise.NoiseSchedule` (default: linear, T = 1000).
+        labels: ``(B,)`` class labels for a class-conditional model.
+        cfg_scale: classifier-free guidance ``out = uncond + g · (cond − uncond)``, the unconditional branch fed the
+            model's null label, both in one batched call; ``1`` = no guidance.
+        prefix: ``(B, K, L, C)`` clean latents of the schedule's ``K`` given frames.
+        keep: ``"exact"`` or ``"official"`` (see the module docstring).
+        context_noise: ``τ``: feed finished frames noised to timestep ``τ`` (0 = clean, the official behaviour),
+            with the fixed noise ``context_eps`` (default: drawn from a generator seeded 0).
+        kv_cache: ``None`` = use the KV cache whenever it is exact; ``True`` = require it; ``False`` = never.
+        callback: ``callback(i, x, x0_hat)`` after iteration ``i``: the state and the estimates of the computed
+            frames (``None`` elsewhere); do not modify them.
+    """
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule must be an ardiff_edu.ad.Schedule, got {type(schedule).__name__}")
+    if not isinstance(noise, torch.Tensor) or noise.ndim != 4 or not noise.is_floating_point():
+        raise ValueError(f"noise must be a float tensor (B, F, L, C), got "
+                         f"{tuple(noise.shape) if isinstance(noise, torch.Tensor) else type(noise).__name__}")
+    B, F = noise.shape[:2]
+    if F != schedule.num_frames:
+        raise ValueError(f"noise has {F} frames but the schedule has num_frames={schedule.num_frames}")
+    keep = check_choice("keep", keep, KEEP_MODES)
+    prediction = check_choice("prediction", prediction or getattr(model, "prediction", "x0"), PREDICTIONS)
+    cfg_scale = check_float("cfg_scale", cfg_scale, 0.0)
+    ns = default_schedule() if noise_schedule is None else noise_schedule
+    context_noise = check_int("context_noise", context_noise, 0, ns.T - 1)
+    exact = keep == "exact" and getattr(model, "cacheable", False)
+    if kv_cache and not exact:
+        raise ValueError("kv_cache=True needs a strictly causal DiT (mask='causal') and keep='exact'; got "
+                         f"mask={getattr(model, 'mask_kind', None)!r}, keep={keep!r}")
+    cache = KVCache(model) if (exact if kv_cache is None else kv_cache) else None
+    S, K = schedule.num_steps, schedule.prefix_frames
+    template = torch.tensor(schedule.template, dtype=torch.long)
+    coef = ddim_coefficients(template, ns.alphas_cumprod)
+
+    if labels is not None:
+        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+        labels = labels.expand(B) if labels.numel() == 1 else labels
+        if labels.numel() != B:
+            raise ValueError(f"labels must hold one label per video (B = {B}), got {labels.numel()}")
+    guided = cfg_scale != 1.0
+    if guided:
+        if labels is None:
+            raise ValueError(f"cfg_scale={cfg_scale} needs labels (guidance mixes the class and the null label); "
+                             f"use cfg_scale=1.0 for an unconditional model")
+        labels = torch.cat([labels, torch.full_like(labels, _null_label(model))])   # both branches, one batch
+
+    x = noise.clone()
+    if K:
+        if (not isinstance(prefix, torch.Tensor) or tuple(prefix.shape) != (B, K, *noise.shape[2:])):
+            raise ValueError(f"the schedule has {K} given frames: prefix must be a tensor of shape "
+                             f"{(B, K, *noise.shape[2:])}, got {None if prefix is None else tuple(prefix.shape)}")
+        x[:, :K] = prefix.to(x.dtype)
+    elif prefix is not None:
+        raise ValueError("prefix was given, but the schedule has no given frames: build it with "
+                         "ad_schedule(..., prefix_frames=K)")
+    # context noise: one draw per frame, fixed for the whole run (so that finished frames stay cacheable)
+    ctx_eps = None
+    if context_noise:
+        ctx_eps = (torch.randn(x.shape, generator=torch.Generator().manual_seed(0)) if context_eps is None
+                   else context_eps.to(x.dtype))
+
+    step_index = torch.tensor(schedule.step_index, dtype=torch.long)
+    update_mask = torch.tensor(schedule.update_mask, dtype=torch.bool)
+    rows = range(schedule.num_iterations)
+    if progress:
+        from tqdm.auto import tqdm
+
+        rows = tqdm(rows, desc=f"{schedule.kind} s={schedule.s}", unit="call", leave=False)
+    finished_before = torch.zeros(F, dtype=torch.bool)
+    finished_before[:K] = True
+    for i in rows:
+        lo, hi = (int(v) for v in schedule.windows[i])
+        upd = update_mask[i]
+        if not bool(upd[lo:hi].any()):
+            continue                                   # nothing to compute in this window (never for AD schedules)
+        k = step_index[i]
+        done = finished_before & ~upd                  # finished frames: fed as context
+        t = torch.where(done, context_noise if context_noise else template[S], template[k])
+        fed = x if ctx_eps is None else torch.where(
+            done[None, :, None, None], ns.q_sample(x, t.expand(B, F), noise=ctx_eps), x)
+        if cache is not None:                          # run only frames [ready, stop): after the finished ones,
+            ready = lo + int(torch.cumprod(done[lo:hi].int(), 0).sum())     # up to the last updated one
+            stop = lo + int(upd[lo:hi].nonzero().max()) + 1
+        else:
+            ready, stop = lo, hi
+        xx = torch.cat([fed, fed]) if guided else fed
+        tt = t[None].expand(len(xx), F)
+        if cache is not None:
+            out = cache.run(xx, tt, labels, lo, ready, stop)
+        else:
+            out = model(xx[:, lo:hi], tt[:, lo:hi], labels) if labels is not None else model(xx[:, lo:hi],
+                                                                                              tt[:, lo:hi])
+        if guided:
+            out = out[B:] + cfg_scale * (out[:B] - out[B:])
+        seg = slice(ready, stop)
+        xs, ks, mask = x[:, seg], k[seg], upd[seg].reshape(1, -1, 1, 1)
+        if keep == "official":
+            out = torch.where(mask, out, xs)           # the official keep: raw output := x for unscheduled frames
+        x0_hat = ns.x0_from_prediction(prediction, xs, t[seg].expand(B, -1), out)
+        new = ddim_step(xs, x0_hat, ks, coef)
+        x[:, seg] = torch.where(mask, new, xs) if keep == "exact" else new
+        if K:
+            x[:, :K] = prefix.to(x.dtype)              # the given frames never change
+        finished_before = finished_before | (upd & (k == S))
+        if callback is not None:
+            full = torch.full_like(x, float("nan"))
+            full[:, seg] = x0_hat
+            callback(i, x, full)
+    return x

@@ -1,0 +1,198 @@
+"""From a checkpoint to videos: the trained tokenizer and DiT as one :class:`Pipeline` (notebooks 07, 08).
+
+    pipe = load_pipeline("data/checkpoints/balls.pt")        # or a run's dit.pt
+    videos = generate(pipe, num_videos=4, num_frames=16, s=5)  # uint8 (M, N, H, W, 3)
+
+:func:`generate` draws the whole video's starting noise up front from ``seed``, builds AR-Diffusion's AD schedule
+(:func:`ardiff_edu.ad.ad_schedule`; given frames are part of it), runs the DDIM sampler (:func:`ardiff_edu.ddim.sample`)
+on the normalised latents and decodes them with the tokenizer. :func:`export` writes the small file that ships:
+EMA weights in fp16, the config, the latent statistics, a thinned training log and the commands that made it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ardiff_edu import checkpoint as ckpt
+from ardiff_edu.ad import OVERFLOW_MODES, ad_schedule
+from ardiff_edu.ddim import sample
+from ardiff_edu.models import DiT, FrameTokenizer
+from ardiff_edu.noise import NoiseSchedule
+from ardiff_edu.train import TrainConfig, build_dit, build_tokenizer, load_clips
+from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_int
+from ardiff_edu.video import to_float, to_uint8
+
+__all__ = ["DEFAULT_CHECKPOINT", "Pipeline", "load_pipeline", "export", "generate", "real_clips"]
+
+#: The shipped checkpoint, the default of every command that samples.
+DEFAULT_CHECKPOINT = DATA_DIR / "checkpoints" / "balls.pt"
+#: Seeds of held-out clips start here (the training data uses ``data_seed``, 0 by default).
+HELD_OUT_SEED = 10_000
+
+
+@dataclass
+class Pipeline:
+    """A trained model ready for sampling: eval mode, EMA weights, float32.
+
+    The sampler works on **normalised latents** ``(B, F, L, C)``: :meth:`encode_video` turns pixel clips into them,
+    :meth:`decode_video` turns them back into pixel clips in [-1, 1].
+    """
+    tokenizer: FrameTokenizer
+    model: DiT
+    noise_schedule: NoiseSchedule
+    config: TrainConfig
+    latent_mean: torch.Tensor
+    latent_std: torch.Tensor
+    class_names: list | None = None
+    meta: dict = dataclasses.field(default_factory=dict)
+    log: list = dataclasses.field(default_factory=list)
+
+    @property
+    def device(self) -> torch.device:
+        return self.latent_mean.device
+
+    @torch.no_grad()
+    def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
+        """Pixel clips ``(B, F, 3, H, W)`` in [-1, 1] → normalised latents ``(B, F, L, C)``."""
+        z = self.tokenizer.encode_video(frames.to(self.device).float())
+        return (z - self.latent_mean) / self.latent_std
+
+    @torch.no_grad()
+    def decode_video(self, latents: torch.Tensor) -> torch.Tensor:
+        """Normalised latents ``(B, F, L, C)`` → pixel clips ``(B, F, 3, H, W)``, clamped to [-1, 1]."""
+        z = latents.to(self.device).float() * self.latent_std + self.latent_mean
+        return self.tokenizer.decode_video(z).clamp(-1, 1)
+
+    def encode_uint8(self, videos) -> torch.Tensor:
+        """uint8 videos ``(M, N, H, W, 3)`` → normalised latents ``(M, N, L, C)``."""
+        return self.encode_video(to_float(np.ascontiguousarray(videos)))
+
+    def decode_uint8(self, latents: torch.Tensor) -> np.ndarray:
+        """Normalised latents ``(M, N, L, C)`` → uint8 videos ``(M, N, H, W, 3)``."""
+        return np.asarray(to_uint8(self.decode_video(latents)))
+
+
+def load_pipeline(path=DEFAULT_CHECKPOINT, device="cpu") -> Pipeline:
+    """Load an exported checkpoint (``data/checkpoints/*.pt``) or a run's ``dit.pt`` (its sibling ``tokenizer.pt``
+    gives the tokenizer) into a :class:`Pipeline` with the EMA weights, in eval mode on ``device``."""
+    path = Path(path)
+    ck = ckpt.load_file(path)
+    if ck["format"] == ckpt.EXPORT_FORMAT:
+        tok_sd, dit_sd, meta, log = ck["tokenizer"], ck["dit"], ck.get("meta", {}), ck.get("log", [])
+    elif ck.get("stage") == "dit":
+        tok_sd = ckpt.load_file(path.parent / "tokenizer.pt")["ema"]
+        dit_sd, meta = ck["ema"], {"steps": ck["step"]}
+        log = ckpt.read_log(path.with_suffix(".jsonl")) if path.with_suffix(".jsonl").exists() else []
+    else:
+        raise ValueError(f"{str(path)!r} is a tokenizer run checkpoint; sampling needs an exported checkpoint or a "
+                         f"run's dit.pt")
+    cfg = TrainConfig.from_dict(ck["config"])
+    tok = build_tokenizer(cfg)
+    tok.load_state_dict({k: v.float() for k, v in tok_sd.items()})
+    model = build_dit(cfg, tok.num_tokens)
+    model.load_state_dict({k: v.float() for k, v in dit_sd.items()})
+    return Pipeline(tok.eval().to(device), model.eval().to(device), NoiseSchedule(cfg.num_timesteps), cfg,
+                    ck["latent_mean"].float().to(device), ck["latent_std"].float().to(device),
+                    ck.get("class_names"), meta, log)
+
+
+def _thin(records: list[dict], n: int = 400) -> list[dict]:
+    if len(records) <= n:
+        return records
+    keep = sorted({round(i * (len(records) - 1) / (n - 1)) for i in range(n)})
+    return [records[i] for i in keep]
+
+
+def export(run, to) -> Path:
+    """Write the small file for sampling from run directory ``run``: EMA weights in fp16 (DiT and tokenizer), config,
+    latent statistics, a thinned training log and the commands, seed and steps that made it."""
+    run, to = Path(run), Path(to)
+    dit, tok = ckpt.load_file(ckpt.checkpoint_path(run, "dit")), ckpt.load_file(ckpt.checkpoint_path(run, "tokenizer"))
+    half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
+    log_file = ckpt.log_path(run, "dit")
+    log = [{k: v for k, v in r.items() if k != "elapsed_s"}
+           for r in (ckpt.read_log(log_file) if log_file.exists() else []) if r["step"] <= dit["step"]]
+    tail = [r["loss"] for r in log[-10:]]
+    commands = (run / "commands.txt").read_text().splitlines() if (run / "commands.txt").exists() else []
+    meta = {"steps": dit["step"], "tokenizer_steps": tok["step"], "seed": dit["config"]["seed"],
+            "final_loss": round(sum(tail) / len(tail), 4) if tail else None, "commands": commands,
+            "precision": dit["config"].get("precision"), "world_size": dit.get("world_size", 1),
+            "exported_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
+    atomic_torch_save({"format": ckpt.EXPORT_FORMAT, "config": dit["config"], "tokenizer": half(tok["ema"]),
+                       "dit": half(dit["ema"]), "latent_mean": dit["latent_mean"], "latent_std": dit["latent_std"],
+                       "class_names": dit.get("class_names"), "meta": meta, "log": _thin(log)}, to)
+    return to
+
+
+def real_clips(pipeline: Pipeline, num_videos: int, num_frames: int, seed: int = 0):
+    """Held-out clips of the pipeline's own dataset (seed ``10 000 + seed``, never the training seed):
+    ``(uint8 (M, N, H, W, 3), labels or None)``."""
+    clips, labels, _ = load_clips(pipeline.config, num_videos, HELD_OUT_SEED + seed, num_frames=num_frames)
+    return clips.numpy(), labels
+
+
+def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: int = 5, num_steps: int = 50,
+             window: int | None = None, seed: int = 0, prefix_frames=None, labels=None, cfg_scale: float = 1.0,
+             overflow: str = "raise", keep: str = "exact", context_noise: int = 0, kv_cache: bool | None = None,
+             batch_size: int | None = None, progress: bool = False, return_latents: bool = False, callback=None):
+    """Generate ``num_videos`` videos with AR-Diffusion's AD schedule and decode them: uint8 ``(M, N, H, W, 3)``.
+
+    Args:
+        num_frames: ``N``; longer than the training length slides a window of ``window`` frames (default: the
+            training clip length).
+        s, num_steps: the AR step and ``S`` DDIM steps.
+        seed: the starting noise ``(M, N, L, C)`` (and the context noise) come from
+            ``torch.Generator().manual_seed(seed)``, so a video does not depend on ``batch_size``.
+        prefix_frames: video prediction: ``None``; an int ``K`` (the first ``K`` frames of held-out clips of the
+            pipeline's dataset, :func:`real_clips` with ``seed``); or uint8 videos ``(M, K, H, W, 3)``.
+        labels, cfg_scale: class labels ``(M,)`` (or one int) and the guidance scale.
+        overflow, keep, context_noise, kv_cache: see :func:`ardiff_edu.ad.ad_schedule` and
+            :func:`ardiff_edu.ddim.sample`.
+        return_latents: also return the latents ``(M, N, L, C)``.
+    """
+    M = check_int("num_videos", num_videos, 1)
+    N = check_int("num_frames", num_frames, 1)
+    S = check_int("num_steps", num_steps, 1)
+    overflow = check_choice("overflow", overflow, OVERFLOW_MODES)
+    window = pipeline.config.num_frames if window is None else check_int("window", window, 1)
+    prefix_videos = None
+    if prefix_frames is not None:
+        if isinstance(prefix_frames, (int, np.integer)) and not isinstance(prefix_frames, bool):
+            K = check_int("prefix_frames", prefix_frames, 1, N - 1)
+            prefix_videos = real_clips(pipeline, M, N, seed)[0][:, :K]
+        else:
+            prefix_videos = np.asarray(prefix_frames)
+            if prefix_videos.ndim == 4:                                  # the same given frames for every video
+                prefix_videos = np.broadcast_to(prefix_videos, (M, *prefix_videos.shape))
+            if prefix_videos.dtype != np.uint8 or prefix_videos.ndim != 5 or prefix_videos.shape[0] != M:
+                raise ValueError(f"prefix_frames must be None, an int or uint8 videos (M={M}, K, H, W, 3), got "
+                                 f"{prefix_videos.dtype} {prefix_videos.shape}")
+            check_int("prefix_frames (K)", prefix_videos.shape[1], 1, N - 1)
+    K = 0 if prefix_videos is None else prefix_videos.shape[1]
+    schedule = ad_schedule(N, S, check_int("s", s, 0, S), window, pipeline.noise_schedule.T, overflow, K)
+    model = pipeline.model
+    generator = torch.Generator().manual_seed(int(seed))
+    noise = torch.randn((M, N, model.num_tokens, model.token_dim), generator=generator)
+    ctx_eps = torch.randn(noise.shape, generator=generator) if context_noise else None
+    prefix = None if K == 0 else pipeline.encode_uint8(prefix_videos).to(noise.dtype)
+    if labels is not None:
+        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+        labels = labels.expand(M) if labels.numel() == 1 else labels
+    bs = M if batch_size is None else check_int("batch_size", batch_size, 1)
+    chunks = []
+    for start in range(0, M, bs):
+        sl = slice(start, min(start + bs, M))
+        chunks.append(sample(model, schedule, noise[sl], pipeline.noise_schedule,
+                             labels=None if labels is None else labels[sl], cfg_scale=cfg_scale,
+                             prefix=None if prefix is None else prefix[sl], keep=keep, context_noise=context_noise,
+                             context_eps=None if ctx_eps is None else ctx_eps[sl],
+                             kv_cache=kv_cache, progress=progress, callback=callback))
+    latents = torch.cat(chunks)
+    videos = pipeline.decode_uint8(latents)
+    return (videos, latents) if return_latents else videos

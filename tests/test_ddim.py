@@ -1,0 +1,303 @@
+"""ardiff_edu.ddim: DDIM over any schedule, keep-mask, windows, given frames, CFG, noisy context, the KV cache."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ardiff_edu.ad import ad_schedule, ddim_timesteps, step_template
+from ardiff_edu.ddim import KVCache, ddim_coefficients
+from ardiff_edu.ddim import sample as ddim_sample
+from ardiff_edu.models import DiT
+from ardiff_edu.noise import NoiseSchedule
+
+NS = NoiseSchedule()
+B, L, C = 2, 3, 2
+
+
+class Oracle(nn.Module):
+    """Returns the true clean latents of the frames in the current window (x0, eps or v, as asked).
+
+    It knows the window by counting its calls along the schedule (every iteration here makes one call)."""
+
+    def __init__(self, target, schedule, prediction="x0"):
+        super().__init__()
+        self.target, self.windows, self.calls = target, schedule.windows, 0
+        self.prediction = self.kind = prediction
+        self.seen = []
+
+    def forward(self, x, t, labels=None):
+        lo, hi = (int(v) for v in self.windows[self.calls])
+        self.calls += 1
+        self.seen.append((x.shape[1], t.clone()))
+        x0 = self.target[:, lo:hi].to(x)
+        if self.kind == "x0":
+            return x0
+        eps = NS.eps_from_x0(x, t, x0)
+        return eps if self.kind == "eps" else NS.v_from_x0_eps(x0, eps, t)
+
+
+class Wobbly(nn.Module):
+    """A deterministic, input-dependent stand-in network (no training needed)."""
+
+    prediction = "x0"
+
+    def forward(self, x, t, labels=None):
+        return torch.tanh(x.flip(1) * 0.7 + t[..., None, None].to(x) / 1000.0)
+
+
+def _noise(F, seed=0, dtype=torch.float32):
+    return torch.randn((B, F, L, C), generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def test_coefficients_are_the_official_extended_arrays():
+    abar = NS.alphas_cumprod
+    for S in (1, 5, 50):
+        ddim = ddim_timesteps(S)
+        # the official arrays, indexed by the DDIM index j = S - k, extended by one entry
+        alphas = torch.cat([abar[ddim], abar[-1:]])
+        alphas_prev = torch.cat([abar[:1], abar[ddim[:-1]], abar[-1:]])
+        coef = ddim_coefficients(step_template(S), abar)
+        assert coef["a"].dtype == torch.float64 and coef["a"].shape == (S + 1,)
+        assert torch.equal(coef["a"].flip(0), alphas) and torch.equal(coef["a_prev"].flip(0), alphas_prev)
+        assert coef["c_x"][0] == 1.0 and coef["c_x0"][0] == 0.0     # untouched frame: exactly the identity
+        assert abs(float(coef["c_x"][S] + coef["c_x0"][S]) - 1.0000212) < 1e-7   # the official drift when done
+
+
+@pytest.mark.parametrize("F,S,s,window,overflow", [(5, 4, 1, None, "raise"), (7, 4, 1, 4, "raise"),
+                                                   (7, 6, 1, 3, "wait"), (6, 5, 1, 4, "drop")])
+def test_only_scheduled_frames_change_and_the_network_sees_the_window(F, S, s, window, overflow):
+    sched = ad_schedule(F, S, s, window, overflow=overflow)
+    seen, states = [], []
+    model = Wobbly()
+    fwd = model.forward
+    model.forward = lambda x, t, labels=None: (seen.append((x.shape[1], t[0].tolist())), fwd(x, t))[1]
+    x = _noise(F)
+    ddim_sample(model, sched, x, NS, callback=lambda i, xi, x0: states.append((i, xi.clone())))
+    prev = x
+    called = [i for i in range(sched.num_iterations) if sched.update_mask[i].any()]
+    assert [i for i, _ in states] == called and len(seen) == len(called)
+    for (i, xi), (width, t) in zip(states, seen):
+        lo, hi = sched.windows[i]
+        assert width == sched.window_size == hi - lo
+        assert t == sched.timesteps[i, lo:hi].tolist()           # window-relative labels: template[step_index]
+        keep = torch.as_tensor(~sched.update_mask[i])
+        assert torch.equal(xi[:, keep], prev[:, keep])           # bit-for-bit: untouched, finished, outside window
+        assert not torch.equal(xi[:, ~keep], prev[:, ~keep])
+        prev = xi
+    if overflow == "drop":
+        assert sched.skipped_mask.any()
+
+
+def test_s0_equals_plain_synchronous_ddim():
+    S, F = 6, 4
+    x, model = _noise(F, dtype=torch.float64), Wobbly()
+    ours = ddim_sample(model, ad_schedule(F, S, 0), x, NS)
+    # plain DDIM (eta = 0), written independently: LDM "uniform" timesteps, descending, first step from pure noise
+    abar = NS.alphas_cumprod
+    ref, ts = x.clone(), ddim_timesteps(S)[::-1]
+    for n, t in enumerate(ts):
+        a, a_prev = abar[t], (abar[ts[n + 1]] if n + 1 < S else abar[0])
+        x0 = model(ref, torch.full((B, F), int(t), dtype=torch.long))
+        eps = (ref - a.sqrt() * x0) / (1 - a).sqrt()
+        ref = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+    assert torch.allclose(ours, ref, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("prediction", ["x0", "eps", "v"])
+@pytest.mark.parametrize("F,S,s,window,overflow", [(4, 5, 0, None, "raise"), (5, 5, 1, None, "raise"),
+                                                   (4, 5, 2, None, "raise"), (3, 5, 5, None, "raise"),
+                                                   (9, 6, 2, 4, "raise"), (8, 6, 1, 3, "wait")])
+def test_an_oracle_model_recovers_x0(prediction, F, S, s, window, overflow):
+    target = torch.randn((B, F, L, C), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    sched = ad_schedule(F, S, s, window, overflow=overflow)
+    model = Oracle(target, sched, prediction)
+    out = ddim_sample(model, sched, _noise(F, dtype=torch.float64), NS)
+    assert model.calls == sched.nfe
+    # DDIM ends at level ᾱ[0] = 0.9999: x = 0.99995 x0 + 0.01 eps_hat, so up to ~0.05 from x0
+    assert (out - target).abs().max() < 0.05
+    assert (out - target).abs().max() < 0.02 * (_noise(F) - target).abs().max()
+
+
+class ClassConstant(nn.Module):
+    """Predicts x0 = a constant per label (label K is the null label); counts its calls and batch sizes."""
+
+    prediction, null_label = "x0", 3
+
+    def __init__(self):
+        super().__init__()
+        self.values, self.batches = torch.tensor([1.0, -2.0, 0.5, 0.25]), []
+
+    def forward(self, x, t, labels=None):
+        self.batches.append(x.shape[0])
+        return self.values[labels].to(x).reshape(-1, 1, 1, 1).expand_as(x)
+
+
+def test_cfg_scale_one_is_the_conditional_branch_and_guidance_is_one_batched_call():
+    F, S = 3, 5
+    sched, x, labels = ad_schedule(F, S, 1), _noise(F, dtype=torch.float64), torch.tensor([0, 1])
+    m1 = ClassConstant()
+    plain = ddim_sample(m1, sched, x, NS, labels=labels)
+    assert m1.batches == [B] * sched.nfe
+    assert torch.equal(ddim_sample(ClassConstant(), sched, x, NS, labels=labels, cfg_scale=1.0), plain)
+    m2 = ClassConstant()
+    guided = ddim_sample(m2, sched, x, NS, labels=labels, cfg_scale=2.0)
+    assert m2.batches == [2 * B] * sched.nfe                      # both branches in one call
+    want = 0.25 + 2.0 * (m2.values[labels] - 0.25)               # uncond + g (cond - uncond), null value 0.25
+    assert torch.allclose(guided.mean(dim=(1, 2, 3)), want.double(), atol=0.02)
+    with pytest.raises(ValueError, match="cfg_scale=2.0"):
+        ddim_sample(Wobbly(), sched, x, NS, cfg_scale=2.0)
+    with pytest.raises(ValueError, match="one label per video"):
+        ddim_sample(ClassConstant(), sched, x, NS, labels=torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="class-conditional"):
+        ddim_sample(Wobbly(), sched, x, NS, labels=labels, cfg_scale=2.0)
+
+
+def test_bad_inputs_raise():
+    sched = ad_schedule(4, 5, 1)
+    with pytest.raises(ValueError, match="num_frames=4"):
+        ddim_sample(Wobbly(), sched, _noise(5), NS)
+    with pytest.raises(ValueError, match="noise must be"):
+        ddim_sample(Wobbly(), sched, torch.zeros(4, 5), NS)
+    with pytest.raises(ValueError, match="cfg_scale"):
+        ddim_sample(Wobbly(), sched, _noise(4), NS, cfg_scale=-1.0)
+    with pytest.raises(ValueError, match="context_noise must be in"):
+        ddim_sample(Wobbly(), sched, _noise(4), NS, context_noise=1000)
+
+
+def test_keep_exact_vs_official_pins_the_finished_frame_drift():
+    """Paper vs code (notebook 08): the official keep-mask acts on the network output, so finished frames drift by
+    c_x + c_x0 = 1.0000212 per iteration; ours acts on the result and keeps them bit-for-bit."""
+    F, S = 4, 5
+    sched = ad_schedule(F, S, 2)
+    x = _noise(F, dtype=torch.float64)
+    exact = ddim_sample(Wobbly(), sched, x, NS)
+    official = ddim_sample(Wobbly(), sched, x, NS, keep="official")
+    coef = ddim_coefficients(sched.template, NS.alphas_cumprod)
+    drift = coef["c_x"][S] + coef["c_x0"][S]
+    waits = int((sched.step_index[:, 0] == S).sum()) - 1
+    assert waits > 0 and torch.allclose(official[:, 0], exact[:, 0] * drift ** waits, atol=1e-12, rtol=0)
+    assert 0 < (official - exact).abs().max() < 1e-3              # small, but not zero
+    with pytest.raises(ValueError, match="keep"):
+        ddim_sample(Wobbly(), sched, x, NS, keep="loose")
+
+
+@pytest.mark.parametrize("window", [None, 5])
+def test_given_frames_stay_fixed_are_labelled_finished_and_the_rest_is_recovered(window):
+    F, S, s, K = 9, 5, 2, 2
+    target = torch.randn((B, F, L, C), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    sched = ad_schedule(F, S, s, window, prefix_frames=K)
+    model = Oracle(target, sched)
+    out = ddim_sample(model, sched, _noise(F, dtype=torch.float64), NS, prefix=target[:, :K])
+    assert torch.equal(out[:, :K], target[:, :K])
+    assert (out - target).abs().max() < 0.05
+    assert all((t[:, 0] == 1).all() for _, t in model.seen[:3])         # given frames: labelled t = template[S]
+    with pytest.raises(ValueError, match=r"the schedule has 2 given frames: prefix must be a tensor of shape"):
+        ddim_sample(model, sched, _noise(F), NS, prefix=target[:, :3])
+    with pytest.raises(ValueError, match="prefix was given, but the schedule has no given frames"):
+        ddim_sample(Wobbly(), ad_schedule(F, S, s), _noise(F), NS, prefix=target[:, :K])
+
+
+def test_an_eps_model_with_the_official_keep_shrinks_finished_frames():
+    """Paper vs code: the official keep replaces the raw network output by x. For an x0-model that is x̂0 := x (a
+    drift of 1.0000212 per iteration); for an eps-model it is ε̂ := x, and x̂0 = (x − √(1−ᾱ)·x)/√ᾱ shrinks the
+    finished frame (at t = 1 and S = 50 by about 0.9958 per iteration)."""
+
+    class EpsZero(nn.Module):
+        prediction = "eps"
+
+        def forward(self, x, t, labels=None):
+            return torch.zeros_like(x)
+
+    S, F = 50, 2
+    sched = ad_schedule(F, S, S)                             # frame 0 finishes, then waits S iterations
+    x = _noise(F, dtype=torch.float64)
+    exact = ddim_sample(EpsZero(), sched, x, NS)
+    official = ddim_sample(EpsZero(), sched, x, NS, keep="official")
+    coef = ddim_coefficients(sched.template, NS.alphas_cumprod)
+    a = coef["a"][S]
+    per_iteration = coef["c_x"][S] + coef["c_x0"][S] * (1 - (1 - a).sqrt()) / a.sqrt()
+    assert abs(float(per_iteration) - 0.9958) < 5e-4
+    torch.testing.assert_close(official[:, 0], exact[:, 0] * per_iteration ** S, rtol=1e-9, atol=1e-12)
+
+
+def test_context_noise_feeds_finished_frames_noised_and_labelled_but_keeps_them_clean():
+    F, S, tau = 4, 3, 40
+    sched = ad_schedule(F, S, S)
+    seen = []
+
+    class Spy(Wobbly):
+        def forward(self, x, t, labels=None):
+            seen.append((x.clone(), t.clone()))
+            return super().forward(x, t)
+
+    x = _noise(F)
+    eps = torch.randn(x.shape, generator=torch.Generator().manual_seed(9))
+    out = ddim_sample(Spy(), sched, x, NS, context_noise=tau, context_eps=eps)
+    clean = ddim_sample(Wobbly(), sched, x, NS)
+    # the first S iterations only see frame 0 in progress; at iteration S frame 0 is finished and fed noised
+    fed, t = seen[S]
+    assert t[0, 0] == tau and t[0, 1] == sched.template[1]
+    torch.testing.assert_close(fed[:, 0], NS.q_sample(clean[:, :1], torch.full((B, 1), tau), eps[:, :1])[:, 0])
+    torch.testing.assert_close(out[:, 0], clean[:, 0])               # frame 0 itself stays as it was finished
+    assert not torch.equal(out[:, 1:], clean[:, 1:])                 # later frames saw a noisy context
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the KV cache: the same latents, fewer frames through the network
+# ----------------------------------------------------------------------------------------------------------------
+def _random_dit(mask="causal", num_classes=None, context=0, F=6):
+    torch.manual_seed(0)
+    model = DiT(token_dim=C, num_tokens=L, max_frames=F, width=16, depth=2, heads=2, mask=mask,
+                num_classes=num_classes, num_context_tokens=context)
+    for p in model.parameters():                                  # adaLN-Zero starts at 0: perturb for an output
+        p.data.add_(0.1 * torch.randn_like(p))
+    return model.eval()
+
+
+@pytest.mark.parametrize("F,S,s,window,K", [(6, 5, 0, None, 0), (6, 5, 2, None, 0), (6, 5, 5, None, 0),
+                                            (11, 6, 2, 6, 0), (9, 6, 1, 6, 2), (12, 4, 1, 6, 0)])
+def test_the_kv_cache_gives_the_uncached_latents(F, S, s, window, K):
+    model = _random_dit(context=1)
+    sched = ad_schedule(F, S, s, window, prefix_frames=K)
+    x = _noise(F)
+    prefix = torch.randn(B, K, L, C, generator=torch.Generator().manual_seed(4)) if K else None
+    uncached = ddim_sample(model, sched, x, NS, prefix=prefix, kv_cache=False)
+    cached = ddim_sample(model, sched, x, NS, prefix=prefix, kv_cache=True)
+    torch.testing.assert_close(cached, uncached, rtol=1e-5, atol=1e-5)
+
+
+def test_the_kv_cache_runs_fewer_frames_and_rebuilds_when_the_window_slides():
+    model = _random_dit()
+    calls = []
+    fwd = model.forward_frames
+    model.forward_frames = lambda x, *a, **k: (calls.append(x.shape[1]), fwd(x, *a, **k))[1]
+    sched = ad_schedule(6, 4, 4)                                     # frame by frame: one frame in progress
+    ddim_sample(model, sched, _noise(6), NS, kv_cache=True)
+    assert sum(calls) < 6 * sched.nfe / 3                           # uncached: 6 frames per call
+    cache = KVCache(model)
+    x, t = _noise(6), torch.zeros(B, 6, dtype=torch.long)
+    cache.run(x, t, None, 0, 2, 4)
+    assert (cache.lo, cache.hi, cache.encoded_frames) == (0, 2, 2)
+    cache.run(x, t, None, 1, 2, 5)                                   # the window slid: rebuilt from frame 1
+    assert (cache.lo, cache.hi, cache.encoded_frames) == (1, 2, 3)
+
+
+def test_the_kv_cache_refuses_masks_and_keep_modes_it_cannot_reproduce():
+    sched, x = ad_schedule(4, 3, 1), _noise(4)
+    for model in (_random_dit("full", F=4), _random_dit("leaky", context=1, F=4)):
+        with pytest.raises(ValueError, match="kv_cache=True needs a strictly causal DiT"):
+            ddim_sample(model, sched, x, NS, kv_cache=True)
+        ddim_sample(model, sched, x, NS)                             # default: silently uncached
+    with pytest.raises(ValueError, match="keep='official'"):
+        ddim_sample(_random_dit(F=4), sched, x, NS, keep="official", kv_cache=True)
+    with pytest.raises(ValueError, match="a KV cache needs a strictly causal DiT"):
+        KVCache(Wobbly())
+
+
+def test_cfg_with_the_kv_cache():
+    model = _random_dit(num_classes=3)
+    sched, x, labels = ad_schedule(6, 4, 2), _noise(6), torch.tensor([0, 2])
+    a = ddim_sample(model, sched, x, NS, labels=labels, cfg_scale=2.0, kv_cache=False)
+    b = ddim_sample(model, sched, x, NS, labels=labels, cfg_scale=2.0, kv_cache=True)
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,110 @@
+"""ardiff_edu.pipeline and the sample command: checkpoint -> Pipeline -> videos, export, bad files."""
+
+import numpy as np
+import pytest
+import torch
+
+from ardiff_edu.cli import sample_main
+from ardiff_edu.pipeline import export, generate, load_pipeline, real_clips
+from ardiff_edu.video import read_video
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_checkpoint):
+    return load_pipeline(tiny_checkpoint)
+
+
+def test_load_gives_eval_mode_fp32_and_the_run_metadata(pipe):
+    assert not pipe.model.training and not pipe.tokenizer.training
+    assert all(p.dtype == torch.float32 for p in pipe.model.parameters())
+    assert pipe.meta["steps"] == 2 and pipe.meta["tokenizer_steps"] == 2 and pipe.config.name == "balls-smoke"
+    videos = real_clips(pipe, 2, 8)[0]
+    z = pipe.encode_uint8(videos)
+    assert z.shape == (2, 8, pipe.model.num_tokens, pipe.model.token_dim)
+    assert pipe.decode_uint8(z).shape == videos.shape
+
+
+def test_generate_is_deterministic_batch_independent_and_slides_the_window(pipe):
+    a, z = generate(pipe, 3, 10, s=2, num_steps=4, seed=3, return_latents=True)
+    assert a.dtype == np.uint8 and a.shape == (3, 10, 32, 32, 3) and z.shape[:2] == (3, 10)
+    assert np.array_equal(a, generate(pipe, 3, 10, s=2, num_steps=4, seed=3, batch_size=2))
+    assert not np.array_equal(a, generate(pipe, 3, 10, s=2, num_steps=4, seed=4))
+    with pytest.raises(ValueError, match="unsafe"):                  # window = training length 8, 1·8 < 10
+        generate(pipe, 1, 10, s=1, num_steps=10)
+    assert generate(pipe, 1, 10, s=1, num_steps=10, overflow="wait").shape == (1, 10, 32, 32, 3)
+    with pytest.raises(ValueError, match="num_videos"):
+        generate(pipe, 0, 6, s=2)
+
+
+def test_the_kv_cache_and_the_uncached_sampler_make_the_same_videos(pipe):
+    a = generate(pipe, 2, 12, s=2, num_steps=6, seed=1, kv_cache=True)
+    b = generate(pipe, 2, 12, s=2, num_steps=6, seed=1, kv_cache=False)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1         # the same uint8 videos up to rounding
+
+
+def test_prefix_frames_come_from_the_checkpoints_own_dataset(tiny_checkpoint, monkeypatch):
+    """Regression: generate(prefix_frames=K) used to draw bouncing balls whatever the checkpoint was trained on."""
+    from dataclasses import replace
+
+    from ardiff_edu.data import moving_digits
+
+    p = load_pipeline(tiny_checkpoint)
+    p.config = replace(p.config, dataset="digits")
+    real = real_clips(p, 2, 6, seed=5)[0]
+    assert np.array_equal(real, moving_digits(2, num_frames=6, size=32, seed=10_005))
+    pred = generate(p, 2, 6, s=1, num_steps=3, seed=5, prefix_frames=2)
+    given = p.decode_uint8(p.encode_uint8(real[:, :2]))
+    assert np.array_equal(pred[:, :2], given)                        # the given frames come back (decoded)
+    same = generate(p, 2, 6, s=1, num_steps=3, seed=5, prefix_frames=real[:, :2])
+    assert np.array_equal(pred, same)
+    with pytest.raises(ValueError, match="prefix_frames must be None, an int or uint8 videos"):
+        generate(p, 2, 6, s=1, prefix_frames=real[:, :2].astype(np.float32))
+
+
+def test_export_from_a_run_and_load_from_a_run(tmp_path, tiny_checkpoint):
+    run = tiny_checkpoint.parent / "run"
+    from_run = load_pipeline(run / "dit.pt")
+    exported = load_pipeline(export(run, tmp_path / "again.pt"))
+    for k, v in from_run.model.state_dict().items():                # fp16 export of the same EMA weights
+        torch.testing.assert_close(exported.model.state_dict()[k], v.half().float())
+
+
+@pytest.mark.parametrize("content", [b"not a checkpoint at all", None])
+def test_a_file_that_is_not_a_checkpoint_gets_a_clear_error(tmp_path, content, capsys):
+    """Regression: `sample --checkpoint FILE` with a non-checkpoint file ended in a raw UnpicklingError."""
+    path = tmp_path / "x.pt"
+    if content is None:
+        torch.save({"hello": 1}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"is not an ardiff_edu checkpoint"):
+        load_pipeline(path)
+    assert sample_main(["--checkpoint", str(path), "--out", str(tmp_path / "a.npy"), "--no-progress"]) == 1
+    assert "is not an ardiff_edu checkpoint" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="does not exist"):
+        load_pipeline(tmp_path / "missing.pt")
+
+
+def test_sample_command_writes_npy_gif_and_mp4(tiny_checkpoint, tmp_path, capsys):
+    common = ["--checkpoint", str(tiny_checkpoint), "--num-steps", "4", "--seed", "1", "--no-progress"]
+    assert sample_main(common + ["--num-frames", "6", "--s", "1", "--num-videos", "2", "--out",
+                                 str(tmp_path / "a.npy")]) == 0
+    videos = np.load(tmp_path / "a.npy")
+    assert videos.dtype == np.uint8 and videos.shape == (2, 6, 32, 32, 3)
+    assert sample_main(common + ["--num-frames", "6", "--s", "1", "--num-videos", "2", "--no-kv-cache", "--out",
+                                 str(tmp_path / "b.npy")]) == 0
+    assert np.abs(np.load(tmp_path / "b.npy").astype(int) - videos).max() <= 1
+    assert sample_main(common + ["--num-frames", "10", "--s", "2", "--num-videos", "2", "--prefix-frames", "2",
+                                 "--scale", "1", "--out", str(tmp_path / "c.gif")]) == 0
+    assert read_video(tmp_path / "c.gif").shape == (10, 32, 65, 3)
+    assert sample_main(common + ["--num-frames", "4", "--s", "0", "--num-videos", "1", "--out",
+                                 str(tmp_path / "d.mp4")]) == 0
+    assert read_video(tmp_path / "d.mp4").shape[0] == 4
+    assert "wrote" in capsys.readouterr().out
+    for bad, message in ((["--num-frames", "10", "--s", "0"], "unsafe"), (["--s", "1", "--cfg-scale", "2"],
+                                                                           "--cfg-scale=2.0 needs --label"),
+                         (["--s", "9"], r"--s must be in \[0, 4\], got 9")):
+        assert sample_main(common + bad + ["--out", str(tmp_path / "e.npy")]) == 1
+        assert message.split("\\")[0][:10] in capsys.readouterr().err
+    assert sample_main(common + ["--out", str(tmp_path / "x.avi")]) == 1
+    assert not (tmp_path / "e.npy").exists()
