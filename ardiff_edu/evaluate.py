@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.setdefault(name, values)
     for p in args.videos:
         rows[p.name] = ball_stats(np.load(p))[0]
+    sanity = [n for n in rows if n in ("real, frames shuffled", "uniform noise")]
+    rows = {**{n: v for n, v in rows.items() if n not in sanity}, **{n: rows[n] for n in sanity}}   # sanity rows last
     print(format_table(rows))
     print("protocol: " + ", ".join(f"{k}={v}" for k, v in protocol.items()))
     if args.out is not None:

@@ -21,8 +21,8 @@ DROP_METADATA = ("widgets",)
 
 
 def sources(folder: Path = NOTEBOOK_DIR) -> list[Path]:
-    """The notebook sources: ``NN_*.py`` files in percent format."""
-    return sorted(p for p in folder.glob("[0-9][0-9]_*.py"))
+    """The notebook sources in percent format: the main line ``NN_*.py``, then the appendices ``A1_*.py``, ..."""
+    return sorted(folder.glob("[0-9][0-9]_*.py")) + sorted(folder.glob("A[0-9]_*.py"))
 
 
 def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -61,6 +61,7 @@ def build(py: Path, timeout: int = 600) -> float:
     if py.read_text() != text:  # canonical form, so that .ipynb -> .py round-trips byte for byte
         py.write_text(text)
     nb = jupytext.reads(text, fmt="py:percent")
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)  # the .py keeps no metadata; JupyterLab would add it on save
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(py.parent)}})
     start = time.perf_counter()
     client.execute()

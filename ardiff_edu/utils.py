@@ -18,12 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 
 
-def seed_all(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch; return a fresh ``torch.Generator`` seeded with ``seed``."""
+def seed_all(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global random generators."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
 
 
 def check_int(name: str, value, low: int, high: int | None = None) -> int:

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from IPython.display import Image, display
 
-from ardiff_edu.explorer import frame_timesteps
+from ardiff_edu.figures import frame_timesteps
 from ardiff_edu.figures import OVERVIEW, figure_png, overview_figure
-from ardiff_edu.schedules import ad_schedule
-from ardiff_edu.timesteps import count_monotone_sequences, sample_timesteps
+from ardiff_edu.ad import ad_schedule
+from ardiff_edu.fopp import count_monotone_sequences, sample_timesteps
 from ardiff_edu.utils import seed_all
 
 seed_all(0)
@@ -116,9 +116,9 @@ assert T**F16 == 10**48 and f"{count_monotone_sequences(T, F16):.2e}" == "5.39e+
 # %%
 from ardiff_edu.__main__ import COMMANDS  # noqa: E402
 
-for name, (module, _) in COMMANDS.items():
-    print(f"python -m ardiff_edu {name:<8} -> {module}.main(argv)")
-assert set(COMMANDS) == {"train", "sample", "prepare", "bench"}
+for name, (target, _) in COMMANDS.items():
+    print(f"python -m ardiff_edu {name:<8} -> {target.replace(':', '.')}(argv)")
+assert {"train", "sample", "evaluate", "prepare", "bench"} <= set(COMMANDS)
 
 # %% [markdown]
 # Next: notebook 01, the forward process with one noise level per frame.

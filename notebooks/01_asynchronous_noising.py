@@ -19,10 +19,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ardiff_edu.diffusion import NoiseSchedule, q_sample
-from ardiff_edu.explorer import demo_clip
+from ardiff_edu.noise import NoiseSchedule, q_sample
+from ardiff_edu.figures import demo_clip
 from ardiff_edu.figures import draw_clip
-from ardiff_edu.timesteps import count_monotone_sequences, sample_timesteps
+from ardiff_edu.fopp import count_monotone_sequences, sample_timesteps
 from ardiff_edu.utils import seed_all
 
 seed_all(0)
@@ -111,7 +111,7 @@ x_t = a * x0 + b * eps
 
 assert torch.equal(x_t, q_sample(x0, t, eps))               # the package's per-frame q_sample
 assert torch.equal(x_t, sched.q_sample(x0, t, eps))
-print("from-scratch per-frame noising == ardiff_edu.diffusion.q_sample")
+print("from-scratch per-frame noising == ardiff_edu.noise.q_sample")
 
 fig, ax = plt.subplots(figsize=(7, 1.3))
 draw_clip(ax, x_t[0], [f"t={int(v)}" for v in t[0]], "one clip, one noise level per frame")
@@ -250,7 +250,8 @@ v = sched.v_from_x0_eps(x0d, epsd, t)
 assert torch.allclose(sched.x0_from_eps(xt, t, epsd), x0d, atol=1e-6)
 assert torch.allclose(sched.eps_from_x0(xt, t, x0d), epsd, atol=1e-6)
 assert torch.allclose(sched.x0_from_v(xt, t, v), x0d, atol=1e-9)
-assert torch.allclose(sched.eps_from_v(xt, t, v), epsd, atol=1e-9)
+abar = sched.alphas_cumprod[t][..., None, None, None]                    # ᾱ per frame, broadcast over pixels
+assert torch.allclose((1 - abar).sqrt() * xt + abar.sqrt() * v, epsd, atol=1e-9)  # ε = √(1−ᾱ)·x_t + √ᾱ·v
 print("x0 <-> eps <-> v conversions round-trip for every frame's own t")
 
 # %% [markdown]

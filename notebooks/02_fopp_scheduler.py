@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ardiff_edu.timesteps import (KINDS, count_monotone_sequences, end_counts, exact_marginals, fopp_reference,
+from ardiff_edu.fopp import (KINDS, count_monotone_sequences, end_counts, exact_marginals, fopp_reference,
                                   sample_timesteps, sequence_probability, start_counts)
 from ardiff_edu.utils import seed_all
 
@@ -96,7 +96,7 @@ def my_end_counts(T, F):
 S, E = my_start_counts(T, F), my_end_counts(T, F)
 assert np.allclose(S, start_counts(T, F).numpy(), rtol=1e-12, atol=0)
 assert np.allclose(E, end_counts(T, F).numpy(), rtol=1e-12, atol=0)
-print("my_start_counts / my_end_counts == ardiff_edu.timesteps.start_counts / end_counts")
+print("my_start_counts / my_end_counts == ardiff_edu.fopp.start_counts / end_counts")
 
 # closed forms: S[t, f] = C((T-1-t) + (F-1-f), F-1-f) and E[t, f] = C(t + f, f)
 for t, f in [(0, 0), (500, 3), (998, 14), (0, 15)]:
@@ -238,7 +238,7 @@ exact = {s: my_fopp_probability(s, S_small, E_small) for s in every}
 assert math.isclose(sum(exact.values()), 1.0)
 assert all(math.isclose(exact[s], sequence_probability("fopp", s, small_T), rel_tol=1e-12, abs_tol=1e-15)
            for s in every)
-print("my_fopp's exact distribution == ardiff_edu.timesteps.sequence_probability('fopp', ...) on all 125 sequences")
+print("my_fopp's exact distribution == ardiff_edu.fopp.sequence_probability('fopp', ...) on all 125 sequences")
 print("most likely:", [(s, round(float(p), 4)) for s, p in sorted(exact.items(), key=lambda kv: -kv[1])[:3]])
 print("least likely (non-zero):", [(s, round(float(p), 4)) for s, p in sorted(exact.items(), key=lambda kv: kv[1])
                                    if p > 0][:2])
@@ -378,7 +378,7 @@ for kind in KINDS:
 # > other way, `d_{i,j} = d_{i,j+1} + d_{i+1,j}`, from the last frame and the last timestep; that is the table the
 # > forward step needs. The printed direction is the end table's (`E` in this notebook). **We implement the
 # > code's**: `start_counts` satisfies `S[t, f] = S[t+1, f] + S[t, f+1]`, pinned by
-# > `tests/test_timesteps.py::test_start_table_follows_the_codes_recurrence_not_the_papers_print`.
+# > `tests/test_fopp.py::test_start_table_follows_the_codes_recurrence_not_the_papers_print`.
 #
 # The direction matters: used as the forward step's weights, the printed direction's table does not give a uniform
 # distribution over sequences.

@@ -17,8 +17,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image, display
 
-from ardiff_edu.explorer import TimestepExplorer, draw_schedule, frame_timesteps
-from ardiff_edu.schedules import ad_nfe, ad_schedule, ddim_timesteps, smallest_safe_s, staircase, step_template
+from ardiff_edu.explorer import TimestepExplorer
+from ardiff_edu.figures import draw_schedule, frame_timesteps
+from ardiff_edu.ad import ad_nfe, ad_schedule, ddim_timesteps, smallest_safe_s, step_template
+from ardiff_edu.staircases import staircase
 from ardiff_edu.utils import seed_all
 
 seed_all(0)
@@ -72,7 +74,7 @@ def my_ad_matrix(F, S, s):
 for s in (0, 1, 2, 5):
     assert np.array_equal(my_ad_matrix(4, 5, s), ad_schedule(4, 5, s).step_index)
     assert np.array_equal(my_ad_matrix(7, 6, s), ad_schedule(7, 6, s).step_index)
-print("my_ad_matrix == ardiff_edu.schedules.ad_schedule for s in (0, 1, 2, 5)")
+print("my_ad_matrix == ardiff_edu.ad.ad_schedule for s in (0, 1, 2, 5)")
 
 # %% [markdown]
 # The package's `Schedule` keeps the step indices, the update mask and the model timesteps (`template[k]`).
@@ -120,7 +122,7 @@ print("staircase properties hold")
 # > `t_i ← t_i + 1` if `i = 1` or `t_{i−1} = 0`, else `min(t_{i−1} + s, T)`. It counts *remaining* steps and, as
 # > quoted, does not even run in the right direction. We implement the official code's rule above (step indices that
 # > count *done* steps, a frame exactly `s` behind its predecessor, or one step per iteration once the predecessor
-# > is finished); `tests/test_schedules.py` pins it with the worked examples of the reference notes.
+# > is finished); `tests/test_ad.py` pins it with the worked examples of the reference notes.
 
 # %% [markdown]
 # ## 3. What it costs: network calls vs `s`

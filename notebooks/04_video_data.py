@@ -31,24 +31,21 @@ from ardiff_edu.data import (
     PALETTE_NAMES,
     UCF_CLASSES,
     CachedClips,
-    ClipPool,
     bouncing_balls,
     faces,
     find_items,
     footage_path,
-    main as prepare_main,
     make_example_tree,
     moving_digits,
     real_footage_clips,
     resize_center_crop,
     sky_timelapse,
     taichi,
-    to_float,
-    to_uint8,
     ucf_actions,
 )
 from ardiff_edu.utils import seed_all
-from ardiff_edu.video import animate, read_video, show_grid, show_strip, write_video
+from ardiff_edu.data.cache import main as prepare_main
+from ardiff_edu.video import animate, read_video, show_grid, show_strip, to_float, to_uint8, write_video
 
 seed_all(0)
 plt.rcParams.update({"figure.dpi": 60, "font.size": 8})
@@ -124,18 +121,18 @@ step = np.diff(pos, axis=0)
 assert np.allclose(step[~flips], vel[1:][~flips], atol=1e-3)                         # otherwise: constant velocity
 
 # %% [markdown]
-# Training code never touches uint8: a `ClipPool` keeps the clips in memory and draws random float batches.
+# Clips stay uint8 in memory (a quarter of the float size); a batch becomes float only when it is drawn, as the
+# training loop does: random clip indices from a seeded generator, then `to_float`.
 
 # %%
-pool = ClipPool(clips)
-batch = pool.sample(8, torch.Generator().manual_seed(0))
-print("pool of", len(pool), "clips -> batch", tuple(batch.shape), batch.dtype,
+idx = torch.randint(len(clips), (8,), generator=torch.Generator().manual_seed(0))
+batch = to_float(clips[idx.numpy()])
+print("clips", clips.shape, clips.dtype, "-> batch", tuple(batch.shape), batch.dtype,
       f"in [{batch.min():.0f}, {batch.max():.0f}]")
 assert batch.shape == (8, 16, 3, 32, 32) and batch.dtype == torch.float32
-assert torch.equal(batch, pool.sample(8, torch.Generator().manual_seed(0)))
 
 # %% tags=["nbval-ignore-output"]
-animate([clips[i] for i in range(4)], fps=8, scale=3, fmt="mp4")
+animate([clips[i] for i in range(4)], title="bouncing balls: 4 real clips, 16 frames", fps=8, scale=3)
 
 # %% [markdown]
 # ## 3. Moving digits and four mini-benchmarks
@@ -177,7 +174,8 @@ for name, v in bench.items():
     assert 0 < change < 20                                                        # moving, yet smooth
 
 # %% tags=["nbval-ignore-output"]
-animate([bench["sky"][0], bench["taichi"][0], bench["faces"][0], ucf[0]], fps=8, scale=3, fmt="mp4")
+animate([bench["sky"][0], bench["taichi"][0], bench["faces"][0], ucf[0]], title="the four stand-ins",
+        labels=["sky", "taichi", "faces", "ucf"], fps=8, scale=3)
 
 # %% [markdown]
 # ## 4. Real footage, offline

@@ -16,7 +16,8 @@ PACKAGE = REPO_ROOT / "ardiff_edu"
 #: ``ardiff_edu.data``, its siblings, as long as there is no cycle).
 LAYERS = [
     ["ardiff_edu.__main__"],
-    ["ardiff_edu.cli", "ardiff_edu.evaluate", "ardiff_edu.bench", "ardiff_edu.plan", "ardiff_edu.nbtools"],
+    ["ardiff_edu.cli", "ardiff_edu.evaluate", "ardiff_edu.bench", "ardiff_edu.plan", "ardiff_edu.nbtools",
+     "ardiff_edu.exercises"],
     ["ardiff_edu.explorer"],
     ["ardiff_edu.metrics", "ardiff_edu.figures"],
     ["ardiff_edu.pipeline"],

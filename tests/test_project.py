@@ -90,3 +90,40 @@ def test_built_notebooks_carry_no_timestamps_and_stable_ids(py):
     cells = json.loads(py.with_suffix(".ipynb").read_text())["cells"]
     assert [c["id"] for c in cells] == [f"cell-{i:03d}" for i in range(len(cells))]
     assert not any("execution" in c["metadata"] for c in cells)
+
+
+@pytest.mark.parametrize("py", nbtools.sources(), ids=lambda p: p.name)
+def test_built_notebooks_name_their_kernel(py):
+    """Without a kernelspec JupyterLab marks a notebook modified on open, and saving an untouched one changes it."""
+    import json
+
+    meta = json.loads(py.with_suffix(".ipynb").read_text())["metadata"]
+    assert meta["kernelspec"] == nbtools.KERNELSPEC and meta["language_info"]["name"] == "python"
+
+
+EXERCISE_NOTEBOOKS = [p for p in nbtools.sources() if not p.name.startswith("00_")]
+
+
+@pytest.mark.parametrize("py", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_ends_with_exercises_checkers_and_hidden_solutions(py):
+    """From 01 on: at least two numbered exercises, each with a collapsed solution cell that calls a checker of
+    ardiff_edu.exercises.nbNN (so nbval runs every solution through its checker)."""
+    import jupytext
+
+    nb = jupytext.read(py)
+    heads = [c for c in nb.cells if c.cell_type == "markdown" and re.search(r"^### Exercise \d+", c.source, re.M)]
+    numbers = [int(re.search(r"^### Exercise (\d+)", c.source, re.M).group(1)) for c in heads]
+    assert numbers[:2] == [1, 2] and numbers == list(range(1, len(numbers) + 1)), numbers
+    solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", ())]
+    assert len(solutions) >= len(numbers)
+    for c in solutions:
+        assert c.metadata.get("jupyter", {}).get("source_hidden") is True
+        assert f"ardiff_edu.exercises.nb{py.name[:2]}" in c.source or "check_" in c.source
+
+
+@pytest.mark.parametrize("path", nbtools.sources() + [REPO_ROOT / "README.md", REPO_ROOT / "CONTRIBUTING.md"]
+                         + sorted((REPO_ROOT / "docs").glob("*.md")), ids=lambda p: p.name)
+def test_no_citation_points_outside_the_repo(path):
+    """The reference notes the project was planned from are not in the repo: nothing may cite them."""
+    text = path.read_text()
+    assert not re.search(r"paper notes|field notes|notes §|cpu-feasibility|\bprobe\b", text, re.I), path.name
