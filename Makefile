@@ -10,9 +10,14 @@ NB ?=
 
 .PHONY: env lab test test-unit test-notebooks notebooks check-notebooks bench clean-env
 
+# TORCH_INDEX: where pip takes torch from first, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the small
+# CPU-only build on a machine whose default torch wheel would be the multi-GB CUDA build.
+TORCH_INDEX ?=
+
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
+	$(if $(TORCH_INDEX),$(PY) -m pip install -q "torch==2.13.0" --index-url $(TORCH_INDEX),)
 	$(PY) -m pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither" >&2)
 	touch $(STAMP)
 

@@ -9,27 +9,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from typing import Callable
 
 import torch
 
+from ardiff_edu.utils import interleaved
+
 __all__ = ["interleaved", "spread", "bench_fopp", "bench_sample", "bench_train", "BENCHMARKS", "main"]
-
-
-def interleaved(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1) -> dict[str, list[float]]:
-    """Seconds per call of every function, timed in turn (``a b c a b c ...``) so that a slow moment of the machine
-    hits all of them alike; ``warmup`` untimed rounds first."""
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def spread(values: list[float], scale: float = 1.0, fmt: str = ".2f") -> str:

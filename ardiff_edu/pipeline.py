@@ -25,10 +25,10 @@ from ardiff_edu.ddim import sample
 from ardiff_edu.models import DiT, FrameTokenizer
 from ardiff_edu.noise import NoiseSchedule
 from ardiff_edu.train import TrainConfig, build_dit, build_tokenizer, load_clips
-from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_int
+from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_int, fastest
 from ardiff_edu.video import to_float, to_uint8
 
-__all__ = ["DEFAULT_CHECKPOINT", "Pipeline", "load_pipeline", "export", "generate", "real_clips"]
+__all__ = ["DEFAULT_CHECKPOINT", "Pipeline", "load_pipeline", "export", "generate", "real_clips", "choose_threads"]
 
 #: The shipped checkpoint, the default of every command that samples.
 DEFAULT_CHECKPOINT = DATA_DIR / "checkpoints" / "balls.pt"
@@ -196,3 +196,26 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
     latents = torch.cat(chunks)
     videos = pipeline.decode_uint8(latents)
     return (videos, latents) if return_latents else videos
+
+
+def choose_threads(pipeline: Pipeline, num_videos: int, window: int | None = None) -> int:
+    """Set torch's thread count to the faster of 1 thread and torch's default for this sampling job, measured on a
+    few network calls of its shape (on a loaded machine one thread can be much faster); returns the count."""
+    default = torch.get_num_threads()
+    if default == 1:
+        return 1
+    model = pipeline.model
+    F = min(window or pipeline.config.num_frames, model.max_frames)
+    x = torch.randn(num_videos, F, model.num_tokens, model.token_dim, generator=torch.Generator().manual_seed(0))
+    t = torch.full((num_videos, F), pipeline.noise_schedule.T - 1, dtype=torch.long)
+
+    def call(threads: int):
+        def run():
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                model(x, t)
+        return run
+
+    best = int(fastest({"1": call(1), str(default): call(default)}))
+    torch.set_num_threads(best)
+    return best

@@ -6,8 +6,11 @@ import contextlib
 import math
 import os
 import random
+import statistics
 import tempfile
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -109,3 +112,24 @@ def atomic_torch_save(obj, path) -> Path:
     with atomic_open(path) as f:
         torch.save(obj, f)
     return Path(path)
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1) -> dict[str, list[float]]:
+    """Seconds per call of every function, timed in turn (``a b c a b c ...``) so that a slow moment of a shared
+    machine hits all of them alike; ``warmup`` untimed rounds first."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def fastest(fns: dict[str, Callable[[], object]], repeat: int = 3) -> str:
+    """The name of the function with the smallest median time over ``repeat`` interleaved rounds."""
+    times = interleaved(fns, repeat=repeat)
+    return min(times, key=lambda name: statistics.median(times[name]))

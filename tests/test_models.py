@@ -177,3 +177,75 @@ def test_tokenizer_bad_args():
         FrameTokenizer(l2_normalize=1)
     with pytest.raises(ValueError, match=r"frames must be a tensor of shape .*got \(2, 3, 16, 16\)"):
         FrameTokenizer(width=4).encode(torch.zeros(2, 3, 16, 16))
+
+
+def _flat_sincos(n: int, dim: int) -> torch.Tensor:
+    """The official 1-D code of positions 0..n-1: ``[sin(p ω_i) ‖ cos(p ω_i)]``, ``ω_i = 10000^(-i / (dim/2))``."""
+    omega = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float64) / (dim // 2))
+    angles = torch.arange(n, dtype=torch.float64)[:, None] * omega[None]
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+def test_positions_are_two_dimensional():
+    """Paper vs code: our positions code the frame in the first half of the dimensions and the token in the second;
+    the official DiT adds one 1-D sin-cos code of the flat index f·L + l."""
+    F_, L_, D_ = 5, 3, 32
+    ours = sincos_positions(F_, L_, D_)
+    frame_half = _flat_sincos(F_, D_ // 2).float()[:, None].expand(-1, L_, -1)
+    token_half = _flat_sincos(L_, D_ // 2).float()[None].expand(F_, -1, -1)
+    assert torch.equal(ours, torch.cat([frame_half, token_half], dim=-1))
+    official = _flat_sincos(F_ * L_, D_).float().view(F_, L_, D_)
+    assert not torch.allclose(ours, official, atol=1e-2)
+
+
+def test_final_layer_is_per_frame_adaln():
+    """Paper vs code: our final layer is ``Linear(LN(h)·(1 + scale_f) + shift_f)`` with a per-frame shift and scale
+    from ``ada_out``; the official one is ``Linear(LN(h))``, which ours becomes when ``ada_out`` is zero (as at
+    initialisation)."""
+    m = randomize(small_dit()).eval()
+    g = torch.Generator().manual_seed(3)
+    h, c = torch.randn(B, Fr, L, 32, generator=g), torch.randn(B, Fr, 32, generator=g)
+    shift, scale = m.ada_out(c).chunk(2, dim=-1)
+    ln = torch.nn.functional.layer_norm(h, (32,), eps=1e-6)
+    with torch.no_grad():
+        torch.testing.assert_close(m.head(h, c), m.out(ln * (1 + scale[:, :, None]) + shift[:, :, None]))
+        c2 = c.clone()
+        c2[:, 1] += 1.0                                           # another conditioning vector for frame 1 only
+        moved = (m.head(h, c2) - m.head(h, c)).abs().amax(dim=(0, 2, 3))
+        assert moved[1] > 1e-3 and (moved[[0, 2, 3]] == 0).all()
+        torch.nn.init.zeros_(m.ada_out[-1].weight)
+        torch.nn.init.zeros_(m.ada_out[-1].bias)
+        torch.testing.assert_close(m.head(h, c), m.out(ln))
+
+
+@pytest.mark.parametrize("kw", [{}, {"num_classes": 3}, {"num_context_tokens": 2}])
+def test_forward_frames_with_cached_keys_equals_the_full_forward(kw):
+    """The KV-cache property the sampler relies on: the later frames' prediction from the earlier frames' cached keys
+    and values equals the full forward pass, for every split; the leaky mask refuses a cache."""
+    m = randomize(small_dit(**kw)).eval()
+    x, t = inputs()
+    labels = torch.tensor([0, 3]) if kw.get("num_classes") else None
+    with torch.no_grad():
+        full = m(x, t, labels)
+        for k in range(1, Fr):
+            head_out, past = m.forward_frames(x[:, :k], t[:, :k], labels)
+            tail_out, _ = m.forward_frames(x[:, k:], t[:, k:], labels, past=past, first_frame=k)
+            torch.testing.assert_close(head_out, full[:, :k], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(tail_out, full[:, k:], atol=1e-5, rtol=1e-5)
+    leaky = small_dit(mask="leaky", num_context_tokens=1)
+    with pytest.raises(ValueError, match="mask='leaky' cannot use cached keys and values"):
+        leaky.forward_frames(x[:, 2:], t[:, 2:], past=leaky.forward_frames(x[:, :2], t[:, :2])[1], first_frame=2)
+
+
+@pytest.mark.parametrize("kw", [{"num_context_tokens": 2, "mask": "leaky"}, {"num_classes": 3}])
+def test_context_and_class_embeddings_are_parameters_of_the_dit_and_get_gradients(kw):
+    """Paper vs code: the official optimizer is built from the diffusion network's parameters only, and its context
+    and class embeddings live outside that network, so they never leave their random initialisation. Ours are
+    parameters of the DiT, so the optimizer (built from ``model.parameters()``) trains them."""
+    m = randomize(small_dit(**kw))
+    x, t = inputs()
+    labels = torch.tensor([0, 2]) if "num_classes" in kw else None
+    m(x, t, labels).square().mean().backward()
+    emb = m.context if m.class_embed is None else m.class_embed.weight
+    assert any(p is emb for p in m.parameters())
+    assert emb.grad is not None and emb.grad.abs().sum() > 0

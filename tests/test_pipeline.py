@@ -108,3 +108,20 @@ def test_sample_command_writes_npy_gif_and_mp4(tiny_checkpoint, tmp_path, capsys
         assert message.split("\\")[0][:10] in capsys.readouterr().err
     assert sample_main(common + ["--out", str(tmp_path / "x.avi")]) == 1
     assert not (tmp_path / "e.npy").exists()
+
+
+def test_choose_threads_measures_and_sets_the_faster_count(pipe, tiny_checkpoint, tmp_path, capsys):
+    from ardiff_edu.pipeline import choose_threads
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        best = choose_threads(pipe, num_videos=2)
+        assert best in (1, 2) and torch.get_num_threads() == best
+        torch.set_num_threads(1)
+        assert choose_threads(pipe, num_videos=2) == 1                  # nothing to choose from
+    finally:
+        torch.set_num_threads(before)
+    assert sample_main(["--checkpoint", str(tiny_checkpoint), "--threads", "zero", "--num-steps", "2", "--s", "1",
+                        "--out", str(tmp_path / "a.npy"), "--no-progress"]) == 1
+    assert "--threads must be an integer >= 1, got 'zero'" in capsys.readouterr().err

@@ -87,7 +87,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
 
     On the CPU it runs in fp32 even under bf16 autocast: the fused CPU kernel's bf16 backward pass was several times
     slower than its fp32 one on our machine (``python -m ardiff_edu bench --only train`` measures the whole step)."""
-    if q.device.type == "cpu" and q.dtype != torch.float32:
+    if q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16):
         return nnf.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask).to(q.dtype)
     return nnf.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 

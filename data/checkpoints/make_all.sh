@@ -5,7 +5,9 @@
 #
 #   nohup bash data/checkpoints/make_all.sh > runs/make_all.log 2>&1 &
 #
-# THREADS (default 2) sets torch's threads; the runs are deterministic for a given machine and thread count.
+# THREADS (default 2) sets torch's threads; the runs are deterministic for a given machine and thread count. The
+# ablation fixes bf16 autocast for all four arms (the faster precision on our CPU, measured by
+# `python -m ardiff_edu bench --only train`), so that no arm differs by a measurement taken under another load.
 set -euo pipefail
 export OMP_NUM_THREADS=${THREADS:-2}
 PY=${PYTHON:-python}
@@ -14,17 +16,17 @@ mkdir -p runs data/checkpoints/ablation
 # 1. the frame tokenizer, shared by every DiT below
 $PY -m ardiff_edu train --preset balls --stage tokenizer --precision fp32 --out runs/balls --resume --no-progress
 
-# 2. the default model
-$PY -m ardiff_edu train --preset balls --stage dit --out runs/balls --resume --no-progress
-$PY -m ardiff_edu train --export runs/balls --to data/checkpoints/balls.pt
-
-# 3. the paper's training-sampler ablation: same model, data, steps, seed and tokenizer, four samplers
+# 2. the paper's training-sampler ablation: same model, data, steps, seed and tokenizer, four samplers
 for sampler in fopp uniform_monotone independent full_sequence; do
     out=runs/ablation/$sampler
     if [ ! -f data/checkpoints/ablation/$sampler.pt ]; then
         mkdir -p $out
         [ -f $out/tokenizer.pt ] || cp runs/balls/tokenizer.pt $out/tokenizer.pt
-        $PY -m ardiff_edu train --preset ablation --timesteps $sampler --stage dit --out $out --resume --no-progress
+        $PY -m ardiff_edu train --preset ablation --timesteps $sampler --precision bf16 --stage dit --out $out --resume --no-progress
         $PY -m ardiff_edu train --export $out --to data/checkpoints/ablation/$sampler.pt
     fi
 done
+
+# 3. the default model
+$PY -m ardiff_edu train --preset balls --stage dit --out runs/balls --resume --no-progress
+$PY -m ardiff_edu train --export runs/balls --to data/checkpoints/balls.pt
