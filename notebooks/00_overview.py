@@ -5,11 +5,20 @@
 # ([arXiv 2503.07418](https://arxiv.org/abs/2503.07418); official code `github.com/iva-mzsun/AR-Diffusion`).
 #
 # This is the teaching edition: a small package, `ardiff_edu`, and a sequence of notebooks that build the method
-# piece by piece on a CPU. The paper's text is quoted in blockquotes; everything else is ours, and every claim we
-# make is checked by an `assert` in the cell that makes it.
+# piece by piece on a CPU. Every claim we make is checked by an `assert` in the cell that makes it.
 #
-# > The core idea: each frame gets its own noise level, with the **non-decreasing constraint** t_1 ≤ t_2 ≤ … ≤ t_F:
-# > "earlier frames remain clearer than subsequent ones". — paper notes §1.1 (abstract and official code)
+# **Sources.** We quote the paper only where its words are available to us, the title and the abstract. Everything
+# else is described in our own words, and where we describe the official code we name the file in
+# `iva-mzsun/AR-Diffusion` at commit `7a37b94` (for example `src/ardiff/modules/fifoddim.py`), so that you can check
+# it. Where our code differs from the official one, a blockquote starting with **Paper vs code** says so and names
+# the test that pins our behaviour; `docs/paper-vs-code.md` lists them all.
+#
+# The core idea, in the abstract's words: every frame gets its own noise level, and
+#
+# > "earlier frames remain clearer than subsequent ones" — AR-Diffusion, abstract
+#
+# that is, the per-frame timesteps never decrease along the clip, `t_0 ≤ t_1 ≤ … ≤ t_{F−1}` (the official code
+# enforces it in its training sampler and in its inference scheduler).
 
 # %%
 import math
@@ -74,13 +83,13 @@ assert T**F16 == 10**48 and f"{count_monotone_sequences(T, F16):.2e}" == "5.39e+
 # %% [markdown]
 # ## Notation
 #
-# | symbol | meaning | paper value |
+# | symbol | meaning | official value |
 # | --- | --- | --- |
 # | `T` | training diffusion timesteps; a frame's timestep `t ∈ {0, …, T−1}` (0 = clean) | 1000 |
-# | `S` | sampling (DDIM) steps at inference | 50 |
+# | `S` | sampling (DDIM) steps at inference (`ddim_steps`) | 50 |
 # | `F` | frames in a clip | 16 |
-# | `s` | AR step: how many sampling steps a frame starts after its predecessor (0 = synchronous, `S` = auto-regressive) | varies |
-# | `window` | frames fed to the network per call when the video is longer than the training clip | 16 |
+# | `s` | AR step (`ardiff_step`): how many sampling steps a frame starts after its predecessor (0 = synchronous, `S` = auto-regressive) | 5 in the README's example |
+# | `window` | frames fed to the network per call when the video is longer than the training clip (`base_num_frames`) | 16 |
 #
 # Shapes everywhere: clips `(B, F, ...)`, per-frame timesteps `(B, F)` int64, pixel clips `(F, 3, H, W)` in
 # [−1, 1], latent clips `(B, F, L, C)` with `L` tokens of `C` channels per frame.
@@ -90,23 +99,24 @@ assert T**F16 == 10**48 and f"{count_monotone_sequences(T, F16):.2e}" == "5.39e+
 # | notebook | what you build | package module |
 # | --- | --- | --- |
 # | `00_overview` | this map | `figures` |
-# | `01_asynchronous_noising` | one noise level per frame: synchronous vs independent vs non-decreasing, ᾱ and SNR | `diffusion` |
-# | `02_fopp_scheduler` | counting sequences, the DP tables, FoPP step by step, four training samplers compared | `timesteps` |
-# | `03_ad_scheduler` | the AD inference staircase, `s`, sliding windows, peers' schedules, an interactive explorer | `schedules`, `explorer` |
-# | `04_video_data` | procedural and real video clips, benchmark layouts, video files | `data`, `video` |
+# | `01_asynchronous_noising` | one noise level per frame: synchronous vs independent vs non-decreasing, ᾱ and SNR | `noise` |
+# | `02_fopp_scheduler` | counting sequences, the DP tables, FoPP step by step, four training samplers compared | `fopp` |
+# | `03_ad_scheduler` | the AD inference staircase, `s`, sliding windows, given frames, peers' schedules, an interactive explorer | `ad`, `staircases`, `explorer` |
+# | `04_video_data` | bouncing balls with ground truth, stand-ins for the paper's data sets, real footage, video files | `data`, `video` |
 # | `05_frame_tokenizer` | a small frame autoencoder: frames as `L` tokens × `C` channels | `models` |
 # | `06_causal_transformer` | a temporal-causal DiT with per-frame adaLN-Zero | `models` |
-# | `07_training` | training with FoPP, EMA, checkpoints and resuming | `train` |
-# | `08_sampling` | DDIM over any schedule: synchronous vs asynchronous, long videos, prediction from given frames | `sample` |
-# | `09_evaluation` | (later) the paper's claims measured at small scale | `metrics` |
-# | `10_full_benchmarks` | (later) the paper's datasets at full size | `train` |
+# | `07_training` | training with FoPP, EMA, checkpoints and resuming | `train`, `checkpoint` |
+# | `08_sampling` | DDIM over any schedule: synchronous vs asynchronous, long videos, prediction from given frames | `ddim`, `pipeline` |
+# | `A1_engineering` (appendix) | reading the paper's benchmarks from disk: folder layouts, `prepare`, the clip cache | `data` |
+#
+# Every notebook from 01 on ends with exercises; their checkers live in `ardiff_edu.exercises`.
 #
 # ## How to run things
 #
 # ```bash
 # make lab                      # JupyterLab on notebooks/ (creates .venv on first use)
 # make test                     # pytest tests/, then strict pytest --nbval notebooks/
-# make notebooks NB=notebooks/02_fopp_scheduler.py   # re-execute one notebook source into its .ipynb
+# make notebooks NB=02_fopp_scheduler   # re-execute one notebook source into its executed .ipynb
 # python -m ardiff_edu bench    # printed speed benchmarks (e.g. --only fopp)
 # python -m ardiff_edu.figures docs/overview.png     # redraw the picture above for the README
 # ```

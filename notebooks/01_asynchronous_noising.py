@@ -4,11 +4,14 @@
 # A video diffusion model usually noises a whole clip at once: one timestep `t` for all of its frames. AR-Diffusion
 # gives **every frame its own timestep** and asks only that the timesteps never decrease along the clip:
 #
-# > "earlier frames remain clearer than subsequent ones" — AR-Diffusion, abstract (paper notes §1.1)
+# > "earlier frames remain clearer than subsequent ones" — AR-Diffusion, abstract
 #
-# This notebook builds that forward process from scratch and checks it against `ardiff_edu.diffusion`:
+# This notebook builds that forward process from scratch and checks it against `ardiff_edu.noise`:
 # the β schedule and ᾱ (§1), one diffusion step per frame (§2), three ways to choose the per-frame levels (§3),
-# why the earlier frames must be the cleaner ones (§4), and what the network is asked to predict (§5).
+# why the earlier frames must be the cleaner ones (§4), and what the network is asked to predict (§5). Two exercises
+# close it: write the per-frame forward process yourself, and find the timestep at which a frame is half noise.
+#
+# Where we describe the official code, the paths are those of `iva-mzsun/AR-Diffusion` at commit `7a37b94`.
 #
 # Vocabulary: `T` training timesteps (1000) · `F` frames · clips are `(B, F, ...)` and their timesteps `(B, F)`.
 
@@ -26,19 +29,20 @@ from ardiff_edu.fopp import count_monotone_sequences, sample_timesteps
 from ardiff_edu.utils import seed_all
 
 seed_all(0)
-plt.rcParams.update({"figure.dpi": 70, "font.size": 8})
+plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 
 # %% [markdown]
 # ## 1. The noise schedule: β, ᾱ and the signal-to-noise ratio
 #
-# > LDM "linear" schedule: β_t = (linspace(√1e-4, √0.02, 1000))², i.e. `linear_start=1e-4`, `linear_end=0.02`,
-# > T=1000. ᾱ_0 = 0.9999, ᾱ_1 = 0.99980, ᾱ_999 = 7.33e-4. So √ᾱ_999 = 0.027: the terminal SNR is not zero.
-# > — paper notes §1.1 (read from the official configs)
+# Every final config of the official code (`configs/*/ardiff/diff_ardiff_vtattn_x0pred_nvae_midt.yaml`) sets
+# `linear_start: 0.0001`, `linear_end: 0.02` and `timesteps: 1000`, and `make_beta_schedule` in
+# `src/ardiff/modules/utils.py` turns them into LDM's "linear" schedule: `β_t = linspace(√1e-4, √0.02, T)_t²`.
 #
 # "Linear" is linear in √β, not in β. The quantity that matters is the cumulative product ᾱ_t: after `t + 1`
 # steps a frame keeps `√ᾱ_t` of its signal and has `√(1 − ᾱ_t)` of unit noise. We compute it in float64, because
-# it is a product of a thousand factors close to 1.
+# it is a product of a thousand factors close to 1. The numbers below show one consequence: even the noisiest level,
+# `t = 999`, keeps `√ᾱ_999 ≈ 0.027` of the signal (the terminal SNR is not zero).
 
 # %%
 T = 1000
@@ -75,12 +79,13 @@ assert snr[500] < 1 < snr[250]                        # signal and noise break e
 # %%
 cosine = NoiseSchedule(kind="cosine")
 fig, axes = plt.subplots(1, 2, figsize=(8, 2.6))
-for s, name in ((sched, "linear (the paper)"), (cosine, "cosine")):
+for s, name in ((sched, "linear (official configs)"), (cosine, "cosine")):
     axes[0].plot(s.alphas_cumprod.numpy(), label=name)
     axes[1].semilogy(s.snr.numpy(), label=name)
 axes[0].set(xlabel="t", ylabel="ᾱ_t", title="ᾱ_t: the signal that is left")
 axes[1].set(xlabel="t", ylabel="SNR_t = ᾱ/(1−ᾱ)", title="signal-to-noise ratio (log scale)")
-axes[0].legend(fontsize=7)
+axes[0].legend(fontsize=9)
+fig.suptitle("linear vs cosine β schedule, T = 1000", fontsize=11)
 fig.tight_layout()
 plt.show()
 assert cosine.alphas_cumprod[500] > sched.alphas_cumprod[500]
@@ -89,12 +94,14 @@ assert cosine.alphas_cumprod[999] < 1e-6 < sched.alphas_cumprod[999]
 # %% [markdown]
 # ## 2. One diffusion step per frame
 #
-# The forward process is the usual one, applied frame by frame with each frame's own timestep:
+# The forward process is the usual one, applied frame by frame with each frame's own timestep `t_f`:
 #
-# > Forward noising: z_t^f = sqrt(ᾱ_{t_f}) · z0^f + sqrt(1−ᾱ_{t_f}) · ε^f. ε ~ N(0, I) is drawn independently for
-# > every element, so frames are also noised independently. — paper notes §1.1
+# ```
+# x_t[f] = √ᾱ_{t_f} · x0[f] + √(1 − ᾱ_{t_f}) · ε[f],      ε ~ N(0, I), drawn independently for every element
+# ```
 #
-# With a clip `x0` of shape `(B, F, C, H, W)` and timesteps `t` of shape `(B, F)`, gather `ᾱ[t]` (shape `(B, F)`)
+# The official code does exactly this with a `(B, F)` tensor of timesteps (`q_sample` in
+# `src/ardiff/modules/diffusion.py`, fed by `BaseModel._generate_noise_levels` in `src/ardiff/base.py`). With a clip `x0` of shape `(B, F, C, H, W)` and timesteps `t` of shape `(B, F)`, gather `ᾱ[t]` (shape `(B, F)`)
 # and broadcast it over the trailing dimensions. From scratch:
 
 # %%
@@ -145,7 +152,8 @@ for f in range(8):
 # %% [markdown]
 # ## 3. Three ways to choose the noise levels
 #
-# The training recipe decides how `t` is drawn for a clip (paper notes §1.3). Three families:
+# The training recipe decides how `t` is drawn for a clip (the official option `noise_level`, read in
+# `BaseModel._generate_noise_levels`, `src/ardiff/base.py`). Three families:
 #
 # * **synchronous** (`full_sequence`): one `t` shared by every frame, the usual video diffusion;
 # * **independent** (`independent`, Diffusion Forcing): every frame its own uniform `t`;
@@ -157,7 +165,7 @@ gen = torch.Generator().manual_seed(15)   # a seed whose synchronous draw is not
 draws = {kind: sample_timesteps(kind, 1, F, T, gen)[0] for kind in ("full_sequence", "independent", "fopp")}
 titles = {"full_sequence": "synchronous (full_sequence)", "independent": "independent (Diffusion Forcing)",
           "fopp": "non-decreasing (FoPP, AR-Diffusion)"}
-fig, axes = plt.subplots(3, 1, figsize=(7, 4.0))
+fig, axes = plt.subplots(3, 1, figsize=(7.5, 4.6))
 for ax, (kind, tk) in zip(axes, draws.items()):
     noisy = q_sample(x0, tk[None], eps)
     draw_clip(ax, noisy[0], [f"t={int(v)}" for v in tk], titles[kind])
@@ -219,19 +227,21 @@ print("copy-previous error per frame:", [round(e, 3) for e in copy_err.tolist()]
 print("t* (own noisy frame worse than the clean previous one beyond):", crossing)
 assert all(100 < c < 300 for c in crossing)
 
-fig, ax = plt.subplots(figsize=(5, 2.4))
+fig, ax = plt.subplots(figsize=(6.5, 2.8))
 ax.semilogy(inv_snr, label="own noisy frame: 1/SNR_t")
 ax.axhline(copy_err.mean().item(), color="tab:orange", label="clean previous frame (mean)")
-ax.set(xlabel="t of frame f", ylabel="mean squared error", ylim=(1e-4, 1e4), title="guessing frame f")
-ax.legend(fontsize=7)
+ax.set(xlabel="t of frame f", ylabel="mean squared error", ylim=(1e-4, 1e4),
+       title="guessing clean frame f: own noisy frame vs clean previous frame")
+ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## 5. What the network predicts: x0, ε or v
 #
-# > **x0-prediction** (`parameterization: x0`) in the final configs. The ablation configs also contain eps and v
-# > variants. Loss: plain MSE between the predicted and the true clean latent. — paper notes §1.2
+# The official final configs train the network to predict the clean latent (`parameterization: x0`); some of the
+# exploratory configs under `configs/skytimelapse/gen_model/` predict ε or v instead. The loss is the plain mean squared
+# error between prediction and target, with no weighting by timestep (`p_losses` in `src/ardiff/modules/diffusion.py`).
 #
 # The three targets carry the same information given `x_t` and `t`; each is a per-frame linear combination of the
 # other two:
@@ -271,3 +281,87 @@ assert 36 < amplification < 38
 # * Synchronous noise is the special case of equal timesteps; independent noise is almost never ordered; AR-Diffusion
 #   trains only on **non-decreasing** timesteps, the situation its causal, asynchronous sampler creates.
 # * Next, notebook 02: how many non-decreasing sequences there are, and how FoPP draws them.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker from `ardiff_edu.exercises.nb01` that answers in one line: right, or what is wrong and
+# where. The worked solution follows in a collapsed cell (click to expand it); try first.
+#
+# ### Exercise 1
+#
+# Write `my_q_sample(x0, t, eps)`: the per-frame forward process for a clip of **any** shape `(B, F, ...)` (pixels
+# `(B, F, 3, H, W)`, latents `(B, F, L, C)`, or a single number per frame `(B, F)`), with timesteps `t` of shape
+# `(B, F)`. Use the table `NoiseSchedule().alphas_cumprod` (float64), not `q_sample`, and return a tensor of the
+# clip's shape and dtype. Then noise the demo clip with the staircase `t = [0, 125, 250, …, 875]` and look at it.
+
+# %%
+from ardiff_edu.exercises.nb01 import check_half_signal, check_q_sample  # noqa: E402
+
+
+def my_q_sample(x0, t, eps):
+    """x0 (B, F, ...), t (B, F) int64, eps like x0 -> x_t like x0, frame f of clip b noised to level t[b, f]."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_q_sample(my_q_sample)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+alphas_cumprod = NoiseSchedule().alphas_cumprod                          # float64 [T]
+
+
+def my_q_sample(x0, t, eps):
+    abar = alphas_cumprod[t]                                              # (B, F): one ᾱ per frame
+    abar = abar.reshape(*t.shape, *([1] * (x0.ndim - 2)))                 # (B, F, 1, ..., 1): broadcast over the rest
+    return (abar.sqrt() * x0 + (1 - abar).sqrt() * eps).to(x0.dtype)
+
+
+stair = torch.arange(8)[None] * 125                                       # (1, 8): 0, 125, ..., 875
+fig, ax = plt.subplots(figsize=(7.5, 1.5))
+draw_clip(ax, my_q_sample(x0, stair, eps)[0], [f"t={int(v)}" for v in stair[0]],
+          "my_q_sample: the demo clip on a staircase of timesteps")
+plt.show()
+result = check_q_sample(my_q_sample)
+print(result)
+assert result
+
+# %% [markdown]
+# ### Exercise 2
+#
+# A frame is *half signal, half noise* when both parts carry the same variance, `ᾱ_t = 1 − ᾱ_t`, that is
+# `SNR_t = 1`. Write `half_signal_t(betas)`: given a β schedule (a float64 numpy array of length `T`) and nothing
+# else, return the first timestep at which the SNR drops below 1. Compare the linear schedule with the cosine one
+# (`linear_betas(1000)`, `cosine_betas(1000)` from `ardiff_edu.noise`, as numpy arrays), and look at the demo clip
+# noised to each schedule's half-signal timestep: do the two pictures differ?
+
+# %%
+def half_signal_t(betas):
+    """The first t with SNR_t = ᾱ_t / (1 − ᾱ_t) < 1, for a float64 numpy array of β's."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_half_signal(half_signal_t)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+from ardiff_edu.noise import cosine_betas, linear_betas  # noqa: E402
+
+
+def half_signal_t(betas):
+    abar = np.cumprod(1.0 - betas)                                        # ᾱ_t = Π_{s <= t} (1 − β_s)
+    return int(np.argmax(abar / (1.0 - abar) < 1.0))                      # the first t with SNR_t < 1
+
+
+half = {name: half_signal_t(make(1000).numpy()) for name, make in (("linear", linear_betas), ("cosine", cosine_betas))}
+print("first t with SNR < 1:", half)
+fig, axes = plt.subplots(2, 1, figsize=(7.5, 3.0))
+for ax, (kind, t_half) in zip(axes, half.items()):
+    noisy = NoiseSchedule(kind=kind).q_sample(x0, torch.full((1, 8), t_half), eps)
+    draw_clip(ax, noisy[0], None, f"{kind} schedule, every frame at t = {t_half} (SNR just below 1)")
+fig.tight_layout()
+plt.show()
+# the same SNR means the same mixture: the two schedules reach it at different t, and the pictures match
+abar_lin, abar_cos = (NoiseSchedule(kind=k).alphas_cumprod[half[k]].item() for k in ("linear", "cosine"))
+assert half["linear"] < half["cosine"] and abs(abar_lin - abar_cos) < 0.01
+result = check_half_signal(half_signal_t)
+print(result)
+assert result

@@ -8,11 +8,18 @@
 # 1. counts the sequences (10^48 without the constraint, 5.39·10^34 with it),
 # 2. builds the two dynamic-programming count tables FoPP rests on,
 # 3. shows why sampling *uniformly* over sequences is not what we want,
-# 4. writes FoPP step by step for one clip and proves it equals `ardiff_edu.timesteps` exactly,
-# 5. compares the per-frame timestep distributions of four samplers,
-# 6. and records a divergence between the paper and its code.
+# 4. writes FoPP step by step for one clip and proves it equals `ardiff_edu.fopp` exactly,
+# 5. compares the per-frame timestep distributions of four samplers, exactly and against the per-sample loop that
+#    mirrors the official code,
+# 6. records a divergence between the paper and its code,
+# 7. and shows how the package draws a whole batch at once.
 #
-# Vocabulary: `T` training timesteps (1000) · `F` frames (16 in the paper) · `t_f` the timestep of frame `f`.
+# Two exercises close it: count the sequences with the DP yourself, and write FoPP's backward pass.
+#
+# Where we describe the official code, the paths are those of `iva-mzsun/AR-Diffusion` at commit `7a37b94`; the
+# sampler lives in `src/ardiff/modules/timestep_sampler.py` (class `Incremental_Timesteps`).
+#
+# Vocabulary: `T` training timesteps (1000) · `F` frames (16 in the official configs) · `t_f` the timestep of frame `f`.
 
 # %%
 import itertools
@@ -24,21 +31,20 @@ import torch
 
 from ardiff_edu.fopp import (KINDS, count_monotone_sequences, end_counts, exact_marginals, fopp_reference,
                                   sample_timesteps, sequence_probability, start_counts)
+from ardiff_edu.figures import integer_ticks
 from ardiff_edu.utils import seed_all
 
 seed_all(0)
-plt.rcParams.update({"figure.dpi": 70, "font.size": 8})
+plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 T, F = 1000, 16
 
 # %% [markdown]
 # ## 1. Counting sequences
 #
-# > Independent per-frame noise has T^F ≈ 10^48 combinations for T=1000, F=16. The non-decreasing constraint shrinks
-# > this to C(T+F−1, F) = C(1015, 16) ≈ 5.39·10^34 sequences. — paper notes §2.1
-#
-# Why `C(T+F−1, F)`? A non-decreasing sequence is fully described by *how many* frames take each of the `T` values
+# With `T = 1000` levels and `F = 16` frames, independent per-frame levels can be combined in `T^F = 10^48` ways.
+# Requiring `t_0 ≤ t_1 ≤ … ≤ t_{F−1}` leaves `C(T+F−1, F)` of them. Why `C(T+F−1, F)`? A non-decreasing sequence is fully described by *how many* frames take each of the `T` values
 # (a multiset of size `F` from `T` values), and "stars and bars" counts those: arrange `F` stars and `T − 1` bars.
-# Check it by brute force on a tiny case, then look at the paper's size:
+# Check it by brute force on a tiny case, then compute it at the official size:
 
 # %%
 def monotone(seq):
@@ -59,13 +65,15 @@ assert n_all == 10**48 and f"{n_mono:.2e}" == "5.39e+34"
 # %% [markdown]
 # ## 2. Two count tables
 #
-# > **S[t, f]** ("start" table): the number of non-decreasing completions (t_f, …, t_{F−1}) that start with t_f = t.
-# > Boundaries: S[t, F−1] = 1 for all t; S[T−1, f] = 1 for all f. Recurrence, filling f from F−2 down to 0 and t
-# > from T−2 down to 0: **S[t, f] = S[t+1, f] + S[t, f+1]**.
-# >
-# > **E[t, f]** ("end" table): the number of non-decreasing prefixes (t_0, …, t_f) that end with t_f = t.
-# > Boundaries: E[t, 0] = 1; E[0, f] = 1. Recurrence, f ascending and t ascending: **E[t, f] = E[t−1, f] + E[t, f−1]**.
-# > — paper notes §2.2
+# FoPP rests on two tables of counts, which the official sampler builds once (`mat_s` and `mat_e` in
+# `Incremental_Timesteps.__init__`). In our notation, with frames `f = 0…F−1` and timesteps `t = 0…T−1`:
+#
+# * **`S[t, f]`**, the *start* table: how many non-decreasing completions `(t_f, …, t_{F−1})` start at `t_f = t`.
+#   The last frame completes in one way, `S[t, F−1] = 1`, and so does the last level, `S[T−1, f] = 1` (every later
+#   frame must be `T−1` too). Inside, **`S[t, f] = S[t+1, f] + S[t, f+1]`**, filled from the last frame and the last
+#   level backwards.
+# * **`E[t, f]`**, the *end* table: how many non-decreasing prefixes `(t_0, …, t_f)` end at `t_f = t`. Boundaries
+#   `E[t, 0] = 1` and `E[0, f] = 1`; inside, **`E[t, f] = E[t−1, f] + E[t, f−1]`**, filled forwards.
 #
 # Read the `S` recurrence as a choice about frame `f + 1`: a completion starting at `t_f = t` either has
 # `t_{f+1} = t` (then it is a completion from `(t, f+1)`: `S[t, f+1]`), or `t_{f+1} > t`, and those are exactly the
@@ -112,24 +120,26 @@ print(f"largest count: S[0, 0] = {S[0, 0]:.3e};  sum_t S[t, 0] = sum_t E[t, F-1]
 
 # %%
 assert np.array_equal(E, S[::-1, ::-1])
-fig, axes = plt.subplots(1, 2, figsize=(8, 2.8))
-for ax, table, name in ((axes[0], S, "log10 S[t, f]: completions starting at t"),
-                        (axes[1], E, "log10 E[t, f]: prefixes ending at t")):
-    im = ax.imshow(np.log10(table), aspect="auto", cmap="viridis", origin="lower")
+fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4))
+for ax, table, name in ((axes[0], S, "S[t, f]: completions starting at t"),
+                        (axes[1], E, "E[t, f]: prefixes ending at t")):
+    im = ax.imshow(np.log10(table), aspect="auto", cmap="viridis", origin="lower", interpolation="nearest")
     ax.set(xlabel="frame f", ylabel="timestep t", title=name)
-    fig.colorbar(im, ax=ax, fraction=0.05)
+    integer_ticks(ax)
+    fig.colorbar(im, ax=ax, fraction=0.05).set_label("log10 count")
+fig.suptitle(f"the two count tables at T = {T}, F = {F}: mirror images", fontsize=11)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## 3. Uniform over all sequences, and why it is not enough
 #
-# With `S` we can draw a sequence uniformly among all `C(T+F−1, F)`, left to right:
+# With `S` we can draw a sequence uniformly among all `C(T+F−1, F)`, left to right: for `f = 0…F−1`, draw `t_f` from
+# `[t_{f−1}, T−1]` with probability proportional to `S[k, f]` (with `t_{−1} = 0`). The official code offers this as
+# the training option `noise_level: autoregressive_diffusion` (`Incremental_Timesteps.sample_step_sequence`); the
+# package calls it `uniform_monotone`.
 #
-# > for f = 0…F−1, draw t_f from [t_{f−1}, T−1] with P ∝ S[k, f], where t_{−1} = 0. This is exactly uniform over all
-# > C(T+F−1, F) sequences. — paper notes §2.3 (`autoregressive_diffusion` in the official code)
-#
-# The product of the step probabilities telescopes: `S[t_0,0]/N · S[t_1,1]/S[t_0,0] · … = 1/N`, because the
+# Why uniform? The product of the step probabilities telescopes: `S[t_0,0]/N · S[t_1,1]/S[t_0,0] · … = 1/N`, because the
 # normaliser of step `f` is `Σ_{k ≥ t_{f−1}} S[k, f] = S[t_{f−1}, f−1]`. On the tiny case, by enumeration:
 
 # %%
@@ -149,13 +159,9 @@ print(f"every one of the 35 sequences has probability 1/35 = {1 / 35:.4f}")
 
 # %% [markdown]
 # Uniform is fair to *sequences*, not to *frames*. Most non-decreasing sequences spread out over the whole range,
-# so the first frame is almost always nearly clean and the last almost always nearly pure noise:
-#
-# > the first frame is usually nearly clean: P(t_0 < 100) = 0.81; the last frame is usually nearly pure noise:
-# > P(t_15 > 900) = 0.81. — paper notes §2.1
-#
-# `exact_marginals` gives `P(t_f = k)` exactly (by pushing distributions through the sampling steps), so we can
-# check those numbers without Monte-Carlo error:
+# so the first frame is almost always nearly clean and the last almost always nearly pure noise. How often exactly?
+# `exact_marginals` gives `P(t_f = k)` without Monte-Carlo error, by pushing distributions through the sampling
+# steps:
 
 # %%
 marg = {kind: exact_marginals(kind, F, T) for kind in KINDS}       # (F, T) each
@@ -173,15 +179,16 @@ assert marg["uniform_monotone"][F - 1, :100].sum() < 1e-15
 #
 # ## 4. FoPP, step by step for one clip
 #
-# > ```
-# > f* ~ Uniform{0..F-1};  t[f*] ~ Uniform{0..T-1}
-# > for f = f*-1 down to 0:            # backward: earlier frames must be <= t[f+1]
-# >     candidates k in [0, t[f+1]];  P(k) ∝ E[k, f]
-# > for f = f*+1 up to F-1:            # forward: later frames must be >= t[f-1]
-# >     candidates k in [t[f-1], T-1]; P(k) ∝ S[k, f]
-# > ```
-# > Given (f*, t[f*]), this is exactly uniform over all non-decreasing sequences through t[f*] at frame f*.
-# > — paper notes §2.3 (`sample_stepseq_from_mid`, `ar_diff_midsamplet` in the official code)
+# FoPP (the official option `noise_level: ar_diff_midsamplet`, `Incremental_Timesteps.sample_stepseq_from_mid`)
+# starts in the middle. In our words:
+#
+# ```
+# f* ~ Uniform{0..F-1};  t[f*] ~ Uniform{0..T-1}          # the anchor: a uniform frame and a uniform level
+# for f = f*-1 down to 0:                                  # backward: an earlier frame is at most as noisy
+#     draw t[f] from k in [0, t[f+1]] with P(k) ∝ E[k, f]
+# for f = f*+1 up to F-1:                                  # forward: a later frame is at least as noisy
+#     draw t[f] from k in [t[f-1], T-1] with P(k) ∝ S[k, f]
+# ```
 #
 # Backward steps need the number of ways to *reach* `k` at frame `f` (the end table), forward steps the number of
 # ways to *continue* from `k` (the start table). Here it is for one clip, printing each decision:
@@ -289,58 +296,68 @@ assert z_package < 4.5 and z_mine < 4.5
 # %% [markdown]
 # ## 5. Four samplers, frame by frame
 #
-# The official code offers four training samplers (paper notes §1.3); `sample_timesteps(kind, B, F, T)` has them
-# all. Their exact per-frame distributions `P(t_f = k)` at the paper's size:
+# The official code offers four training samplers through its `noise_level` option: `full_sequence`,
+# `diff_forcing` (our `independent`), `autoregressive_diffusion` (our `uniform_monotone`) and `ar_diff_midsamplet`
+# (FoPP). `sample_timesteps(kind, B, F, T)` has them all. Their exact per-frame distributions `P(t_f = k)` at the
+# official size, on one colour scale:
 
 # %%
 k = np.arange(T)
 stats = {kind: (m @ k, np.sqrt(m @ k**2 - (m @ k) ** 2)) for kind, m in marg.items()}   # mean, std per frame
 
-fig, axes = plt.subplots(1, 5, figsize=(13, 2.6), gridspec_kw={"width_ratios": [1, 1, 1, 1, 1.3]})
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.3), sharey=True, layout="constrained")
 for ax, kind in zip(axes, KINDS):
-    ax.imshow(np.log10(marg[kind].T + 1e-12), aspect="auto", origin="lower", cmap="magma", vmin=-6, vmax=-1)
-    ax.set(title=f"log10 P(t_f = k): {kind}", xlabel="frame f", ylabel="k" if kind == KINDS[0] else "")
-for kind in KINDS:
+    im = ax.imshow(np.log10(marg[kind].T + 1e-12), aspect="auto", origin="lower", cmap="magma", vmin=-6, vmax=-1,
+                   interpolation="nearest")
+    ax.set(title=kind, xlabel="frame f")
+    integer_ticks(ax)
+axes[0].set_ylabel("timestep k")
+fig.colorbar(im, ax=axes, fraction=0.03, pad=0.01).set_label("log10 P(t_f = k)")
+fig.suptitle(f"where each frame's timestep falls, per training sampler (exact, T = {T}, F = {F})")
+plt.show()
+
+fig, ax = plt.subplots(figsize=(6.5, 3.0))
+for kind in ("full_sequence", "uniform_monotone", "fopp"):          # independent has full_sequence's marginals
     mean, std = stats[kind]
-    axes[4].plot(mean, label=kind)
-    axes[4].fill_between(np.arange(F), mean - std, mean + std, alpha=0.12)
-axes[4].set(title="mean ± std of t_f", xlabel="frame f", ylim=(-50, 1050))
-axes[4].legend(fontsize=6, loc="upper left")
+    ax.plot(mean, marker=".", label="full_sequence, independent" if kind == "full_sequence" else kind)
+    ax.fill_between(np.arange(F), mean - std, mean + std, alpha=0.12)
+ax.set(title="mean ± std of t_f, per sampler (exact)", xlabel="frame f", ylabel="timestep", ylim=(-50, 1050))
+integer_ticks(ax)
+ax.legend(fontsize=9, loc="upper left")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# > | frame | 0 | 1 | 3 | 5 | 7 | 9 | 11 | 13 | 15 |
-# > | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-# > | mean t, uniform-over-sequences | 58 | 117 | 233 | 352 | 471 | 588 | 706 | 821 | 939 |
-# > | std t, uniform-over-sequences | 57 | 76 | 100 | 112 | 117 | 115 | 106 | 90 | 58 |
-# > | mean t, FoPP | 103 | 181 | 301 | 397 | 478 | 561 | 651 | 758 | 896 |
-# > | std t, FoPP | 167 | 209 | 245 | 263 | 270 | 271 | 260 | 234 | 169 |
-# >
-# > P(t_0 < 100): 0.81 (uniform-over-sequences), 0.73 (FoPP), 0.11 (independent). — paper notes §2.4, from 3–4k
-# > Monte-Carlo samples
-#
-# Our exact values, and the notes' numbers within their own Monte-Carlo error (4 standard errors of 3,000 samples):
+# The same numbers as a table, at a few frames, with the chance that the first frame is nearly clean:
 
 # %%
 frames = [0, 1, 3, 5, 7, 9, 11, 13, 15]
-notes = {"uniform_monotone": ([58, 117, 233, 352, 471, 588, 706, 821, 939], [57, 76, 100, 112, 117, 115, 106, 90, 58]),
-         "fopp": ([103, 181, 301, 397, 478, 561, 651, 758, 896], [167, 209, 245, 263, 270, 271, 260, 234, 169])}
 print("frame                   " + "".join(f"{f:>6}" for f in frames))
 for kind in KINDS:
     mean, std = stats[kind]
     print(f"mean t, {kind:<17}" + "".join(f"{mean[f]:6.0f}" for f in frames))
     print(f"std t,  {kind:<17}" + "".join(f"{std[f]:6.0f}" for f in frames))
-for kind, (note_mean, note_std) in notes.items():
-    mean, std = stats[kind]
-    for f, m, s in zip(frames, note_mean, note_std):
-        assert abs(mean[f] - m) < 4 * s / math.sqrt(3000) + 0.5
-        assert abs(std[f] - s) < 6 * s / math.sqrt(6000) + 0.5
-
 p0 = {kind: marg[kind][0, :100].sum() for kind in KINDS}
 print("P(t_0 < 100):", {kind: round(float(p), 3) for kind, p in p0.items()})
-for kind, note in (("uniform_monotone", 0.81), ("fopp", 0.73), ("independent", 0.11)):
-    assert abs(p0[kind] - note) < 4 * math.sqrt(note * (1 - note) / 3000) + 0.005
+assert p0["uniform_monotone"] > p0["fopp"] > 0.5 and math.isclose(p0["independent"], 0.1)
+assert all(math.isclose(marg[kind].sum(1).max(), 1.0) and math.isclose(marg[kind].sum(1).min(), 1.0)
+           for kind in KINDS)                                                    # each row is a distribution
+
+# %% [markdown]
+# The official sampler draws one clip at a time: pick the anchor, loop backward, loop forward, one
+# `np.random.choice` per frame (`sample_stepseq_from_mid`). `fopp_reference` keeps exactly that structure, in our
+# code. Its draws must follow the exact marginals: 3,000 clips, every frame's mean and `P(t_0 < 100)` within 4.5
+# standard errors.
+
+# %%
+ref = fopp_reference(3000, F, T, np.random.default_rng(2)).double()      # (3000, F): the per-sample loop
+mean, std = stats["fopp"]
+z_mean = np.abs(ref.mean(0).numpy() - mean) / (std / math.sqrt(len(ref)))
+p0_ref = (ref[:, 0] < 100).double().mean().item()
+z_p0 = abs(p0_ref - p0["fopp"]) / math.sqrt(p0["fopp"] * (1 - p0["fopp"]) / len(ref))
+print(f"fopp_reference, 3000 clips: largest |mean - exact| = {z_mean.max():.1f} SE; "
+      f"P(t_0 < 100) = {p0_ref:.3f} vs exact {p0['fopp']:.3f} ({z_p0:.1f} SE)")
+assert z_mean.max() < 4.5 and z_p0 < 4.5 and (ref.diff(dim=1) >= 0).all()
 
 # %% [markdown]
 # What FoPP buys: every frame sees the whole range of noise levels with a probability that is small but not
@@ -373,11 +390,12 @@ for kind in KINDS:
 # %% [markdown]
 # ## 6. Paper vs code: which way the recurrence runs
 #
-# > **Paper vs code** (official issue #4, "Wrong Transition Equation in paper"): Section 3.3 of the paper prints the
-# > transition as `d_{i,j} = d_{i,j−1} + d_{i−1,j}` (i = frame, j = timestep). The code fills its start table the
-# > other way, `d_{i,j} = d_{i,j+1} + d_{i+1,j}`, from the last frame and the last timestep; that is the table the
-# > forward step needs. The printed direction is the end table's (`E` in this notebook). **We implement the
-# > code's**: `start_counts` satisfies `S[t, f] = S[t+1, f] + S[t, f+1]`, pinned by
+# > **Paper vs code.** Issue #4 of the official repository ("Wrong Transition Equation in paper") reports that
+# > Section 3.3 of the paper prints the count recurrence as `d_{i,j} = d_{i,j−1} + d_{i−1,j}` (`i` frame, `j`
+# > timestep), while the code fills its start table the other way, `d_{i,j} = d_{i,j+1} + d_{i+1,j}`, from the last
+# > frame and the last timestep (`mat_s` in `Incremental_Timesteps.__init__`). The forward step needs the code's
+# > table; the printed direction is that of our end table `E`. **We implement the code's**: `start_counts` satisfies
+# > `S[t, f] = S[t+1, f] + S[t, f+1]`, pinned by
 # > `tests/test_fopp.py::test_start_table_follows_the_codes_recurrence_not_the_papers_print`.
 #
 # The direction matters: used as the forward step's weights, the printed direction's table does not give a uniform
@@ -417,13 +435,12 @@ assert prefix[999] - prefix[998] == 0 and suffix[998] - suffix[999] == S[998, 1]
 
 # %% [markdown]
 # The vectorised sampler and the per-sample loop draw from the same distribution (per-frame means within 4
-# standard errors, 2,000 clips each at `T = 1000`, `F = 16`). For their speed, run
-# `python -m ardiff_edu bench --only fopp` (timings are printed there, never in a notebook).
+# standard errors, 3,000 clips each at `T = 1000`, `F = 16`; `ref` is the loop's draw from section 5). For their
+# speed, run `python -m ardiff_edu bench --only fopp` (timings are printed there, never in a notebook).
 
 # %%
-ref = fopp_reference(2000, F, T, np.random.default_rng(2)).double()
-vec = sample_timesteps("fopp", 2000, F, T, torch.Generator().manual_seed(2)).double()
-se = ((ref.var(0) + vec.var(0)) / 2000).sqrt()
+vec = sample_timesteps("fopp", len(ref), F, T, torch.Generator().manual_seed(2)).double()
+se = ((ref.var(0) + vec.var(0)) / len(ref)).sqrt()
 z = ((ref.mean(0) - vec.mean(0)).abs() / se).max().item()
 print(f"largest per-frame mean difference, loop vs vectorised: {z:.1f} SE")
 assert z < 4
@@ -439,3 +456,98 @@ assert z < 4
 # * `sample_timesteps("fopp", B, F, T, generator)` is the training sampler (notebook 07); its exact distribution is
 #   `sequence_probability`, its exact marginals `exact_marginals`.
 # * Next, notebook 03: the inference side, where the AD scheduler turns "earlier frames are cleaner" into a staircase.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker from `ardiff_edu.exercises.nb02` that answers in one line: right, or what is wrong and
+# where. The worked solution follows in a collapsed cell; try first.
+#
+# ### Exercise 1
+#
+# Count the non-decreasing sequences with the DP yourself. Write `count_with_dp(T, F)`: fill the start table one
+# column at a time, from the last frame back (`S[t, F−1] = 1`, `S[t, f] = S[t+1, f] + S[t, f+1]`), in Python ints,
+# and return `Σ_t S[t, 0]`, without `math.comb`. The checker compares it with `C(T+F−1, F)` exactly, up to the
+# official size. Then look at the number at `T = 1000`, `F = 16`: how many of its digits would float64 keep?
+
+# %%
+from ardiff_edu.exercises.nb02 import check_count, check_fill_before  # noqa: E402
+
+
+def count_with_dp(T, F):
+    """The number of non-decreasing sequences of F timesteps in {0..T-1}, as an exact int, by dynamic programming."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_count(count_with_dp)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def count_with_dp(T, F):
+    column = [1] * T                                   # S[t, F-1] = 1: the last frame completes in one way
+    for _ in range(F - 1):                             # frames F-2 down to 0
+        total, new = 0, [0] * T
+        for t in range(T - 1, -1, -1):                 # S[t, f] = S[t+1, f] + S[t, f+1]: a running suffix sum
+            total += column[t]
+            new[t] = total
+        column = new
+    return sum(column)                                 # every sequence starts at some t_0
+
+
+exact = count_with_dp(1000, 16)
+rounded = int(float(exact))
+print(f"C(1015, 16) = {exact} ({len(str(exact))} digits)")
+print(f"as float64:   {rounded}  (off by {exact - rounded})")
+assert exact != rounded and abs(exact - rounded) < exact * 1e-15
+result = check_count(count_with_dp)
+print(result)
+assert result
+
+# %% [markdown]
+# ### Exercise 2
+#
+# Write FoPP's backward pass. `fill_before(t, anchor, E, rng)` gets a list `t` of `F` timesteps whose entries from
+# `anchor` on are set, the end table `E` (numpy `(T, F)`) and a `numpy.random.Generator`; it fills
+# `t[anchor−1], …, t[0]`, in that order, each from `k ∈ [0, t[f+1]]` with `P(k) ∝ E[k, f]`, and returns `t`. The
+# checker draws thousands of prefixes on a tiny case and compares their frequencies with the uniform distribution
+# they must follow. Then look at what the weights do: anchor the last frame of a 16-frame clip at `t = 500` and
+# compare the first frame's timestep under your backward pass with a naive one that draws `k` uniformly.
+
+# %%
+def fill_before(t, anchor, E, rng):
+    """Fill t[anchor-1], ..., t[0] backward: t[f] in [0, t[f+1]] with P(k) ∝ E[k, f]; return t."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_fill_before(fill_before)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def fill_before(t, anchor, E, rng):
+    for f in range(anchor - 1, -1, -1):
+        w = E[: t[f + 1] + 1, f]                       # the ways to reach each candidate k at frame f
+        t[f] = int(rng.choice(len(w), p=w / w.sum()))
+    return t
+
+
+def fill_before_naive(t, anchor, E, rng):
+    for f in range(anchor - 1, -1, -1):
+        t[f] = int(rng.integers(t[f + 1] + 1))         # every candidate equally likely: wrong
+    return t
+
+
+rng = np.random.default_rng(0)
+first = {name: [fn([0] * 15 + [500], 15, E, rng)[0] for _ in range(1000)]
+         for name, fn in (("fill_before (E weights)", fill_before), ("naive (uniform k)", fill_before_naive))}
+fig, ax = plt.subplots(figsize=(6.5, 2.8))
+for name, values in first.items():
+    ax.hist(values, bins=np.arange(0, 510, 10), alpha=0.6, label=name)
+ax.set(xlabel="t_0 (timestep of frame 0)", ylabel="clips of 1000",
+       title="frame 0 when frame 15 sits at t = 500: FoPP's backward pass vs a naive one")
+ax.legend(fontsize=9)
+fig.tight_layout()
+plt.show()
+print({name: round(float(np.median(v))) for name, v in first.items()})
+# the naive pass halves t at every frame on average and drives frame 0 to 0; the E weights keep it spread
+assert np.median(first["naive (uniform k)"]) < 5 < 20 < np.median(first["fill_before (E weights)"])
+result = check_fill_before(fill_before)
+print(result)
+assert result

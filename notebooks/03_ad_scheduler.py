@@ -4,8 +4,13 @@
 # AR-Diffusion trains a video model whose frames carry **their own** noise levels (notebooks 01–02). At inference
 # it uses that freedom with the *asynchronous diffusion* (AD) scheduler: frame 0 starts denoising first, and every
 # later frame follows a fixed number of steps behind. This notebook builds that schedule by hand, checks it against
-# `ardiff_edu.schedules`, counts what it costs, finds a bug in the official long-video code, and shows that the
-# schedules of five other systems are the same object with other knobs.
+# `ardiff_edu.ad`, counts what it costs, finds a bug in the official long-video code, adds given frames (video
+# prediction), and shows with `ardiff_edu.staircases` that the schedules of five other systems are the same object
+# with other knobs. Three exercises close it: the cost of the pyramid schedule, the AD rule for one row, and the
+# smallest safe `s` for a sliding window.
+#
+# Where we describe the official code, the paths are those of `iva-mzsun/AR-Diffusion` at commit `7a37b94`; the
+# scheduler is `generate_timestep_matrix` in `src/ardiff/modules/fifoddim.py`.
 #
 # Vocabulary: `T` training timesteps (1000) · `S` sampling (DDIM) steps · `F` frames · `s` AR step (how many
 # sampling steps a frame stays behind its predecessor) · `window` frames per network call.
@@ -18,18 +23,19 @@ import numpy as np
 from IPython.display import Image, display
 
 from ardiff_edu.explorer import TimestepExplorer
-from ardiff_edu.figures import draw_schedule, frame_timesteps
+from ardiff_edu.figures import draw_schedule, frame_timesteps, integer_ticks
 from ardiff_edu.ad import ad_nfe, ad_schedule, ddim_timesteps, smallest_safe_s, step_template
 from ardiff_edu.staircases import staircase
 from ardiff_edu.utils import seed_all
 
 seed_all(0)
-plt.rcParams.update({"figure.dpi": 70, "font.size": 8})
+plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 # %% [markdown]
 # ## 1. Step indices and the template
 #
-# The sampler is DDIM with `S` steps, using LDM's "uniform" timesteps `{0, c, 2c, …} + 1` with `c = T // S`.
+# The sampler is DDIM with `S` steps, using LDM's "uniform" timesteps `{0, c, 2c, …} + 1` with `c = T // S`
+# (`make_ddim_timesteps` in `src/ardiff/modules/utils.py`).
 # Instead of a timestep, each frame carries a **step index** `k`: how many DDIM steps it has received
 # (`0` = untouched noise, `S` = finished). A *template* turns a step index into the timestep the network is told:
 # `template[0] = T − 1` (pure noise) and `template[k] = ddim[S − k]`, i.e. the DDIM steps from the noisy end.
@@ -92,9 +98,12 @@ for s in (0, 1, 2):
 # cleaner than later ones (the non-decreasing constraint of training, now at inference).
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(9, 3.2))
-for ax, s in zip(axes, (0, 1, 2, 5)):
-    draw_schedule(ax, ad_schedule(4, 5, s), title=f"s = {s}: {ad_schedule(4, 5, s).nfe} calls")
+fig, axes = plt.subplots(1, 4, figsize=(10, 3.6))
+for i, (ax, s) in enumerate(zip(axes, (0, 1, 2, 5))):
+    draw_schedule(ax, ad_schedule(4, 5, s), title=f"s = {s}: {ad_schedule(4, 5, s).nfe} calls", colorbar=i == 3)
+    if i:
+        ax.set_ylabel("")
+fig.suptitle("F = 4 frames, S = 5 steps: from synchronous (s = 0) to frame by frame (s = S)", fontsize=11)
 fig.tight_layout()
 plt.show()
 
@@ -118,18 +127,19 @@ for F, S in [(4, 5), (16, 50), (9, 7)]:
 print("staircase properties hold")
 
 # %% [markdown]
-# > **Paper vs code.** The paper's update rule is only known second-hand (via notes on the SkyReels-V2 report):
-# > `t_i ← t_i + 1` if `i = 1` or `t_{i−1} = 0`, else `min(t_{i−1} + s, T)`. It counts *remaining* steps and, as
-# > quoted, does not even run in the right direction. We implement the official code's rule above (step indices that
-# > count *done* steps, a frame exactly `s` behind its predecessor, or one step per iteration once the predecessor
-# > is finished); `tests/test_ad.py` pins it with the worked examples of the reference notes.
+# > **Paper vs code.** Of the paper we can read only the title and the abstract, which describe the idea (earlier
+# > frames clearer than later ones) but not the update rule. We implement the official code's rule above
+# > (`generate_timestep_matrix` in `src/ardiff/modules/fifoddim.py`): step indices count *done* steps, a frame stays
+# > exactly `s` behind its predecessor, and once the predecessor is finished it advances one step per iteration.
+# > `tests/test_ad.py::test_paper_vs_code_we_follow_the_code_rule` and the golden staircases in `tests/test_ad.py`
+# > pin it.
 
 # %% [markdown]
 # ## 3. What it costs: network calls vs `s`
 #
 # Frame `f` starts at iteration `f·s` and needs `S` iterations, so the last frame finishes after
 # **`S + (F − 1)·s`** iterations (`S` for `s = 0`). Every iteration is one network call over the window (two with
-# classifier-free guidance). For the paper's 16 frames and 50 steps:
+# classifier-free guidance). For the official 16 frames and 50 steps:
 
 # %%
 F, S = 16, 50
@@ -142,19 +152,22 @@ assert [ad_schedule(16, 50, s).nfe for s in (0, 5, 10, 25, 50)] == [50, 125, 200
 
 # %%
 s_values = np.arange(0, S + 1)
-fig, ax = plt.subplots(figsize=(4, 2.4))
-ax.plot(s_values, [ad_schedule(F, S, int(s)).nfe for s in s_values], "o", markersize=3)
+fig, ax = plt.subplots(figsize=(5.5, 3.0))
+ax.plot(s_values, [ad_schedule(F, S, int(s)).nfe for s in s_values], "o", markersize=3, label="ad_schedule(...).nfe")
 ax.plot(s_values, S + (F - 1) * s_values, "-", linewidth=1, label="S + (F-1)·s")
 ax.set_xlabel("AR step s")
 ax.set_ylabel("network calls (NFE)")
-ax.set_title("F = 16, S = 50")
+ax.set_title("network calls vs s: the schedule and the formula (F = 16, S = 50)", fontsize=10)
+integer_ticks(ax)
 ax.legend()
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # `s = 0` is 16× cheaper than frame-by-frame generation (`s = S`), but gives later frames no clean context to
-# lean on. The paper's scripts use `s = 5` for 16 frames; notebook 08 looks at what `s` does to the samples.
+# lean on. The official inference scripts use `s = 5` for 16 frames (the last argument of
+# `shell_scripts/stage2_ardiff_scripts/*/infer_base_script.sh` in the README's example); notebook 08 looks at what
+# `s` does to the samples.
 
 # %% [markdown]
 # ## 4. Long videos: the sliding window
@@ -174,7 +187,14 @@ assert np.all(long.updates_per_frame == 5)
 # window is only safe when **`s · window ≥ S`**. Frame 0 above started at iteration 0, finished at iteration 4 and
 # left at iteration 8: safe (`2 · 4 = 8 ≥ 5`). With `s = 1` it would leave at iteration 4, one step short.
 #
-# The official code has no guard for this. `ardiff_edu` refuses by default, and says what would work:
+# > **Paper vs code.** The official sampler has no guard for this: with `s · window < S` it slides the window anyway,
+# > and the remaining updates of the frames that left are never computed (`sample` in `fifoddim.py` only runs
+# > the network on `valid_interval`). `ad_schedule` refuses by default and names the smallest safe `s`
+# > (`tests/test_ad.py::test_unsafe_long_video_raises_with_smallest_safe_s`); `overflow="drop"` reproduces the
+# > official behaviour (`tests/test_ad.py::test_drop_reproduces_the_official_silent_skip`) and `overflow="wait"`
+# > is a fix (below).
+#
+# The refusal says what would work:
 
 # %% tags=["raises-exception"]
 ad_schedule(6, 5, 1, window=4)
@@ -193,8 +213,9 @@ assert np.argwhere(dropped.skipped_mask).tolist() == [[4, 0], [5, 1]]
 assert dropped.updates_per_frame.tolist() == [4, 4, 5, 5, 5, 5]
 
 # %% [markdown]
-# At the paper's scale (`S = 50`, `window = 16`, 128 frames) the safe AR step is `s ≥ ceil(50 / 16) = 4`. The
-# scripts use `s ∈ {5, 10, 25, 50}`, so the released numbers are fine, but nothing stops a user from picking
+# At the official scale (`S = 50`, `window = 16`, 128 frames) the safe AR step is `s ≥ ceil(50 / 16) = 4`. The
+# official 128-frame scripts use `s = 5` or more, so released results are not affected, but nothing stops a user from
+# picking
 # `s = 3` or `s = 1`. How unfinished would the frames be? (`frame_timesteps` gives the noise level a frame sits at
 # after an iteration, `-1` = clean.)
 
@@ -235,14 +256,18 @@ assert np.all(waited.updates_per_frame == 5) and not waited.skipped_mask.any()
 assert waited.nfe == ad_nfe(6, 5, 1, window=4, overflow="wait") == 11
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(8, 3.4))
-for ax, sched, name in zip(axes, (dropped, waited, long), ("s=1, drop (official)", "s=1, wait (fix)", "s=2 (safe)")):
-    draw_schedule(ax, sched, title=f"{name}: NFE {sched.nfe}")
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+for i, (ax, sched, name) in enumerate(zip(axes, (dropped, waited, long),
+                                          ("s=1, drop (official)", "s=1, wait (fix)", "s=2 (safe)"))):
+    draw_schedule(ax, sched, title=f"{name}\nNFE {sched.nfe}", colorbar=i == 2)
+    if i:
+        ax.set_ylabel("")
+fig.suptitle("F = 6, window = 4, S = 5: green = window, red × = update dropped", fontsize=11)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The cost of waiting at the paper's scale, 128 frames, `window = 16`, `S = 50`:
+# The cost of waiting at the official scale, 128 frames, `window = 16`, `S = 50`:
 
 # %%
 print(f"{'s':>3} {'drop: NFE':>10} {'wait: NFE':>10} {'frames unfinished (drop)':>25}")
@@ -262,10 +287,60 @@ for s in (1, 2, 3, 4, 5):
 assert ad_schedule(128, 50, 1, window=16, overflow="wait").nfe < ad_schedule(128, 50, 4, window=16).nfe
 
 # %% [markdown]
-# ## 5. One staircase, many names
+# ## 5. Given frames: continuing a video
+#
+# To *predict* a video from its first `K` frames, those frames are given: they are clean from the start and must
+# never change. `ad_schedule(..., prefix_frames=K)` makes them part of the schedule: their step index is `S`
+# (finished) from the first row on and they are never updated. Nothing else changes in the rule: frame `K`'s
+# predecessor is finished, so frame `K` advances from the first iteration on, and the generated frames form the
+# ordinary staircase of `F − K` frames. The given frames are fed as context with the label of a finished frame,
+# `template[S]` (here `1`). Two given frames, four to generate, `S = 5`, `s = 2`:
+
+# %%
+pred = ad_schedule(6, 5, 2, prefix_frames=2)
+print(pred.to_text(show_window=False))
+print("updates per frame:", pred.updates_per_frame.tolist(), "| NFE:", pred.formula)
+assert not pred.update_mask[:, :2].any() and (pred.step_index[:, :2] == 5).all()      # given: finished, untouched
+assert np.array_equal(pred.step_index[:, 2:], ad_schedule(4, 5, 2).step_index)         # the rest: a 4-frame staircase
+assert pred.nfe == 5 + (6 - 2 - 1) * 2 == ad_nfe(6, 5, 2, prefix_frames=2)
+
+# %% [markdown]
+# With a sliding window the given frames fill the front of the first window and slide out as new frames start; the
+# guard is the same `s · window ≥ S`. Ten frames, two of them given, `window = 4`:
+
+# %%
+pred_long = ad_schedule(10, 5, 2, window=4, prefix_frames=2)
+print(pred_long.to_text(rows=[0, 3, 4, 6, 14, 18]))
+assert not pred_long.skipped_mask.any() and (pred_long.updates_per_frame[2:] == 5).all()
+assert [tuple(w) for w in pred_long.windows[[0, 4, 14]].tolist()] == [(0, 4), (1, 5), (6, 10)]
+
+# %% [markdown]
+# > **Paper vs code.** The paper's text we can read says nothing about given frames. The official sampler accepts a
+# > `mask` and clean latents `x0` (`sample` in `src/ardiff/modules/fifoddim.py`; no script of the repository uses
+# > them): before every call it overwrites the masked frames with the given latents and labels them `t = 1`, but it
+# > builds the timestep matrix as if every frame were generated, so the first generated frame still waits `K · s`
+# > iterations behind frames that need no denoising. We put the given frames into the schedule, as SkyReels-V2 does
+# > with `num_pre_ready`: the staircase starts at frame `K`, `S + (F−K−1)·s` calls instead of `S + (F−1)·s`
+# > (`tests/test_ad.py::test_given_frames_start_finished_and_the_rule_starts_after_them`); the sampler writes them
+# > once and labels them `template[S]`
+# > (`tests/test_ddim.py::test_given_frames_stay_fixed_are_labelled_finished_and_the_rest_is_recovered`).
+
+# %%
+masked = ad_schedule(6, 5, 2)              # what the official mask path runs: the given frames still on the staircase
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.8))
+draw_schedule(axes[0], pred, title=f"ours: 2 given frames finished from\nthe start, NFE {pred.nfe}", colorbar=False)
+draw_schedule(axes[1], masked, title=f"official mask path: the staircase still\nruns over them, NFE {masked.nfe}")
+axes[1].set_ylabel("")
+fig.suptitle("predicting 4 frames from 2 given ones (S = 5, s = 2)", fontsize=11)
+fig.tight_layout()
+plt.show()
+assert masked.nfe - pred.nfe == 2 * 2                    # K·s calls saved
+
+# %% [markdown]
+# ## 6. One staircase, many names
 #
 # Every asynchronous video sampler fills the same `step_index[iteration, frame]` matrix; they differ only in the
-# knobs (the field notes' concordance):
+# knobs:
 #
 # | kind | system | knob | NFE for `F` frames |
 # | --- | --- | --- | --- |
@@ -294,11 +369,12 @@ for name, sched in peers.items():
     assert np.all(sched.updates_per_frame == S)
 
 # %%
-fig, axes = plt.subplots(1, 6, figsize=(11, 3.4))
-for ax, (name, sched) in zip(axes, peers.items()):
-    draw_schedule(ax, sched, title=f"{name}\nNFE {sched.nfe}")
-for ax in axes[1:]:
-    ax.set_ylabel("")
+fig, axes = plt.subplots(1, 6, figsize=(14, 4.0))
+for i, (ax, (name, sched)) in enumerate(zip(axes, peers.items())):
+    draw_schedule(ax, sched, title=f"{name}\nNFE {sched.nfe}", colorbar=i == 5)
+    if i:
+        ax.set_ylabel("")
+fig.suptitle(f"six kinds, one staircase: F = {F} frames, S = {S} steps each (dark = clean)", fontsize=11)
 fig.tight_layout()
 plt.show()
 
@@ -315,7 +391,7 @@ assert np.array_equal(staircase("fifo", 12, 8).windows, ad_schedule(12, 8, 1, wi
 print("the peers reduce to AR-Diffusion's staircase")
 
 # %% [markdown]
-# ## 6. Play with it
+# ## 7. Play with it
 #
 # `TimestepExplorer` draws the staircase for any kind: the heatmap of model timesteps (dark = clean) with the
 # window (green), updates (dots) and skipped updates (red crosses), the NFE, and a small clip whose frames sit at
@@ -343,8 +419,119 @@ explorer
 # * `s` trades speed (`S + (F−1)·s` calls) against how much clean context later frames get.
 # * A sliding window needs `s · window ≥ S`; the official code silently leaves frames unfinished otherwise.
 #   `ardiff_edu` raises, can reproduce the bug (`overflow="drop"`), or wait (`overflow="wait"`).
+# * Given frames (`prefix_frames=K`) are finished from the start; the staircase runs over the other `F − K` frames.
 # * Diffusion Forcing, SkyReels-V2, FIFO-Diffusion, CausVid and Self-Forcing fill the same matrix.
 #
-# **Exercises.** (1) For `F = 128`, `window = 16`, `S = 50`, which `s` minimises NFE without dropping steps?
-# (2) Build a SkyReels-V2 schedule with a window and find its smallest safe `ar_step`. (3) Change `my_ad_matrix` so
-# that frames advance two steps at a time; which property check fails first?
+# ## Exercises
+#
+# Each exercise has a checker from `ardiff_edu.exercises.nb03` that answers in one line: right, or what is wrong and
+# where. The worked solution follows in a collapsed cell; try first.
+#
+# ### Exercise 1
+#
+# Derive the cost of Diffusion Forcing's pyramid. In `staircases.pyramid(F, S, u)` frame `f` starts `int(f·u)`
+# iterations after frame 0 and then advances one step per iteration. Write `pyramid_nfe(F, S, u)`, the number of
+# network calls, as a formula, without building the schedule (the checker tries fractional `u` too). Then plot it
+# against `u` for `F = 16`, `S = 50` next to AR-Diffusion's `S + (F−1)·s`: where do they agree?
+
+# %%
+from ardiff_edu.exercises.nb03 import check_next_row, check_pyramid_nfe, check_smallest_safe_s  # noqa: E402
+
+
+def pyramid_nfe(F, S, u):
+    """Network calls of the pyramid schedule: F frames, S steps, frame f starting int(f*u) iterations after frame 0."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_pyramid_nfe(pyramid_nfe)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def pyramid_nfe(F, S, u):
+    return S + int((F - 1) * u)            # the last frame starts int((F-1)·u) iterations in, then needs S of them
+
+
+us = np.arange(0, 4.01, 0.25)
+fig, ax = plt.subplots(figsize=(6, 3.0))
+ax.plot(us, [pyramid_nfe(16, 50, u) for u in us], "o-", markersize=4, label="pyramid, scale u")
+ax.plot(us[us % 1 == 0], [ad_nfe(16, 50, int(u)) for u in us[us % 1 == 0]], "s", markersize=9, mfc="none",
+        label="AR-Diffusion, s = u")
+ax.set(xlabel="lag between neighbouring frames (u or s)", ylabel="network calls (NFE)",
+       title="pyramid vs AR-Diffusion: network calls for F = 16, S = 50", xticks=np.arange(0, 4.5, 0.5))
+ax.legend()
+fig.tight_layout()
+plt.show()
+assert all(pyramid_nfe(16, 50, u) == ad_nfe(16, 50, int(u)) for u in (0, 1, 2, 3, 4))    # integer u: the same
+result = check_pyramid_nfe(pyramid_nfe)
+print(result)
+assert result
+
+# %% [markdown]
+# ### Exercise 2
+#
+# Write the AD rule for one row. `next_row(prev, S, s)` gets the step indices after one iteration (a list of `F`
+# ints, `0` = noise, `S` = finished) and returns those after the next one. The checker runs it from
+# `[S]·K + [0]·(F−K)` (with and without given frames) until every frame is finished and compares every row with
+# `ad_schedule(F, S, s, prefix_frames=K)`. Then run it for `F = 6`, `S = 5`, `s = 2` with two given frames and print
+# the rows: did the given frames need any special case in your rule?
+
+# %%
+def next_row(prev, S, s):
+    """The step indices after the next iteration of the AD rule, from those after the previous one."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_next_row(next_row)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def next_row(prev, S, s):
+    new = []
+    for f, k in enumerate(prev):
+        if f == 0 or prev[f - 1] == S:
+            cand = k + 1                       # the head, or the predecessor is finished: one step
+        else:
+            cand = new[f - 1] - s              # exactly s behind the predecessor's *new* index
+        new.append(min(max(cand, 0), S))
+    return new
+
+
+row, rows = [5, 5, 0, 0, 0, 0], []
+while min(row) < 5:
+    row = next_row(row, 5, 2)
+    rows.append(row)
+print("\n".join(f"it{i}: {r}" for i, r in enumerate(rows)))
+assert rows == pred.step_index.tolist()          # the given frames needed no special case
+result = check_next_row(next_row)
+print(result)
+assert result
+
+# %% [markdown]
+# ### Exercise 3
+#
+# Find the smallest safe `s` for a sliding window by experiment. Write `safe_s(F, S, window)`: the smallest AR step
+# for which `ad_schedule(F, S, s, window, overflow="drop")` drops no update (`skipped_mask` all False). Then compare
+# your answers with `ceil(S / window)` on a few settings, including a video that fits in one window: when does the
+# formula hold?
+
+# %%
+def safe_s(F, S, window):
+    """The smallest s in [0, S] whose sliding window drops no update."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_smallest_safe_s(safe_s)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def safe_s(F, S, window):
+    for s in range(S + 1):
+        if not ad_schedule(F, S, s, window, overflow="drop").skipped_mask.any():
+            return s
+
+
+print(f"{'F':>4} {'S':>3} {'window':>6} {'safe_s':>7} {'ceil(S/window)':>15}")
+for F_, S_, W_ in ((128, 50, 16), (40, 12, 5), (30, 12, 4), (8, 7, 8)):
+    print(f"{F_:>4} {S_:>3} {W_:>6} {safe_s(F_, S_, W_):>7} {math.ceil(S_ / W_):>15}")
+# the formula holds whenever frames leave the window; a video that fits in one window is safe for every s
+assert safe_s(128, 50, 16) == smallest_safe_s(50, 16) == 4 and safe_s(8, 7, 8) == 0
+result = check_smallest_safe_s(safe_s)
+print(result)
+assert result

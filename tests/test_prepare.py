@@ -400,3 +400,20 @@ def test_cached_clips_errors(tmp_path):
     np.save(tmp_path / "clips_00000.npy", np.zeros((2, 4, 8, 9, 3), np.uint8))
     with pytest.raises(DataError, match=r"clips_00000.npy.*shape \(2, 4, 8, 9, 3\)"):
         CachedClips(tmp_path)
+
+
+def test_prepare_defaults_are_64_pixels_and_stride_16_not_the_papers():
+    """Paper vs code (notebook A1): the official data sets are cut at 256×256 with a stride of 1 (Sky), 16 (Faces),
+    64 (Taichi) or 128 (UCF-101) frames; ``prepare`` defaults to 64×64, 16 frames per clip and a stride of 16, and
+    ``--size`` / ``--stride`` set the official values."""
+    import inspect
+
+    from ardiff_edu.data.cache import build_parser, prepare
+
+    args = build_parser().parse_args(["--dataset", "sky", "--root", "r", "--out", "o"])
+    assert (args.size, args.num_frames, args.stride) == (64, 16, 16)
+    defaults = {k: p.default for k, p in inspect.signature(prepare).parameters.items()}
+    assert (defaults["size"], defaults["num_frames"], defaults["stride"]) == (64, 16, 16)
+    args = build_parser().parse_args(["--dataset", "ucf101", "--root", "r", "--out", "o", "--size", "256",
+                                      "--stride", "128"])
+    assert (args.size, args.stride) == (256, 128)

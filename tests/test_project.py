@@ -127,3 +127,13 @@ def test_no_citation_points_outside_the_repo(path):
     """The reference notes the project was planned from are not in the repo: nothing may cite them."""
     text = path.read_text()
     assert not re.search(r"paper notes|field notes|notes §|cpu-feasibility|\bprobe\b", text, re.I), path.name
+
+
+def test_every_test_named_in_paper_vs_code_exists():
+    """docs/paper-vs-code.md pins each difference with ``tests/test_x.py::test_name``: each one must exist."""
+    text = (REPO_ROOT / "docs" / "paper-vs-code.md").read_text()
+    named = set(re.findall(r"tests/(test_\w+\.py)::(test_\w+)", text))
+    assert len(named) >= 20
+    missing = [f"{f}::{t}" for f, t in sorted(named) if not (REPO_ROOT / "tests" / f).exists()
+               or not re.search(rf"^def {t}\(", (REPO_ROOT / "tests" / f).read_text(), re.M)]
+    assert missing == []
