@@ -211,10 +211,11 @@ def _pick(num: int, max_frames: int | None) -> np.ndarray:
 
 def show_grid(clips, max_frames: int | None = 16, row_titles=None, title: str | None = None, scale: float = 0.55,
               dpi: int = 80):
-    """Clips as rows of frames (time left to right); returns the matplotlib Figure.
+    """Clips as rows of frames (time left to right, the frame index above each column); returns the Figure.
 
     ``clips``: a sequence of clips (each uint8 ``(F, H, W, 3)`` or float ``(F, 3, H, W)``) or one 5-D array.
-    ``max_frames`` evenly subsamples long clips; ``scale`` is inches per frame.
+    ``max_frames`` evenly subsamples long clips; ``scale`` is inches per frame. The margins for the title, the frame
+    indices and the row titles are fixed in inches, so that nothing collides whatever the number of rows.
     """
     import matplotlib.pyplot as plt
 
@@ -226,9 +227,11 @@ def show_grid(clips, max_frames: int | None = 16, row_titles=None, title: str | 
     idx = [_pick(len(c), max_frames) for c in clips]
     cols = max(len(i) for i in idx)
     h, w = clips[0].shape[1:3]
-    fig, axes = plt.subplots(len(clips), cols, figsize=(cols * scale * w / max(h, w) + 0.2,
-                                                         len(clips) * scale * h / max(h, w) + 0.3),
-                             dpi=dpi, squeeze=False)
+    cell_w, cell_h = scale * w / max(h, w), scale * h / max(h, w)
+    top = 0.22 + (0.25 if title else 0.0)                                  # inches: frame indices, then the title
+    left = 0.05 + (0.09 * max(len(str(t)) for t in row_titles) if row_titles is not None else 0.0)
+    width, height = left + cols * cell_w * 1.05 + 0.05, top + len(clips) * cell_h * 1.05 + 0.05
+    fig, axes = plt.subplots(len(clips), cols, figsize=(width, height), dpi=dpi, squeeze=False)
     for r, (clip, ii) in enumerate(zip(clips, idx)):
         for c in range(cols):
             ax = axes[r, c]
@@ -243,9 +246,9 @@ def show_grid(clips, max_frames: int | None = 16, row_titles=None, title: str | 
         if row_titles is not None:
             axes[r, 0].set_ylabel(str(row_titles[r]), fontsize=9, rotation=0, ha="right", va="center")
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.01 if row_titles is None else 0.12, right=0.99,
-                        bottom=0.01, top=0.85 if title else 0.9)
+        fig.suptitle(title, fontsize=10, y=1 - 0.04 / height, va="top")
+    fig.subplots_adjust(wspace=0.05, hspace=0.05, left=left / width, right=1 - 0.05 / width, bottom=0.05 / height,
+                        top=1 - top / height)
     return fig
 
 
