@@ -236,7 +236,8 @@ def encode_latents(cfg: TrainConfig, out, clips: torch.Tensor, device) -> dict:
         c = torch.load(cache, map_location="cpu", weights_only=False)
         if c["key"] == key:
             return c
-    tok = build_tokenizer(TrainConfig.from_dict(tok_ck["config"]))
+    with torch.random.fork_rng(devices=[]):     # building it must not consume the random numbers of the DiT's init
+        tok = build_tokenizer(TrainConfig.from_dict(tok_ck["config"]))
     tok.load_state_dict(tok_ck["ema"])
     tok.eval().to(device)
     with torch.no_grad():

@@ -1,51 +1,74 @@
 # %% [markdown]
-# # 08 · Sampling: DDIM over the AD staircase
+# # 08 · Sampling: DDIM on a staircase
 #
-# Notebook 03 built the *schedule*: which frame gets which timestep in each network call. This notebook runs it.
-# The sampler is plain DDIM (η = 0), applied **per frame**: every frame of the window carries its own step index, so
-# every frame gets its own DDIM coefficients. We derive that step, check that untouched frames are left exactly
-# alone, then sample from the shipped checkpoint: synchronous vs asynchronous, a sweep over the AR step `s`, a video
-# four times longer than the training clips, video prediction from given frames, and a toy ball-tracking metric on
-# real vs generated clips.
+# Notebook 03 built the AD *schedule*: which frame gets which timestep in each network call. This notebook runs it.
+# The sampler is plain DDIM (η = 0) applied **per frame**: every frame carries its own step index, so every frame
+# gets its own DDIM coefficients. We write the step and the loop here, check them against `ardiff_edu.ddim.sample`
+# bit for bit, and then sample from the shipped checkpoint:
+#
+# 1. one DDIM step per frame; untouched frames stay exactly unchanged;
+# 2. the loop over a staircase, with its window, equal to the package's; what the KV cache saves;
+# 3. synchronous (`s = 0`) vs asynchronous (`s > 0`) samples, and the frames that come out empty;
+# 4. videos longer than the training clips, with the sliding window;
+# 5. video prediction from given frames, against two baselines;
+# 6. the `LiveSampler` widget: watch the staircase denoise, iteration by iteration.
 #
 # Vocabulary: `T` training timesteps (1000) · `S` sampling steps · `F` frames · `s` AR step · `window` frames per
-# network call (the training length, 16). To stay fast on a CPU we use `S = 20` sampling steps here (the paper: 50).
+# network call (at most the training length). To stay fast on a CPU we mostly use `S = 10` (the paper: 50).
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import Image, display
+from matplotlib.ticker import MaxNLocator
 
-from ardiff_edu.data import bouncing_balls, to_float, to_uint8
-from ardiff_edu.metrics import ball_stats, compare
-from ardiff_edu.sample import DEFAULT_CHECKPOINT, ddim_coefficients, ddim_sample, ddim_step, generate, make_schedule
-from ardiff_edu.schedules import ad_nfe, ad_schedule, ddim_timesteps, smallest_safe_s, step_template
-from ardiff_edu.train import load_checkpoint
+from ardiff_edu.ad import ad_nfe, ad_schedule, ddim_timesteps, smallest_safe_s, step_template
+from ardiff_edu.ddim import ddim_coefficients, ddim_step
+from ardiff_edu.ddim import sample as ddim_sample
+from ardiff_edu.explorer import LiveSampler
+from ardiff_edu.figures import FONT
+from ardiff_edu.metrics import ball_stats, detect_blobs
+from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, generate, load_pipeline, real_clips
 from ardiff_edu.utils import seed_all
 from ardiff_edu.video import animate, show_grid
 
 seed_all(0)
 torch.set_num_threads(1)    # the model is small: one thread is as fast, and never fights other processes for the cores
-plt.rcParams.update({"figure.dpi": 60, "font.size": 8})
+plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
+
+
+
+def grid(clips, row_titles, title, **kwargs):
+    """`show_grid` with its title above the frame numbers, shown."""
+    fig = show_grid(clips, row_titles=row_titles, **kwargs)
+    fig.suptitle(title, fontsize=FONT + 1, y=1 + 0.3 / fig.get_figheight())
+    plt.show()
+
+
+pipe = load_pipeline(DEFAULT_CHECKPOINT)
+model, ns = pipe.model, pipe.noise_schedule
+L, C, W = model.num_tokens, model.token_dim, pipe.config.num_frames
+print(f"{DEFAULT_CHECKPOINT.name}: DiT width {pipe.config.width}, depth {pipe.config.depth}, trained on {W}-frame "
+      f"clips for {pipe.meta['steps']} steps; a frame is {L} tokens x {C} channels")
 
 # %% [markdown]
 # ## 1. One DDIM step per frame
 #
-# DDIM with `S` steps visits the LDM "uniform" timesteps `ddim = {0, c, 2c, …} + 1` (`c = T // S`) from the noisy
-# end. A frame with step index `k` (`k` steps done) is evaluated at `template[k]`, with `template[0] = T − 1` for
-# untouched noise (notebook 03). The official sampler (derived from LDM's) indexes its coefficients by the **DDIM
-# index** `j = S − k` and *extends* both arrays by one entry:
+# DDIM with `S` steps visits the LDM "uniform" timesteps `ddim = {0, c, 2c, …} + 1` (`c = T // S`). A frame with
+# step index `k` (`k` steps done) is fed to the network at `template[k]`, with `template[0] = T − 1` for untouched
+# noise (notebook 03). The official sampler (built on LDM's) indexes its coefficients by the **DDIM index**
+# `j = S − k` and *extends* both of its arrays by one entry:
 #
-# * `alphas      = [ᾱ[ddim[0]], …, ᾱ[ddim[S−1]], ᾱ[T−1]]` — the level the frame is at,
-# * `alphas_prev = [ᾱ[0], ᾱ[ddim[0]], …, ᾱ[ddim[S−2]], ᾱ[T−1]]` — the level one step later.
+# * `alphas      = [ᾱ[ddim[0]], …, ᾱ[ddim[S−1]], ᾱ[T−1]]`: the level the frame is at;
+# * `alphas_prev = [ᾱ[0], ᾱ[ddim[0]], …, ᾱ[ddim[S−2]], ᾱ[T−1]]`: the level one step later.
 #
-# One step, given the network's clean-latent prediction `x̂0`:
-# `ε̂ = (x − √a·x̂0) / √(1 − a)` and `x_new = √a_prev·x̂0 + √(1 − a_prev)·ε̂`, with `a = alphas[j]`,
-# `a_prev = alphas_prev[j]`. We build the arrays from scratch and compare them with the package.
+# One step, given the network's estimate `x̂0` of the clean frame: `ε̂ = (x − √a·x̂0) / √(1 − a)` and
+# `x_new = √a_prev·x̂0 + √(1 − a_prev)·ε̂`, with `a = alphas[j]`, `a_prev = alphas_prev[j]`. We build the arrays from
+# scratch and compare them with the package, which indexes them by `k`.
 
 # %%
-pipe = load_checkpoint(DEFAULT_CHECKPOINT)
-abar = pipe.noise_schedule.alphas_cumprod                  # float64, T = 1000
+abar = ns.alphas_cumprod                                   # float64, T = 1000
 S = 5
 ddim = torch.as_tensor(ddim_timesteps(S))
 alphas = torch.cat([abar[ddim], abar[-1:]])                # index j = S - k
@@ -55,16 +78,14 @@ print(" k  template[k]  j   a=alphas[j]  a_prev=alphas_prev[j]")
 for k in range(S + 1):
     j = S - k
     print(f"{k:2d}  {template[k]:11d}  {j}  {alphas[j]:11.6f}  {alphas_prev[j]:12.6f}")
-
 coef = ddim_coefficients(template, abar)                   # the package, indexed by k
 assert torch.equal(coef["a"], alphas.flip(0)) and torch.equal(coef["a_prev"], alphas_prev.flip(0))
-assert all(alphas[S - k] == abar[template[k]] for k in range(S + 1))   # a frame at index k is at template[k]
 
 # %% [markdown]
-# Now the step itself, from scratch, against `ddim_step` for every step index. For `k = 0` (DDIM index `S`) the
-# extra entries make `a = a_prev = ᾱ[T−1]`, and then `x_new = √a·x̂0 + (x − √a·x̂0) = x`: **an untouched frame is
-# left exactly unchanged, whatever the network predicts for it.** The package writes the step as
-# `x_new = c_x·x + c_x0·x̂0`; for `k = 0` the coefficients are exactly `1` and `0` in floating point.
+# The step from scratch, against `ddim_step` for every step index. For `k = 0` (DDIM index `S`) the extra entries
+# make `a = a_prev = ᾱ[T−1]`, and then `x_new = √a·x̂0 + (x − √a·x̂0) = x`: **an untouched frame is left exactly
+# unchanged, whatever the network predicts for it.** The package writes the step as `x_new = c_x·x + c_x0·x̂0`; for
+# `k = 0` its coefficients are exactly `1` and `0` in floating point.
 
 # %%
 def my_step(x, x0_hat, j):
@@ -74,197 +95,430 @@ def my_step(x, x0_hat, j):
 
 
 g = torch.Generator().manual_seed(0)
-x = torch.randn(2, 1, 16, 8, dtype=torch.float64, generator=g)
-x0_hat = torch.randn(2, 1, 16, 8, dtype=torch.float64, generator=g)
+x = torch.randn(2, 1, L, C, dtype=torch.float64, generator=g)
+x0_hat = torch.randn(2, 1, L, C, dtype=torch.float64, generator=g)
 for k in range(S + 1):
     assert torch.allclose(my_step(x, x0_hat, S - k), ddim_step(x, x0_hat, torch.tensor([k]), coef), atol=1e-12)
 assert torch.allclose(my_step(x, x0_hat, S), x, atol=1e-12)              # k = 0: the identity
 assert coef["c_x"][0] == 1.0 and coef["c_x0"][0] == 0.0                   # ... exactly, in the package
-drift = float(coef["c_x"][S] + coef["c_x0"][S])
-print(f"untouched frame: c_x = {float(coef['c_x'][0])}, c_x0 = {float(coef['c_x0'][0])}")
-print(f"finished frame fed x0_hat = x: x_new = {drift:.7f} x per iteration ({drift ** 100:.4f} after 100)")
-assert abs(drift - 1.0000212) < 1e-7
+print(f"untouched frame (k = 0): c_x = {float(coef['c_x'][0])}, c_x0 = {float(coef['c_x0'][0])}")
 
 # %% [markdown]
-# Which frames are updated is decided by the schedule's `update_mask`, not by the coefficients: in every iteration
-# the sampler computes the step for the whole window and then keeps the old value wherever the mask is False,
-# `x = where(update_mask, x_new, x)`. Frames outside the window are never fed to the network at all.
+# ## 2. The loop over a staircase
 #
-# > **Paper vs code.** The official sampler applies its keep-mask to the *network output* (`out = where(mask, out,
-# > x)`) and then runs the DDIM step on every frame of the window. That is the identity for untouched frames (above),
-# > but a finished frame (`k = S`) is multiplied by 1.0000212 in every later iteration it spends in the window. We
-# > apply the mask to the *result* (`keep="exact"`, the default): unscheduled frames stay bit-for-bit unchanged.
-# > `keep="official"` reproduces the drift; `tests/test_sample.py` pins both.
-
-# %%
-F, S = 6, 4
-sched = ad_schedule(F, S, 2)
-noise = torch.randn(1, F, pipe.model.num_tokens, pipe.model.token_dim, generator=torch.Generator().manual_seed(1))
-exact = ddim_sample(pipe.model, sched, noise, pipe.noise_schedule)
-official = ddim_sample(pipe.model, sched, noise, pipe.noise_schedule, keep="official")
-waits = (sched.step_index == S).sum(axis=0) - 1                # iterations each frame sits finished in the window
-print("iterations each frame spends finished in the window:", waits.tolist())
-print("max |official - exact| per frame:", [f"{d:.1e}" for d in (official - exact).abs().amax(dim=(0, 2, 3)).tolist()])
-# frame 0 sees only itself (causal attention): official = exact * drift^(iterations spent finished)
-assert torch.allclose(official[:, 0].double(), exact[:, 0].double() * drift ** int(waits[0]), atol=1e-6)
-assert 0 < (official - exact)[:, 1:].abs().max() < 1e-2      # later frames attend to the drifted ones: small changes
-
-# %% [markdown]
-# ## 2. Synchronous vs asynchronous, with the shipped checkpoint
+# One **iteration** of the schedule is one network call. In iteration `i` the sampler
 #
-# `generate` draws all the starting noise up front from `seed`, builds the AD schedule, runs `ddim_sample` over it
-# and decodes the latents with the tokenizer. `s = 0` is ordinary (synchronous) video diffusion: `S` network calls,
-# all frames at the same level. With `s = 2` frame `f + 1` trails frame `f` by two steps: `S + (F − 1)·s` calls.
-# First, on a tiny case, `generate` is exactly those three steps:
+# 1. takes the window `[lo, hi)` of frames the network sees (the whole video, or a sliding window of at most the
+#    training length);
+# 2. feeds every frame of the window labelled with `template[k]`, where `k` is its step index after this iteration
+#    (finished frames: `template[S]`, the cleanest level; untouched frames: `T − 1`);
+# 3. turns the output into `x̂0` (this model predicts `x0` directly) and takes the DDIM step with each frame's own
+#    coefficients;
+# 4. keeps the step only where the schedule's `update_mask` says so: `x = where(update, x_new, x)`. Every other
+#    frame, finished or not started, keeps its value bit for bit.
 
 # %%
-L, C = pipe.model.num_tokens, pipe.model.token_dim
+@torch.no_grad()
+def my_sample(model, sched, noise, ns):
+    coef = ddim_coefficients(sched.template, ns.alphas_cumprod)
+    template = torch.tensor(sched.template)
+    x = noise.clone()
+    for i in range(sched.num_iterations):
+        lo, hi = (int(v) for v in sched.windows[i])
+        k = torch.tensor(sched.step_index[i])[lo:hi]                # step indices after this iteration
+        update = torch.tensor(sched.update_mask[i])[lo:hi].reshape(1, -1, 1, 1)
+        t = template[k][None].expand(len(x), -1)                    # (B, window): one timestep per frame
+        x0_hat = model(x[:, lo:hi], t)                              # x0-prediction
+        x[:, lo:hi] = torch.where(update, ddim_step(x[:, lo:hi], x0_hat, k, coef), x[:, lo:hi])
+    return x
 
 
-def by_hand(num_videos, num_frames, s, num_steps, seed, callback=None):
-    noise = torch.randn((num_videos, num_frames, L, C), generator=torch.Generator().manual_seed(seed))
-    sched = ad_schedule(num_frames, num_steps, s, window=pipe.num_frames)
-    latents = ddim_sample(pipe.model, sched, noise, pipe.noise_schedule, callback=callback)
-    return to_uint8(pipe.decode_video(latents))
-
-
-assert np.array_equal(by_hand(1, 4, 1, 3, seed=5), generate(pipe, 1, 4, s=1, num_steps=3, seed=5))
-meta = pipe.meta
-print(f"checkpoint: {DEFAULT_CHECKPOINT.name}, DiT trained for {meta.get('steps')} steps "
-      f"(width {pipe.config.width}, depth {pipe.config.depth}, {L} tokens x {C} channels per frame, "
-      f"trained on {pipe.num_frames}-frame clips)")
+cases = {"s = 0 (synchronous)": ad_schedule(8, 10, 0), "s = 2": ad_schedule(8, 10, 2),
+         "20 frames, window 16, s = 1": ad_schedule(20, 10, 1, window=W)}
+for name, sched in cases.items():
+    noise = torch.randn((1, sched.num_frames, L, C), generator=torch.Generator().manual_seed(1))
+    mine = my_sample(model, sched, noise, ns)
+    theirs = ddim_sample(model, sched, noise, ns, kv_cache=False)
+    print(f"{name:<28} NFE {sched.nfe:3d}, bit-identical to ardiff_edu.ddim.sample: {torch.equal(mine, theirs)}")
+    assert torch.equal(mine, theirs)
 
 # %% [markdown]
-# Now 16 frames with `S = 20`, from the same noise. For `s = 2` we also keep the latent state after a few iterations
-# (the `callback`), to look at the staircase *during* sampling.
+# The package's sampler reports its state after every iteration to a `callback(i, x, x0_hat)`. With it we check the
+# claim of step 4 on the sliding-window run: between two iterations, exactly the frames the schedule updates change.
 
 # %%
-S, F = 20, 16
-sync = generate(pipe, 4, F, s=0, num_steps=S, seed=0)
-snaps, keep_at = {}, [5, 15, 25, 35, 49]
-asyn = by_hand(4, F, 2, S, seed=0, callback=lambda i, x: snaps.update({i: x[:1].clone()}) if i in keep_at else None)
-print("network calls: s=0", ad_nfe(F, S, 0), "| s=2", ad_nfe(F, S, 2))
-assert sync.shape == asyn.shape == (4, F, 32, 32, 3) and sync.dtype == np.uint8
-assert (ad_nfe(F, S, 0), ad_nfe(F, S, 2)) == (S, S + (F - 1) * 2)
-show_grid([sync[0], sync[1], asyn[0], asyn[1]], row_titles=["s=0", "s=0", "s=2", "s=2"],
-          title=f"same noise, S={S}: synchronous (top) vs asynchronous (bottom)")
-plt.show()
+states = []
+ddim_sample(model, sched, noise, ns, kv_cache=False, callback=lambda i, x, x0_hat: states.append(x.clone()))
+changed = torch.stack([(b != a).any(dim=(0, 2, 3)) for a, b in zip(states, states[1:])]).numpy()
+print("iterations:", len(states), "| frames changed per iteration == frames updated:",
+      np.array_equal(changed, sched.update_mask[1:]))
+assert np.array_equal(changed, sched.update_mask[1:])
+
+# %% [markdown]
+# **The KV cache.** Under the strictly causal mask a frame's keys and values depend only on itself and the frames
+# before it. A finished frame never changes again, so its keys and values can be computed once and reused: each call
+# then runs only the frames from the first unfinished one up to the last one updated (frames further right cannot
+# influence them). `generate` and `sample` use the cache whenever it is exact. We count the frames the network
+# actually processes (with a hook on its input layer) and compare the results.
+
+# %%
+frames_run = []
+hook = model.x_embed.register_forward_pre_hook(lambda module, args: frames_run.append(args[0].shape[1]))
+sched = ad_schedule(16, 10, 2)
+noise = torch.randn((2, 16, L, C), generator=torch.Generator().manual_seed(2))
+plain = ddim_sample(model, sched, noise, ns, kv_cache=False)
+n_plain, frames_run[:] = sum(frames_run), []
+cached = ddim_sample(model, sched, noise, ns)                         # the default: the cache, as it is exact here
+n_cached = sum(frames_run)
+hook.remove()
+rel = float((cached - plain).abs().max() / plain.abs().max())
+print(f"F=16, S=10, s=2, NFE {sched.nfe}: frames through the network {n_plain} without the cache, {n_cached} with it")
+print("max |difference| below 1e-5 of the largest latent:", rel < 1e-5)
+assert n_cached < n_plain and rel < 1e-5          # float rounding only: the same sums in another order
+
+# %% [markdown]
+# ## 3. Synchronous vs asynchronous
+#
+# `generate(pipe, M, F, s, num_steps)` draws the whole video's starting noise up front from `seed`, builds the AD
+# schedule, runs the sampler over it and decodes the latents with the tokenizer. `s = 0` is ordinary synchronous
+# video diffusion: `S` calls, every frame at the same level. With `s = 2` each frame trails its predecessor by two
+# steps: `S + (F − 1)·s` calls. Six videos each, from the same noise:
+
+# %%
+F, S, M = 16, 10, 6
+runs = {s: generate(pipe, M, F, s=s, num_steps=S, seed=0) for s in (0, 2)}
+nfe = {s: ad_nfe(F, S, s) for s in runs}
+print("network calls:", {f"s={s}": n for s, n in nfe.items()})
+assert nfe == {0: S, 2: S + (F - 1) * 2} and runs[0].shape == (M, F, 32, 32, 3) and runs[0].dtype == np.uint8
+rows = [runs[s][i] for s in runs for i in range(3)]
+titles = [f"s={s}, video {i}" for s in runs for i in range(3)]
+grid(rows, titles, f"the same noise, S={S}: synchronous (s=0, NFE {nfe[0]}, top three) vs asynchronous (s=2, "
+                  f"NFE {nfe[2]}, bottom three)")
 
 # %% tags=["nbval-ignore-output"]
-animate([sync[0], sync[1], asyn[0], asyn[1]], fps=8, scale=3, fmt="mp4")
+animate(rows, title=f"S={S}: s=0 (NFE {nfe[0]}) | s=2 (NFE {nfe[2]})",
+        labels=[f"s={s} #{i}" for s in runs for i in range(3)], fps=6, scale=2)
 
 # %% [markdown]
-# The decoded state of the first `s = 2` video after some iterations: early frames are already clean while later
-# ones are still noise; each row is one row of notebook 03's staircase.
+# The toy ball tracker of `ardiff_edu.metrics` (`ball_stats`: blobs per frame, how many continue into the next frame,
+# their acceleration away from the walls) puts numbers on what the rows show, next to held-out real clips. Its
+# `empty_frac` is the fraction of frames **without any ball**: real clips never have one.
 
 # %%
-sched = ad_schedule(F, S, 2)
-rows = [to_uint8(pipe.decode_video(snaps[i]))[0] for i in keep_at]
-show_grid(rows, row_titles=[f"after it {i}" for i in keep_at], title="s=2: the state during sampling")
-plt.show()
-print("step index after it 25:", sched.step_index[25].tolist())
-assert keep_at[-1] == sched.num_iterations - 1 and sched.step_index[25, 0] == S and sched.step_index[25, -1] == 0
+real, _ = real_clips(pipe, M, F, seed=0)
+table = {"real": ball_stats(real)[0], **{f"s={s} (NFE {nfe[s]})": ball_stats(v)[0] for s, v in runs.items()}}
+keys = ("count_mean", "empty_frac", "match_frac", "accel_median", "colour_drift_median")
+print(f"{'':<15}" + "".join(f"{k:>21}" for k in keys))
+for name, values in table.items():
+    print(f"{name:<15}" + "".join(f"{values[k]:>21.2f}" for k in keys))
+assert table["real"]["empty_frac"] == 0 and table["real"]["match_frac"] > 0.9
 
 # %% [markdown]
-# ## 3. The AR step `s`: cost and what it changes
+# **Empty frames.** The generated sets can contain frames without any ball (the `empty_frac` column). Where are
+# they? We count, per video, the frames in which the tracker finds no ball, and show the first video that has one.
+
+# %%
+empty = {s: np.array([[len(blobs) == 0 for blobs in clip] for clip in detect_blobs(v)[0]]) for s, v in runs.items()}
+for s, e in empty.items():
+    name = f"s={s} (NFE {nfe[s]})"
+    print(f"{name}: empty frames per video {e.sum(axis=1).tolist()}, {int(e.sum())} of {e.size}; videos whose "
+          f"frame 0 is empty: {int(e[:, 0].sum())}, empty from frame 0 to the end: {int(e.all(axis=1).sum())}")
+    assert int(e.sum()) == round(table[name]["empty_frac"] * e.size)       # the tracker's own count
+blank = [(s, i) for s, e in empty.items() for i in range(M) if e[i].any()]
+if blank:
+    s, i = blank[-1]
+    grid([runs[0][i], runs[2][i]], [f"s=0, video {i}", f"s=2, video {i}"],
+         f"video {i}: {int(empty[0][i].sum())} (s=0, NFE {nfe[0]}) and {int(empty[2][i].sum())} (s=2, NFE {nfe[2]}) "
+         f"empty frames, S={S}, the same noise")
+else:
+    print("no empty frame in this sample")
+
+# %% [markdown]
+# An empty frame is a generation failure, not a possibility the model learned: bouncing balls never leave the frame,
+# and the held-out real clips have no empty frame (asserted above). The counts show where the failures sit for the
+# checkpoint you loaded. Two mechanisms are worth knowing. With `s = 0` every frame is denoised at the same time, so
+# a ball that fades in the later frames has no finished past to hold on to. With `s > 0` the first frame finishes
+# first and every later frame is denoised while attending to it: if frame 0 comes out black, continuing an empty
+# past is exactly what a causal model trained on real continuations does, and the whole video stays black (the
+# "videos empty from frame 0 to the end" count). More training and more sampling steps are the first things to try;
+# `python -m ardiff_edu evaluate` measures such changes on a fixed protocol.
 #
-# The cost grows linearly in `s`: `NFE = S + (F − 1)·s`. We sample four 16-frame clips for several `s` and track the
-# balls with
-# the toy metric of section 6 (`match` = fraction of blobs that continue into the next frame, `acc` = median
-# centroid acceleration away from the walls in px/frame², ≈ 0 for real constant-velocity balls) and the mean
-# absolute change between consecutive frames.
-
-# %%
-print("  s   NFE   match   acc   |frame change|")
-for s in (0, 1, 2, 5):
-    videos = generate(pipe, 4, F, s=s, num_steps=S, seed=1)
-    values, _ = ball_stats(videos)
-    change = np.abs(np.diff(videos.astype(np.int16), axis=1)).mean()
-    print(f"{s:3d}  {ad_nfe(F, S, s):4d}  {values['match_frac']:6.2f}  {values['accel_median']:5.2f}  {change:8.1f}")
-    assert ad_nfe(F, S, s) == S + (F - 1) * s
-print(f"s=S (fully auto-regressive) would cost {ad_nfe(F, S, S)} calls")
-
-# %% [markdown]
 # ## 4. Longer than the training clips: the sliding window
 #
 # The DiT was trained on 16-frame clips, so it sees at most 16 frames per call. For a longer video the window slides
-# right by one frame whenever the frame just past it starts (notes §3.4). A frame that leaves the window must already
-# be finished, which needs `s · window ≥ S`. The official code does not check this and silently skips the missing
-# steps; `ad_schedule` (and so `generate`) refuses by default and names the smallest safe `s`:
+# right by one frame whenever the frame just past it starts (notebook 03). A frame that leaves the window must
+# already be finished, which needs `s · window ≥ S`.
+#
+# > **Paper vs code.** The official sampler does not check this guard: with `s · window < S` the frames that leave
+# > the window early silently lose their remaining steps and end noisy. `ad_schedule` (and so `generate`) refuses
+# > by default and names the smallest safe `s`; `overflow="wait"` holds new frames back instead (more calls, no
+# > skipped step) and `overflow="drop"` reproduces the official skip for study. `tests/test_ad.py` pins all three
+# > (`test_unsafe_long_video_raises_with_smallest_safe_s`, `test_wait_holds_frames_back_and_finishes_everything`,
+# > `test_drop_reproduces_the_official_silent_skip`).
 
 # %% tags=["raises-exception"]
-generate(pipe, 1, 64, s=1, num_steps=20)    # s * window = 16 < S = 20
-
-# %% [markdown]
-# Either take `s ≥ ⌈S / window⌉ = 2`, or `overflow="wait"`: hold new frames back until the oldest frame in the window
-# is finished (more calls, never a skipped step). We take `s = 2`: 64 frames in `20 + 63·2 = 146` calls of 16 frames.
+generate(pipe, 1, 48, s=1, num_steps=20)    # s * window = 16 < S = 20
 
 # %%
-print("S=20, window 16: smallest safe s =", smallest_safe_s(20, 16), "| NFE s=2:", ad_nfe(64, 20, 2, 16),
-      "| NFE s=1 with overflow='wait':", ad_nfe(64, 20, 1, 16, overflow="wait"))
-long = generate(pipe, 1, 64, s=2, num_steps=S, seed=3)
-sched = ad_schedule(64, S, 2, window=16)
-print(f"64 frames, S={S}, s=2: {sched.nfe} calls of {sched.window_size} frames; every frame got "
+print("S=20, window 16: smallest safe s =", smallest_safe_s(20, W), "| NFE with s=2:", ad_nfe(48, 20, 2, W),
+      "| NFE with s=1 and overflow='wait':", ad_nfe(48, 20, 1, W, overflow="wait"))
+long = generate(pipe, 1, 48, s=1, num_steps=S, seed=3)           # S = 10: s = 1 is safe
+sched = ad_schedule(48, S, 1, window=W)
+print(f"48 frames, S={S}, s=1: {sched.nfe} calls of {sched.window_size} frames; every frame got "
       f"{int(sched.updates_per_frame.min())} updates")
-assert long.shape == (1, 64, 32, 32, 3) and sched.nfe == S + 63 * 2 and (sched.updates_per_frame == S).all()
-show_grid([long[0, :32], long[0, 32:]], row_titles=["frames 0-31", "frames 32-63"],
-          max_frames=32, scale=0.35)
-plt.show()
+assert long.shape == (1, 48, 32, 32, 3) and sched.nfe == S + 47 and (sched.updates_per_frame == S).all()
+grid([long[0, :24], long[0, 24:]], ["frames 0-23", "frames 24-47"],
+     f"a 48-frame video, three times the training length (S={S}, s=1, NFE {sched.nfe})", max_frames=24, scale=0.45)
 
 # %% tags=["nbval-ignore-output"]
-animate([long[0]], fps=12, scale=3, fmt="mp4")
+animate([long[0, :16], long[0, 16:32], long[0, 32:]], title=f"one video, F=48, S={S}, s=1, NFE {sched.nfe}",
+        labels=["frames 0-15", "16-31", "32-47"], fps=6, scale=3)
 
 # %% [markdown]
 # ## 5. Video prediction from given frames
 #
-# Give the first `p` frames as clean latents, labelled `t = 1` like a finished frame, and never update them. We also
-# **shift** the schedule: the generated frames run the ordinary staircase with the first generated frame as the
-# head, so no call is spent on the given frames, and with a sliding window every call sees `p` clean frames of
-# context (first the given ones, later the most recently finished ones) plus `window − p` working frames.
+# Given the first `K` frames of a clip, generate the rest. `generate(..., prefix_frames=K)` takes the first `K`
+# frames of held-out clips of the model's own data set (`real_clips` with the same `seed`), encodes them and marks
+# them finished from the start (`ad_schedule(..., prefix_frames=K)`): they are fed as clean context, labelled like
+# finished frames, and never updated; the staircase starts at frame `K`. The ground truth is the real continuation
+# of the same clips, so we can score the prediction against two baselines:
 #
-# > **Paper vs code.** The official sampler has an (unused) `mask`/`x0` path that overwrites the masked frames with
-# > the given latents at `t = 1` but keeps the unshifted staircase, so the first calls are spent "denoising" frames
-# > that are already given. `make_schedule(..., prefix_frames=p)` drops those calls; `tests/test_sample.py` pins the
-# > shift.
+# * **copy the last given frame** (nothing moves);
+# * **black frames** (predict the background everywhere; balls cover a small part of every frame).
+#
+# Two errors per predicted frame: the mean squared pixel error, and the overlap (IoU) of the ball pixels (brightest
+# channel ≥ 100) with the ground truth's. The tokenizer's reconstruction of the ground truth shows how low the error
+# can go at all.
 
 # %%
-print(make_schedule(6, 4, 2, prefix_frames=2).to_text())
-assert make_schedule(6, 4, 2, prefix_frames=2).nfe == ad_nfe(4, 4, 2) == 4 + 3 * 2
+K = 4
+truth, _ = real_clips(pipe, M, F, seed=0)
+pred = generate(pipe, M, F, s=2, num_steps=S, prefix_frames=K, seed=0)
+given_back = pipe.decode_uint8(pipe.encode_uint8(truth[:, :K]))
+print("given frames come back as the tokenizer reconstructs them: max |difference| =",
+      int(np.abs(pred[:, :K].astype(int) - given_back.astype(int)).max()), "/ 255")
+assert np.abs(pred[:, :K].astype(int) - given_back.astype(int)).max() <= 1
 
-# %%
-real = bouncing_balls(2, num_frames=F, seed=123)
-p = 4
-pred = generate(pipe, 2, F, s=2, num_steps=S, prefix_frames=real[:, :p], seed=4)
-recon = to_uint8(pipe.decode_video(pipe.encode_video(to_float(real[:, :p]))))     # what the tokenizer makes of them
-err_given = np.abs(pred[:, :p].astype(int) - recon.astype(int)).max()
-err_future = np.abs(pred[:, p:].astype(int) - real[:, p:].astype(int)).mean()
-print(f"given frames: max |pred - tokenizer reconstruction| = {err_given} / 255")
-print(f"predicted frames: mean |pred - ground truth| = {err_future:.1f} / 255")
-assert err_given <= 1                                    # the given frames come back (decoded), unchanged
-show_grid([real[0], pred[0], real[1], pred[1]], row_titles=["real", f"pred (p={p})", "real", f"pred (p={p})"],
-          title=f"video prediction: the first {p} frames given, {F - p} generated with s=2")
+future = truth[:, K:]
+candidates = {"model (s=2)": pred[:, K:], "copy the last given frame": np.repeat(truth[:, K - 1:K], F - K, axis=1),
+              "black frames": np.zeros_like(future),
+              "tokenizer reconstruction": pipe.decode_uint8(pipe.encode_uint8(truth))[:, K:]}
+
+
+def mse(videos):
+    return ((videos / 255.0 - future / 255.0) ** 2).mean(axis=(0, 2, 3, 4))        # per predicted frame
+
+
+def ball_iou(videos):
+    a, b = videos.max(-1) >= 100, future.max(-1) >= 100
+    return ((a & b).sum(axis=(2, 3)) / np.maximum((a | b).sum(axis=(2, 3)), 1)).mean(axis=0)
+
+
+errors = {name: (mse(v), ball_iou(v)) for name, v in candidates.items()}
+for name, (e, iou) in errors.items():
+    print(f"{name:<26} MSE {e.mean():.4f}   ball IoU {iou.mean():.2f}")
+assert np.all(errors["black frames"][1] == 0)                       # black has no ball pixels at all
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+steps = np.arange(K, F)
+for name, (e, iou) in errors.items():
+    style = ":" if name.startswith("tokenizer") else "o-"
+    axes[0].plot(steps, e, style, ms=3, label=name)
+    axes[1].plot(steps, iou, style, ms=3, label=name)
+axes[0].set(xlabel="frame (0-3 given)", ylabel="mean squared error", title="pixel error vs the real continuation")
+axes[1].set(xlabel="frame (0-3 given)", ylabel="ball-pixel IoU", ylim=(-0.03, 1.03),
+            title="overlap of the ball pixels with the truth")
+for ax in axes:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=FONT)
+fig.suptitle(f"video prediction, {M} held-out clips, K={K} given, S={S}, s=2, NFE {ad_nfe(F, S, 2, prefix_frames=K)}",
+             fontsize=FONT + 1)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=FONT)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 plt.show()
 
+# %%
+grid([truth[0], pred[0], truth[1], pred[1]], ["real", "predicted", "real", "predicted"],
+     f"the first {K} frames given, {F - K} generated (S={S}, s=2, NFE {ad_nfe(F, S, 2, prefix_frames=K)})")
+
 # %% [markdown]
-# ## 6. A toy metric: real vs generated
+# Copying the last frame is right at first and falls behind as soon as the balls have moved; black frames have a
+# constant error and no ball overlap at all; the model's error grows with the distance from the given frames, as
+# every predictor's does when small errors in position and velocity add up. The pixel MSE alone can be misleading
+# here (a black frame pays only for the small ball area), which is why the overlap is shown beside it.
 #
-# FVD needs a pretrained video network; we have none offline, and on bouncing balls we can do something more direct.
-# `ball_stats` finds the coloured blobs in every frame (connected components of the non-black pixels), links them
-# between consecutive frames and measures counts, acceleration away from walls, colour stability and how many blobs
-# continue into the next frame. It is **not** FVD and its numbers are comparable only under the same protocol
-# (thresholds, clip count and length), which it returns alongside the values.
+# ## 6. The LiveSampler: watch it denoise
+#
+# `ardiff_edu.explorer.LiveSampler` runs the shipped model on one video and keeps every iteration: beside the
+# staircase (the current iteration marked) it shows every frame's state after that iteration, decoded, and the
+# network's current estimate `x̂0` of the clean frame. Runs are cached per setting, so dragging the iteration slider
+# (or pressing play) never samples again. Move `s` to 0 and watch all frames emerge together; move it up and watch
+# the early frames finish first.
 
 # %%
-real = bouncing_balls(8, num_frames=F, seed=7)
-rows = compare(real, np.concatenate([sync, asyn]), names=("real", "generated"))
-values, protocol = ball_stats(real)
-print("protocol:", {k: protocol[k] for k in ("clips", "frames", "fg_threshold", "min_area", "max_jump", "wall_margin")})
-assert rows["real"]["match_frac"] > 0.9 and rows["real"]["accel_median"] < 0.5      # real balls: tracked, smooth
-assert not rows["generated"]["match_frac"] >= rows["real"]["match_frac"]     # (nan: no blobs at all)
+sampler = LiveSampler(pipe, num_frames=12, num_steps=10, s=2)
+runs_before, frames_before = sampler.runs, sampler.frames.copy()
+sampler.controls["iteration"].value = sampler.trace.num_iterations - 1
+assert sampler.runs == runs_before and not np.array_equal(sampler.frames, frames_before)   # no new sampling run
+sampler.controls["iteration"].value = 12
+print("LiveSampler:", sampler.trace.schedule.nfe, "iterations; shown frames", sampler.frames.shape, "| runs:",
+      sampler.runs)
+display(Image(data=sampler.png()))                  # a static copy of the frame strips at iteration 12
+
+# %% tags=["nbval-ignore-output"]
+sampler
 
 # %% [markdown]
-# Real clips are tracked almost perfectly and move at constant velocity between bounces. How close the generated
-# clips come depends on how long the DiT was trained: the CPU probe found that a few hundred steps learn what a
-# frame looks like (blobs of the right size and colours on black) but not how balls move, and estimated 10–20k
-# steps for coherent motion. `data/samples/README.md` has the numbers of the shipped checkpoint at 16 and 64 frames,
-# with the commands that produced them.
+# ## 7. Where our sampler differs from the official one
+#
+# > **Paper vs code (keeping frames).** The official sampler applies its keep-mask to the *network output* (it
+# > replaces `x̂0` by `x` on the frames it does not update) and then takes the DDIM step on every frame of the
+# > window. For an untouched frame that is the identity (section 1), but a finished frame (`k = S`) is multiplied by
+# > `c_x + c_x0 ≈ 1.0000212` in every later iteration it spends in the window; for ε- or v-predicting models the
+# > replaced output becomes a shrunken `x̂0`, and finished frames shrink by about 0.9958 per iteration. We apply the
+# > mask to the *result* (`keep="exact"`, the default): frames the schedule does not update stay bit-for-bit
+# > unchanged. `keep="official"` reproduces the official behaviour; `tests/test_ddim.py` pins both
+# > (`test_keep_exact_vs_official_pins_the_finished_frame_drift`,
+# > `test_an_eps_model_with_the_official_keep_shrinks_finished_frames`).
+
+# %%
+sched = ad_schedule(6, 4, 2)
+noise = torch.randn((1, 6, L, C), generator=torch.Generator().manual_seed(1))
+exact = ddim_sample(model, sched, noise, ns)
+official = ddim_sample(model, sched, noise, ns, keep="official")
+coef4 = ddim_coefficients(sched.template, abar)
+drift = float(coef4["c_x"][4] + coef4["c_x0"][4])
+waits = int((sched.step_index[:, 0] == 4).sum()) - 1                  # iterations frame 0 spends finished
+print(f"finished frame: x_new = {drift:.7f} x per iteration; frame 0 waits {waits} iterations finished")
+print("frames where official differs from exact:", (official - exact).abs().amax(dim=(0, 2, 3)).gt(0).tolist())
+assert torch.allclose(official[:, 0].double(), exact[:, 0].double() * drift ** waits, atol=1e-6)
+
+# %% [markdown]
+# > **Paper vs code (the DDIM steps for `S` other than 50).** The official helper (LDM's `make_ddim_timesteps`)
+# > takes every `c`-th timestep with `c = T // S`, `range(0, T, c) + 1`. When `S` does not divide `T` that gives
+# > **more than `S` steps** (for `S = 3`: four, the last one `T`, outside the table). `ardiff_edu.ad.ddim_timesteps`
+# > returns exactly `S` steps, `{0, c, …, (S − 1)·c} + 1`; `tests/test_ad.py::test_ddim_timesteps_are_the_ldm_uniform_steps`
+# > pins it.
+
+# %%
+for S_try in (50, 3, 7, 30):
+    official_steps = np.arange(0, 1000, 1000 // S_try) + 1          # the official helper's rule, written out
+    ours = ddim_timesteps(S_try)
+    print(f"S={S_try:2d}: official rule gives {len(official_steps):2d} steps (last {official_steps[-1]}), "
+          f"ours {len(ours)} (last {ours[-1]})")
+    assert len(ours) == S_try and np.array_equal(ours, official_steps[:S_try])
+
+# %% [markdown]
+# > **Paper vs code (guidance without labels).** The official sampler offers classifier-free guidance for its
+# > *unconditional* models too: the second branch is fed an all-zero context, which the model never saw in
+# > training, so the "guidance" extrapolates away from an input it cannot interpret. We guide only class-conditional
+# > models, against the null label they trained with (label dropout); `cfg_scale != 1` without labels is refused.
+# > `tests/test_ddim.py::test_cfg_scale_one_is_the_conditional_branch_and_guidance_is_one_batched_call` pins it.
+
+# %% tags=["raises-exception"]
+generate(pipe, 1, 8, s=2, num_steps=5, cfg_scale=2.0)
+
+# %% [markdown]
+# ## Summary
+#
+# * DDIM on a staircase is one DDIM step per frame with that frame's coefficients; untouched frames are exactly
+#   unchanged (the extended arrays) and unscheduled frames are kept by a mask on the result.
+# * Our loop, with its window, equals `ardiff_edu.ddim.sample` bit for bit; the KV cache runs fewer frames and
+#   changes only float rounding.
+# * The sliding window generates videos longer than the training clips, as long as `s · window ≥ S`.
+# * Given frames turn the sampler into a video predictor, scored here against the real continuation.
+
+# %%
+meta, c = pipe.meta, pipe.config
+n_params = sum(p.numel() for p in model.parameters()) / 1e6
+print(f"All samples above come from {DEFAULT_CHECKPOINT.name}: a DiT of {n_params:.2f} M parameters trained for "
+      f"{meta['steps']} steps (batch {c.batch_size}, {c.timesteps} timesteps, lr {c.lr} {c.lr_schedule}), its "
+      f"tokenizer for {meta['tokenizer_steps']} steps; final training loss {meta['final_loss']}.")
+
+# %% [markdown]
+# How good the samples look depends on that training run; every number in this notebook was computed from the
+# checkpoint just loaded, so re-running it after a longer run (notebook 07, `python -m ardiff_edu train --resume`)
+# shows the new model's results. `python -m ardiff_edu evaluate` scores checkpoints on a fixed protocol.
+#
+# ## Exercises
+#
+# Each exercise has a checker from `ardiff_edu.exercises.nb08` that answers in one line: right, or what is wrong and
+# where. The worked solution follows in a collapsed cell (click to expand it); try first.
+#
+# ### Exercise 1
+#
+# Write `my_nfe(F, S, s, K)`: the number of network calls of the AD sampler for `F` frames, `K` of them given, on the
+# whole video (no sliding window), without building a schedule. Then find, for `F = 16` and `S = 10`, the largest `s`
+# that costs at most three times the synchronous sampler, and look at its samples next to `s = 0`.
+
+# %%
+from ardiff_edu.exercises.nb08 import check_keep_step, check_nfe  # noqa: E402
+
+
+def my_nfe(F, S, s, K=0):
+    """Network calls of AR-Diffusion's sampler: F frames (K given), S steps, AR step s, whole-video window."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_nfe(my_nfe)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def my_nfe(F, S, s, K=0):
+    return S + (F - K - 1) * s          # the first generated frame needs S calls; each later one adds s
+
+
+budget = 3 * my_nfe(16, 10, 0)
+best = max(s for s in range(0, 11) if my_nfe(16, 10, s) <= budget)
+print(f"F=16, S=10: at most {budget} calls -> s = {best} ({my_nfe(16, 10, best)} calls)")
+assert best == 1
+videos = {s: generate(pipe, 2, 16, s=s, num_steps=10, seed=5) for s in (0, best)}
+grid([videos[s][i] for s in videos for i in range(2)], [f"s={s}, NFE {my_nfe(16, 10, s)}" for s in videos
+                                                       for i in range(2)],
+     "S=10: synchronous vs the largest s within three times its cost")
+result = check_nfe(my_nfe)
+print(result)
+assert result
+
+# %% [markdown]
+# ### Exercise 2
+#
+# Write `keep_step(x, x0_hat, k, update, coef)`: one DDIM step for the frames with `update` True (`c_x[k]·x +
+# c_x0[k]·x̂0`, with each frame's own `k`, coefficients from `ddim_coefficients`) that leaves every other frame
+# **bit-for-bit** unchanged, without modifying `x`. Then write the official variant (mask the network output, step
+# every frame) and measure how far a finished frame drifts over 100 iterations.
+
+# %%
+def keep_step(x, x0_hat, k, update, coef):
+    """x, x0_hat (B, F, L, C); k (F,) step indices; update (F,) bool -> the new x."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_keep_step(keep_step)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def keep_step(x, x0_hat, k, update, coef):
+    c_x = coef["c_x"][k].reshape(1, -1, 1, 1).to(x.dtype)              # per-frame coefficients
+    c_x0 = coef["c_x0"][k].reshape(1, -1, 1, 1).to(x.dtype)
+    return torch.where(update.reshape(1, -1, 1, 1), c_x * x + c_x0 * x0_hat, x)   # the mask on the result
+
+
+def official_keep_step(x, x0_hat, k, update, coef):
+    x0_hat = torch.where(update.reshape(1, -1, 1, 1), x0_hat, x)         # the mask on the network output
+    c_x = coef["c_x"][k].reshape(1, -1, 1, 1).to(x.dtype)
+    c_x0 = coef["c_x0"][k].reshape(1, -1, 1, 1).to(x.dtype)
+    return c_x * x + c_x0 * x0_hat
+
+
+coef50 = ddim_coefficients(step_template(50), abar)
+frame = torch.randn(1, 1, L, C, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+finished, ours = frame.clone(), frame.clone()
+k_done, no = torch.tensor([50]), torch.tensor([False])
+for _ in range(100):
+    finished = official_keep_step(finished, frame, k_done, no, coef50)
+    ours = keep_step(ours, frame, k_done, no, coef50)
+print(f"a finished frame after 100 iterations: official x{float(finished.norm() / frame.norm()):.5f}, "
+      f"ours x{float(ours.norm() / frame.norm()):.5f}")
+assert torch.equal(ours, frame)
+result = check_keep_step(keep_step)
+print(result)
+assert result

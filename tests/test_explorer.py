@@ -172,3 +172,112 @@ def test_frames_are_noised_with_the_ldm_linear_schedule():
     torch.testing.assert_close(out[0], clip[0])
     expected = 7.33e-4 ** 0.5 + (1 - 7.33e-4) ** 0.5 * noise[1]
     torch.testing.assert_close(out[1], expected, atol=2e-4, rtol=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LiveSampler: the model (a sampling trace), the renderer and the widget shell
+# ---------------------------------------------------------------------------------------------------------------
+from ardiff_edu.explorer import (LiveSampler, LiveState, display_x0, render_live_frames_png,  # noqa: E402
+                                 run_live_sampler)
+from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, generate, load_pipeline  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_pipe(tiny_checkpoint):
+    return load_pipeline(tiny_checkpoint)          # trained on 8-frame clips: the window is 8 frames
+
+
+def test_the_trace_records_every_iteration_and_ends_with_the_generated_video(tiny_pipe):
+    trace = run_live_sampler(tiny_pipe, LiveState(s=1, num_steps=4, num_frames=6, seed=2))
+    sched = trace.schedule
+    assert sched == ad_schedule(6, 4, 1, window=8)
+    L, C = tiny_pipe.model.num_tokens, tiny_pipe.model.token_dim
+    assert trace.states.shape == trace.x0.shape == (sched.num_iterations, 6, L, C)
+    assert torch.isfinite(trace.x0).all()                          # no KV cache: every frame of the window, always
+    video = generate(tiny_pipe, 1, 6, s=1, num_steps=4, seed=2, kv_cache=False)[0]
+    assert np.array_equal(trace.video, video)
+    last_state, _ = trace.frames(sched.num_iterations - 1)
+    assert np.array_equal(last_state, video)                       # the last state is the result
+    # between iterations only the updated frames change
+    changed = (trace.states[1:] != trace.states[:-1]).any(dim=(2, 3)).numpy()
+    assert np.array_equal(changed, sched.update_mask[1:])
+
+
+def test_display_x0_with_a_sliding_window(tiny_pipe):
+    trace = run_live_sampler(tiny_pipe, LiveState(s=1, num_steps=4, num_frames=11, window=5))
+    sched = trace.schedule
+    assert sched.window_size == 5 and not torch.isfinite(trace.x0[0, 5:]).any()
+    x0, known = display_x0(trace, 0)
+    assert known.tolist() == [True] * 5 + [False] * 6               # frames right of the window: not seen yet
+    torch.testing.assert_close(x0[:5], trace.x0[0, :5])
+    last = sched.num_iterations - 1
+    x0, known = display_x0(trace, last)
+    assert known.all()
+    left = int(sched.windows[last, 0])
+    assert left > 0                                                # frames that left the window are finished:
+    assert torch.equal(x0[:left], trace.states[last, :left])       # they show themselves
+    states, shown = trace.frames(4)
+    assert states.shape == shown.shape == (11, 32, 32, 3) and shown.dtype == np.uint8
+    assert (shown[~display_x0(trace, 4)[1]] == 128).all()          # grey where there is no estimate
+    with pytest.raises(ValueError, match=r"iteration must be in \[0, "):
+        trace.frames(sched.num_iterations)
+
+
+def test_live_frames_renderer_returns_a_png():
+    frames = np.zeros((4, 32, 32, 3), np.uint8)
+    png = render_live_frames_png(frames, frames + 50, np.array([-1, 1, 201, 999]), 3)
+    assert png.startswith(PNG) and len(png) < 60_000
+    assert render_live_frames_png(frames, frames + 50, np.array([-1, 1, 201, 999]), 3) == png
+
+
+def test_live_sampler_controls_samples_once_per_setting_and_scrubs_without_sampling(tiny_pipe):
+    ls = LiveSampler(tiny_pipe, num_frames=6, num_steps=4, s=1)
+    c = ls.controls
+    for key in ("s", "num_steps", "seed", "iteration", "num_frames", "window", "play"):
+        assert key in c
+    sched = ls.trace.schedule
+    assert ls.runs == 1 and c["iteration"].value == (sched.num_iterations - 1) // 2
+    assert c["iteration"].max == c["play"].max == sched.num_iterations - 1 and c["s"].max == 4
+    assert ls.frames.shape == (6, 32, 32, 3) and ls.frames.dtype == np.uint8
+    assert "NFE = 9" in ls.info.value
+    frames, strip, matrix = ls.frames.copy(), ls.frames_image.value, ls.matrix_image.value
+    c["iteration"].value = 0
+    assert ls.runs == 1                                            # scrubbing never samples
+    assert not np.array_equal(ls.frames, frames) and ls.frames_image.value != strip
+    assert ls.matrix_image.value != matrix                         # the marked row moved
+    c["iteration"].value = (sched.num_iterations - 1) // 2
+    assert np.array_equal(ls.frames, frames) and ls.runs == 1      # and comes back to the same picture
+    c["s"].value = 2
+    assert ls.runs == 2 and ls.trace.schedule == ad_schedule(6, 4, 2, window=8)
+    assert "NFE = 14" in ls.info.value and c["iteration"].max == 13
+    c["seed"].value = 5
+    assert ls.runs == 3 and not np.array_equal(ls.trace.video, ls._cache[(2, 4, 0, 6, 8)].video)
+    c["seed"].value = 0
+    c["s"].value = 1
+    assert ls.runs == 3                                            # both settings were cached
+    c["num_steps"].value = 3
+    assert ls.runs == 4 and c["s"].max == 3 and ls.trace.schedule.num_steps == 3
+
+
+def test_live_sampler_shows_a_message_for_an_unsafe_window_and_keeps_a_bounded_cache(tiny_pipe):
+    ls = LiveSampler(tiny_pipe, num_frames=10, num_steps=4, s=1, cache_size=2)
+    c = ls.controls
+    c["s"].value = 0                                               # 10 frames > window 8 with s = 0: unsafe
+    assert ls.trace is None and ls.frames is None and "smallest safe s is 1" in ls.error
+    assert "Invalid settings" in ls.info.value and bytes(ls.frames_image.value) == b""
+    assert bytes(ls.matrix_image.value).startswith(PNG)
+    c["iteration"].value = 0                                       # still no crash
+    c["window"].value = 4
+    c["s"].value = 1
+    assert ls.error is None and ls.trace.schedule.window_size == 4
+    c["s"].value = 2
+    assert len(ls._cache) == 2 and ls.runs == 3                   # the oldest run was dropped
+
+
+def test_live_sampler_loads_the_shipped_checkpoint_by_default_or_by_path():
+    ls = LiveSampler(num_frames=4, num_steps=3, s=1)
+    assert ls.pipeline.config.name == load_pipeline(DEFAULT_CHECKPOINT).config.name
+    assert ls.frames.shape == (4, 32, 32, 3)
+    assert "application/vnd.jupyter.widget-view+json" in ls._repr_mimebundle_()
+    assert ls.png() == bytes(ls.frames_image.value) and ls.png().startswith(PNG)
+    assert LiveSampler(DEFAULT_CHECKPOINT, num_frames=3, num_steps=2, s=1).trace.schedule.nfe == 4

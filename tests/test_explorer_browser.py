@@ -175,3 +175,58 @@ def test_moving_s_in_jupyterlab_redraws_the_heatmap(browser_tools, jupyterlab):
         finally:
             browser.close()
     assert time.monotonic() - started < 120
+
+
+LIVE_CELLS = ["from ardiff_edu.explorer import LiveSampler",
+              "sampler = LiveSampler(num_frames=8, num_steps=5, s=1, iteration=3)\nsampler"]
+
+
+def _live_notebook(root: Path) -> str:
+    """A two-cell notebook that shows the LiveSampler with the shipped checkpoint (small settings)."""
+    nb = json.loads(NOTEBOOK.read_text())                 # the kernelspec and metadata of a real notebook
+    nb["cells"] = [{"cell_type": "code", "execution_count": None, "id": f"live-{i}", "metadata": {}, "outputs": [],
+                    "source": src} for i, src in enumerate(LIVE_CELLS)]
+    (root / "live.ipynb").write_text(json.dumps(nb))
+    return "live.ipynb"
+
+
+def test_moving_the_iteration_in_jupyterlab_redraws_the_live_sampler_frames(browser_tools, jupyterlab):
+    chromium, sync_playwright = browser_tools
+    url, root = jupyterlab
+    name = _live_notebook(root)
+    started = time.monotonic()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1100})
+            page.goto(f"{url}/lab/tree/{name}")
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            sampler = page.locator(".ardiff-live-sampler").first
+            sampler.wait_for(timeout=90_000)
+            frames = sampler.locator("img").nth(1)                # the staircase first, then the frame strips
+            info = sampler.locator(".ardiff-live-info").first
+            info.wait_for(timeout=30_000)
+            page.wait_for_function("(el) => el.getAttribute('src')", arg=frames.element_handle(), timeout=30_000)
+            src_before, info_before = frames.get_attribute("src"), info.inner_text()
+            assert "NFE = 12" in info_before and "iteration 3 of 11" in info_before and "runs so far: 1" in info_before
+
+            slider = sampler.locator(".widget-slider", has_text="iteration").first
+            slider.locator(".noUi-handle").first.click()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "([el]) => el.querySelector('.widget-readout').textContent.trim() === '4'",
+                arg=[slider.element_handle()], timeout=30_000)
+            page.wait_for_function("([el, before]) => el.getAttribute('src') !== before",
+                                   arg=[frames.element_handle(), src_before], timeout=30_000)
+            page.wait_for_function("(el) => el.innerText.includes('iteration 4 of 11')", arg=info.element_handle(),
+                                   timeout=30_000)
+            assert frames.get_attribute("src") != src_before
+            assert "runs so far: 1" in info.inner_text()          # scrubbing redrew without sampling again
+            ARTIFACTS.mkdir(exist_ok=True)
+            sampler.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "live_sampler_browser.png"))
+        finally:
+            browser.close()
+    assert time.monotonic() - started < 150

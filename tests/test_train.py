@@ -274,3 +274,22 @@ def test_the_default_dit_is_small_and_sees_32_pixel_frames():
     model = tr.build_dit(balls, 16)
     assert model.depth == 4 and model.width == 128 and model.num_tokens == 16 and model.token_dim == 8
     assert sum(p.numel() for p in model.parameters()) < 2_000_000
+
+
+def test_the_dit_init_does_not_depend_on_whether_the_latents_are_cached(tok_dir, tmp_path):
+    """Regression: encoding the latents built a tokenizer after torch.manual_seed, so a fresh DiT's initial weights
+    depended on whether latents.pt already existed in the run directory."""
+    a, b = fresh(tok_dir, tmp_path, "enc"), fresh(tok_dir, tmp_path, "cached")
+    train(replace(SMOKE, steps=1), a, "dit", progress=False)
+    shutil.copy(a / "latents.pt", b / "latents.pt")
+    (a / "dit.pt").unlink()
+    (a / "latents.pt").unlink()
+    ra = train(replace(SMOKE, steps=0), a, "dit", progress=False)        # encodes the latents again
+    rb = train(replace(SMOKE, steps=0), b, "dit", progress=False)        # finds them cached
+    assert states_equal(ra["model"].state_dict(), rb["model"].state_dict())
+
+
+def test_the_balls_preset_is_the_documented_recipe():
+    cfg = PRESETS["balls"]
+    assert (cfg.lr, cfg.lr_schedule, cfg.warmup, cfg.ema_decay) == (4e-4, "cosine", 500, 0.999)
+    assert (cfg.tok_steps, cfg.tok_lr_schedule, cfg.heads, cfg.timesteps) == (4000, "cosine", 2, "fopp")

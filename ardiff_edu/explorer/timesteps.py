@@ -1,4 +1,4 @@
-"""``TimestepExplorer``: an ipywidget to play with the step-index staircase of every schedule kind.
+"""``TimestepExplorer``: an ipywidget to play with the step-index staircase of every schedule kind (notebook 03).
 
 Every inference schedule of :mod:`ardiff_edu.ad` and :mod:`ardiff_edu.staircases` is one object, a staircase of
 step indices; the explorer draws it for any kind and knobs, with the NFE formula and a demo clip at the noise levels
