@@ -176,7 +176,13 @@ def sample_main(argv: list[str] | None = None) -> int:
                           overflow=args.overflow, context_noise=args.context_noise,
                           kv_cache=False if args.no_kv_cache else None, batch_size=args.batch_size,
                           progress=not args.no_progress)
-        path = write_videos(args.out, videos, fps=args.fps, scale=args.scale)
+        from ardiff_edu.ad import ad_nfe
+
+        nfe = ad_nfe(args.num_frames, args.num_steps, args.s, args.window or pipe.config.num_frames, args.overflow,
+                     pipe.noise_schedule.T, args.prefix_frames or 0)
+        title = (f"{args.checkpoint.stem}: s={args.s}, S={args.num_steps}, NFE={nfe}"
+                 + (f", {args.prefix_frames} given" if args.prefix_frames else ""))
+        path = write_videos(args.out, videos, fps=args.fps, scale=args.scale, title=title)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -280,9 +280,10 @@ def tile(clips, gap: int = 1, scale: int = 1) -> np.ndarray:
     return np.concatenate(parts, axis=2)
 
 
-def write_videos(path, videos, fps: int = 8, scale: int = 1) -> Path:
+def write_videos(path, videos, fps: int = 8, scale: int = 1, title: str | None = None) -> Path:
     """Write uint8 videos ``(M, N, H, W, 3)``: ``.npy`` keeps the array as is; ``.mp4`` / ``.gif`` get them side by
-    side (:func:`tile`, upscaled ``scale`` times)."""
+    side (:func:`tile`, upscaled ``scale`` times); a ``.gif`` with a ``title`` gets it in a header above the videos
+    (:func:`labelled_frames`), with the frame number."""
     path = Path(path)
     suffix = check_choice("path suffix", path.suffix.lower(), (".npy", ".mp4", ".gif"))
     videos = np.asarray(videos)
@@ -292,6 +293,8 @@ def write_videos(path, videos, fps: int = 8, scale: int = 1) -> Path:
         with atomic_open(path) as f:
             np.save(f, videos)
         return path
+    if suffix == ".gif" and title:
+        return write_video(path, labelled_frames(list(videos), title, scale=scale), fps=fps)
     return write_video(path, tile(videos, gap=1 if len(videos) > 1 else 0, scale=scale), fps=fps)
 
 
@@ -319,7 +322,7 @@ def labelled_frames(clips, title: str = "", labels=None, scale: int = 3, font_si
     head = rows * (font_size + 4) + 4
     out = []
     for f in range(F):
-        canvas = Image.new("RGB", (max(W, 8 * font_size), H + head), "white")
+        canvas = Image.new("RGB", (max(W, int(font.getlength(title or "")) + 6, 8 * font_size), H + head), "white")
         canvas.paste(Image.fromarray(video[f]), (0, head))
         draw = ImageDraw.Draw(canvas)
         y = 2
