@@ -7,6 +7,7 @@ value and the accepted range, with exit status 2 (argument errors) or 1 (everyth
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -21,7 +22,7 @@ _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 #: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_*)
 _OVERRIDES = ("batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps", "mask", "num_context_tokens",
               "official_residual", "prediction", "ema_decay", "device", "precision", "compile", "seed", "ckpt_every",
-              "log_every")
+              "log_every", "cache", "workers")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -34,9 +35,13 @@ def train_parser() -> argparse.ArgumentParser:
         prog="python -m ardiff_edu train", formatter_class=_FORMAT,
         description="Train the frame tokenizer (--stage tokenizer), then the AR-Diffusion DiT on its latents "
                     "(--stage dit), into a run directory; --resume continues a run exactly where it stopped. Under "
-                    "`torchrun --nproc-per-node N -m ardiff_edu train ...` the N processes share each global batch. "
-                    "--export writes the small checkpoint that `sample` and the notebooks load.",
-        epilog="example: python -m ardiff_edu train --preset balls --stage all --out runs/balls")
+                    "`torchrun --nproc-per-node N -m ardiff_edu train ...` the N processes share each global batch "
+                    "(pass --resume there too: a restarted job then continues from its last checkpoint). The *-paper "
+                    "presets train on a cache made by `prepare` (--data). --export writes the small checkpoint that "
+                    "`sample` and the notebooks load.",
+        epilog="examples: python -m ardiff_edu train --preset balls --stage all --out runs/balls;  "
+               "torchrun --nproc-per-node 8 -m ardiff_edu train --preset sky-paper --data data/cache/sky256 "
+               "--stage all --out runs/sky-paper --resume")
     p.add_argument("--preset", default="balls", choices=sorted(PRESETS), help="named configuration")
     p.add_argument("--stage", default="dit", choices=STAGES + ("all",), help="what to train ('all': both, in order)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<preset>)")
@@ -54,7 +59,10 @@ def train_parser() -> argparse.ArgumentParser:
                    help="the official block's re-normalised residual stream instead of pre-norm")
     p.add_argument("--prediction", choices=PREDICTIONS, help="what the DiT predicts")
     p.add_argument("--ema-decay", type=float, help="EMA decay of the weights sampling uses")
-    p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default cpu)")
+    p.add_argument("--data", dest="cache", metavar="CACHE",
+                   help="a clip cache made by `python -m ardiff_edu prepare`, streamed (the *-paper presets need one)")
+    p.add_argument("--workers", type=int, help="data-loader worker processes per training process (with --data)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default: the preset's)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="fp32, bf16 autocast, or auto: the faster of the two, measured when the run starts")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
@@ -72,7 +80,7 @@ def train_main(argv: list[str] | None = None) -> int:
     a = parser.parse_args(argv)
     from ardiff_edu import checkpoint as ckpt
     from ardiff_edu import distributed
-    from ardiff_edu.train import PRESETS, STAGES, TrainConfig, train
+    from ardiff_edu.train import PRESETS, STAGES, TrainConfig, preflight, train
 
     try:
         if a.export:
@@ -83,23 +91,30 @@ def train_main(argv: list[str] | None = None) -> int:
             print(f"wrote {export(a.export, a.to)}")
             return 0
         out = a.out or Path("runs") / a.preset
-        if int(__import__("os").environ.get("RANK", "0")) == 0:
-            out.mkdir(parents=True, exist_ok=True)
-            with open(out / "commands.txt", "a") as f:
-                f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}  python -m ardiff_edu train "
-                        f"{shlex.join(sys.argv[2:] if argv is None else argv)}\n")
+        runs = []                   # (stage, config): all checked before anything is written
         for stage in (STAGES if a.stage == "all" else (a.stage,)):
             over = {k: getattr(a, k) for k in _OVERRIDES if getattr(a, k) is not None}
             over["steps"] = a.steps
             if stage == "tokenizer":
                 over.update(tok_steps=over.pop("steps"), tok_batch_size=over.pop("batch_size", None),
-                            tok_lr=over.pop("lr", None), tok_lr_schedule=over.pop("lr_schedule", None))
+                            tok_grad_accum=over.pop("grad_accum", None), tok_lr=over.pop("lr", None),
+                            tok_lr_schedule=over.pop("lr_schedule", None))
             over = {k: v for k, v in over.items() if v is not None}
             base = PRESETS[a.preset]
             path = ckpt.checkpoint_path(out, stage)
             if a.resume and path.exists():               # the run's own settings, then what was given explicitly
                 base = TrainConfig.from_dict(ckpt.load_file(path)["config"])
-            res = train(replace(base, **over), out, stage, resume=a.resume, progress=not a.no_progress)
+            cfg = replace(base, **over)
+            preflight(cfg, stage, int(os.environ.get("WORLD_SIZE", "1")))
+            runs.append((stage, cfg))
+        if int(os.environ.get("RANK", "0")) == 0:
+            out.mkdir(parents=True, exist_ok=True)
+            with open(out / "commands.txt", "a") as f:
+                f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}  python -m ardiff_edu train "
+                        f"{shlex.join(sys.argv[2:] if argv is None else argv)}\n")
+        for stage, cfg in runs:
+            path = ckpt.checkpoint_path(out, stage)
+            res = train(cfg, out, stage, resume=a.resume, progress=not a.no_progress)
             if distributed.world()[0] == 0:
                 print(f"{stage}: step {res['step']}, loss {res['loss']:.4f}, precision {res['precision']}, "
                       f"checkpoint {path}")

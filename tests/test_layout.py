@@ -16,12 +16,12 @@ PACKAGE = REPO_ROOT / "ardiff_edu"
 #: ``ardiff_edu.data``, its siblings, as long as there is no cycle).
 LAYERS = [
     ["ardiff_edu.__main__"],
-    ["ardiff_edu.cli", "ardiff_edu.evaluate", "ardiff_edu.bench", "ardiff_edu.plan", "ardiff_edu.nbtools",
-     "ardiff_edu.exercises"],
-    ["ardiff_edu.explorer", "ardiff_edu.protocol", "ardiff_edu.results"],
+    ["ardiff_edu.cli", "ardiff_edu.evaluate", "ardiff_edu.bench", "ardiff_edu.nbtools", "ardiff_edu.exercises"],
+    ["ardiff_edu.explorer", "ardiff_edu.protocol", "ardiff_edu.results", "ardiff_edu.plan"],
     ["ardiff_edu.metrics", "ardiff_edu.figures", "ardiff_edu.fvd", "ardiff_edu.videonet", "ardiff_edu.quality"],
     ["ardiff_edu.pipeline"],
     ["ardiff_edu.train"],
+    ["ardiff_edu.config", "ardiff_edu.loaders", "ardiff_edu.losses"],
     ["ardiff_edu.ddim", "ardiff_edu.checkpoint", "ardiff_edu.distributed"],
     ["ardiff_edu.models"],
     ["ardiff_edu.data"],

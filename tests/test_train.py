@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from ardiff_edu import config
 from ardiff_edu import train as tr
 from ardiff_edu.checkpoint import read_log
 from ardiff_edu.cli import train_main as main
@@ -156,7 +157,10 @@ def test_class_conditional_stage(tok_dir, tmp_path, monkeypatch):
     assert not torch.equal(res["model"].class_embed.weight.detach(), init.detach())
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
+TOY_PRESETS = sorted(set(PRESETS) - set(tr.PAPER_PRESETS))     # the paper presets stream a cache: see the end
+
+
+@pytest.mark.parametrize("name", TOY_PRESETS)
 def test_every_preset_loads_its_data(name):
     clips, labels, names = tr.load_clips(replace(PRESETS[name], num_clips=2, num_frames=4))
     assert clips.shape == (2, 4, 32, 32, 3) and clips.dtype == torch.uint8
@@ -165,10 +169,10 @@ def test_every_preset_loads_its_data(name):
         assert labels.shape == (2,) and int(labels.max()) < len(names)
 
 
-@pytest.mark.parametrize("name", sorted(set(PRESETS) - {"balls", "balls-smoke", "ablation"}))
+@pytest.mark.parametrize("name", sorted(set(TOY_PRESETS) - {"balls", "balls-smoke", "ablation"}))
 def test_every_preset_trains_exports_and_samples(tmp_path, name):
     # each named preset at smoke size, end to end: its data, both stages, export, load and a short generated video
-    small = {k: v for k, v in tr._SMALL.items() if k not in ("num_frames",)}
+    small = {k: v for k, v in config._SMALL.items() if k not in ("num_frames",)}
     cfg = replace(PRESETS[name], **{**small, "num_clips": 12, "num_frames": 4, "tok_steps": 2, "steps": 2,
                                     "precision": "fp32"})
     train(cfg, tmp_path, "tokenizer", progress=False)
@@ -293,3 +297,136 @@ def test_the_balls_preset_is_the_documented_recipe():
     cfg = PRESETS["balls"]
     assert (cfg.lr, cfg.lr_schedule, cfg.warmup, cfg.ema_decay) == (4e-4, "cosine", 500, 0.999)
     assert (cfg.tok_steps, cfg.tok_lr_schedule, cfg.heads, cfg.timesteps) == (4000, "cosine", 2, "fopp")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the paper presets (notebook 10): official settings, true sizes on the meta device, one step at true shapes
+# ----------------------------------------------------------------------------------------------------------------
+PAPER = {"faceforensics-paper": ("faces", "faces", 1e-4, 0.1, 3), "sky-paper": ("sky", "sky", 2e-4, 1.0, 6),
+         "taichi-paper": ("taichi", "taichi", 2e-4, 1.0, 6), "ucf101-paper": ("ucf", "ucf101", 1e-4, 0.1, 6)}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_paper_presets_have_the_official_settings(name):
+    cfg = PRESETS[name]
+    dataset, _, lr, clip, accum = PAPER[name]
+    assert (cfg.dataset, cfg.lr, cfg.grad_clip, cfg.grad_accum) == (dataset, lr, clip, accum)
+    assert (cfg.num_frames, cfg.image_size, cfg.tokenizer, cfg.tok_tokens, cfg.token_dim) == (16, 256, "titok", 32, 4)
+    assert (cfg.tok_width, cfg.tok_depth, cfg.tok_heads, cfg.tok_patch) == (1024, 24, 16, 16)       # ViT-L/16
+    assert (cfg.width, cfg.depth, cfg.heads) == (1152, 28, 16)                                     # DiT-XL
+    assert (cfg.mask, cfg.num_context_tokens, cfg.prediction, cfg.timesteps) == ("leaky", 77, "x0", "fopp")
+    assert (cfg.ema_decay, cfg.weight_decay, cfg.lr_schedule, cfg.warmup, cfg.steps) == (0.9999, 1e-4, "constant",
+                                                                                         0, 100_000)
+    assert cfg.official_residual and cfg.l2_normalize and cfg.device == "cuda" and cfg.precision == "bf16"
+    # Paper vs code: the official global batch is 16 x accumulation x (unstated) GPUs; ours is one GPU's share
+    assert cfg.batch_size == 16 * cfg.grad_accum and cfg.tok_batch_size == 16 * cfg.tok_grad_accum
+    assert (cfg.num_classes, cfg.label_dropout) == ((101, 0.2) if name == "ucf101-paper" else (None, 0.0))
+
+
+def test_paper_presets_at_true_size_on_the_meta_device():
+    with torch.device("meta"):
+        tok = tr.build_tokenizer(PRESETS["sky-paper"])
+        dit = tr.build_dit(PRESETS["sky-paper"], tok.num_tokens)
+        ucf = tr.build_dit(PRESETS["ucf101-paper"], tok.num_tokens)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert 660e6 < count(dit) < 690e6                          # the official DiT-XL-sized backbone: about 672 M
+    assert count(ucf) - count(dit) == 102 * 77 * 1152 - 77 * 1152   # a table of 101 + 1 contexts replaces one
+    assert 590e6 < count(tok) < 620e6 and tok.num_tokens == 32 and len(tok.encoder) == len(tok.decoder) == 24
+    assert dit.num_context == 77 and dit.mask_kind == "leaky" and dit.pos.shape == (16, 32, 1152)
+
+
+@pytest.fixture()
+def one_thread():
+    """Deep, narrow models: many small kernels, where a second thread only waits (on a loaded machine, long)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def paper_caches(tmp_path_factory):
+    from ardiff_edu.data import make_example_tree, prepare
+
+    base = tmp_path_factory.mktemp("paper")
+    caches = {}
+    for name, (_, bench, *_) in PAPER.items():
+        root = make_example_tree(bench, base / bench, videos_per_split=2 if bench != "ucf101" else 1,
+                                 num_frames=16, size=32)
+        caches[name] = prepare(bench, root, base / f"{bench}-256", size=256, num_frames=16, stride=16,
+                               max_videos=3, progress=False)
+    return caches
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_paper_presets_take_a_step_at_true_shapes_with_a_reduced_width(name, paper_caches, tmp_path, one_thread):
+    """16 frames of 256x256 from a real prepare cache, 32 tokens x 4 channels, 77 context tokens, 28 DiT blocks and
+    24 + 24 tokenizer blocks: everything at its true shape except the widths (and the batch), on the CPU."""
+    cfg = replace(PRESETS[name], cache=str(paper_caches[name]), tok_width=32, tok_heads=2, width=32, heads=2,
+                  tok_batch_size=4, tok_grad_accum=2, batch_size=2, grad_accum=1, tok_steps=1, steps=1,
+                  device="cpu", precision="fp32", workers=0)
+    train(cfg, tmp_path, "tokenizer", progress=False)
+    res = train(cfg, tmp_path, "dit", progress=False)
+    assert res["step"] == 1 and res["loss"] == res["loss"]
+    m = res["model"]
+    assert (m.num_tokens, m.token_dim, m.num_context, m.depth, m.mask_kind) == (32, 4, 77, 28, "leaky")
+    assert (m.num_classes is not None) == (name == "ucf101-paper")
+    pipe = load_checkpoint(tmp_path / "dit.pt")                      # the TiTok tokenizer loads and decodes
+    z = pipe.encode_video(torch.zeros(1, 2, 3, 256, 256))
+    assert z.shape == (1, 2, 32, 4) and pipe.decode_video(z).shape == (1, 2, 3, 256, 256)
+    assert (tmp_path / "latents" / "index.json").exists() and not (tmp_path / "latents.pt").exists()
+
+
+def test_titok_tokenizer_shapes_patches_and_errors():
+    from ardiff_edu.models.titok import TiTokTokenizer
+
+    torch.manual_seed(0)
+    m = TiTokTokenizer(image_size=32, token_dim=4, num_tokens=8, width=32, depth=1, heads=2, patch=8)
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    z = m.encode(x)
+    assert z.shape == (3, 8, 4) and torch.allclose(z.norm(dim=-1), torch.full((3, 8), 2.0))   # |token| = sqrt(C)
+    assert m(x).shape == x.shape and m.encode_video(x[None]).shape == (1, 3, 8, 4)
+    patches = torch.randn(2, 16, 3 * 8 * 8)          # patch k of the 4 x 4 grid goes to row k // 4, column k % 4
+    assert torch.equal(m.unpatchify(patches), torch.nn.functional.fold(patches.transpose(1, 2), (32, 32), 8,
+                                                                       stride=8))
+    # Paper vs code: no class token and no pixel decoder: the encoder sees patches + latent tokens only
+    assert m.enc_pos.shape == (16, 32) and isinstance(m.to_pixels, torch.nn.Linear)
+    with pytest.raises(ValueError, match="image_size must be a multiple of patch=8, got 36"):
+        TiTokTokenizer(image_size=36, patch=8)
+    with pytest.raises(ValueError, match=r"frames must be a tensor of shape .*3, 32, 32\), got \(1, 3, 16, 16\)"):
+        m.encode(torch.zeros(1, 3, 16, 16))
+
+
+def test_paper_preset_tokenizer_loss_is_the_plain_mse():
+    # Paper vs code: the official tokenizer trains on L1 + LPIPS + a GAN loss; ours on the plain MSE (weight 1)
+    assert all(PRESETS[n].tok_fg_weight == 1.0 for n in PAPER)
+    frames = torch.rand(2, 3, 8, 8) * 2 - 1
+    loss, mse = tr.tokenizer_loss(lambda x: torch.zeros_like(x), frames, 1.0)
+    assert loss.item() == pytest.approx(mse) == pytest.approx((frames ** 2).mean().item())
+
+
+def test_a_cache_run_streams_and_a_bf16_cpu_run_is_finite(paper_caches, tmp_path):
+    """The toy ucf preset on a cache (labels from the cache), workers and bf16 autocast on the CPU."""
+    cfg = replace(PRESETS["ucf"], cache=str(paper_caches["ucf101-paper"]), image_size=256, tok_width=8,
+                  tok_batch_size=4, tok_steps=2, width=32, depth=1, heads=2, batch_size=2, steps=2,
+                  precision="bf16", workers=2)
+    train(cfg, tmp_path, "tokenizer", progress=False)
+    res = train(cfg, tmp_path, "dit", progress=False)
+    assert res["loss"] == res["loss"] and res["model"].num_classes == 6 and res["precision"] == "bf16"
+    (tmp_path / "x").mkdir()
+    shutil.copy(tmp_path / "tokenizer.pt", tmp_path / "x" / "tokenizer.pt")
+    with pytest.raises(ValueError, match="num_classes=3 is too small for the 6 classes of the data: it must be >= 6"):
+        train(replace(cfg, num_classes=3), tmp_path / "x", "dit", progress=False)
+
+
+def test_compile_trains_the_same_steps_and_saves_the_plain_model(tok_dir, tmp_path, monkeypatch):
+    """--compile wraps the model in torch.compile (inductor, about 40 s to compile on this CPU: the test swaps in
+    dynamo's eager backend, which traces the same graph); the checkpoint keeps the plain model's keys."""
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: real(model, backend="eager"))
+    ra = train(replace(SMOKE, steps=2), fresh(tok_dir, tmp_path, "eager"), "dit", progress=False)
+    rb = train(replace(SMOKE, steps=2, compile=True), fresh(tok_dir, tmp_path, "compiled"), "dit", progress=False)
+    saved = torch.load(tmp_path / "compiled" / "dit.pt", weights_only=False)
+    assert saved["config"]["compile"] and saved["model"].keys() == ra["model"].state_dict().keys()
+    for k, v in ra["model"].state_dict().items():
+        torch.testing.assert_close(rb["model"].state_dict()[k], v, rtol=1e-5, atol=1e-6)
