@@ -1,41 +1,140 @@
-"""The evaluate command: a fixed protocol, real and generated side by side with sanity rows, JSON + Markdown."""
+"""The evaluate command and its protocol: fixed real clips and noise, sanity rows, equal-NFE controls, video
+prediction against the simulator, drift per segment, FVD plumbing, JSON + Markdown + plots, the claims table."""
 
+import json
 import shutil
 
+import numpy as np
 import pytest
+import torch
 
-from ardiff_edu.evaluate import main, score_pipeline
-from ardiff_edu.metrics import KEYS
-from ardiff_edu.pipeline import load_pipeline as load_checkpoint
+from ardiff_edu.ad import ad_nfe
+from ardiff_edu.evaluate import main
+from ardiff_edu.pipeline import load_pipeline
+from ardiff_edu.protocol import SANITY, equal_nfe_steps, ground_truth, run_task
+from ardiff_edu.results import claims, claims_markdown, load_json, markdown_table, merge, text_table
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")      # torch.jit: the I3D file format
 
 
-def test_evaluate_and_the_command_line_with_a_checkpoint(tiny_checkpoint, tmp_path, capsys):
-    rows, protocol = score_pipeline(load_checkpoint(tiny_checkpoint), s_values=(0, 2), num_videos=2, num_frames=8,
-                                    num_steps=3)
-    assert list(rows) == ["real 8f", "real, tokenizer only", "generated s=0 S=3", "generated s=2 S=3",
-                          "real, frames shuffled", "uniform noise"]
-    assert all(set(v) == set(KEYS) for v in rows.values()) and protocol["clips"] == 2
-    assert main(["--checkpoint", str(tiny_checkpoint), "--s", "1", "--num-videos", "2", "--num-frames", "8",
-                 "--num-steps", "2"]) == 0
-    assert "generated s=1 S=2" in capsys.readouterr().out
-    # several checkpoints (training snapshots): the real rows once, then one row per checkpoint and s
-    other = tmp_path / "snapshot_b.pt"
+def test_equal_nfe_control_spends_the_same_calls():
+    assert equal_nfe_steps(16, 20, 5) == 20 + 15 * 5 == ad_nfe(16, 95, 0)
+    S = equal_nfe_steps(64, 20, 5, window=16)
+    assert abs(ad_nfe(64, S, 0, 16, "wait") - ad_nfe(64, 20, 5, 16)) <= 2
+    S = equal_nfe_steps(16, 20, 5, prefix_frames=4)
+    assert ad_nfe(16, S, 0, prefix_frames=4) == ad_nfe(16, 20, 5, prefix_frames=4)
+
+
+def test_generate_rows_sanity_and_control(tiny_checkpoint):
+    pipe = load_pipeline(tiny_checkpoint)
+    res = run_task("generate", {"a": pipe, "b": pipe}, s_values=(0, 2), num_videos=3, num_frames=16, num_steps=3,
+                   control_s=2, num_boot=20)
+    names = [r["name"] for r in res["rows"]]
+    assert names[:2] == list(SANITY[:2]) and names[-4:] == list(SANITY[2:])
+    gen = [r for r in res["rows"] if r.get("checkpoint") == "a"]
+    assert [(r["s"], r["S"], r["group"]) for r in gen] == [(0, 3, "generated"), (2, 3, "generated"),
+                                                          (0, equal_nfe_steps(16, 3, 2, 8), "control")]
+    assert abs(gen[2]["nfe"] - ad_nfe(16, 3, 2, 8, "wait")) <= 1     # s=0 at window 8 spends 2·S: even only
+    # the same weights and the same noise give the same numbers
+    a = {r["name"].split(" ", 1)[1]: r["values"] for r in res["rows"] if r.get("checkpoint") == "a"}
+    b = {r["name"].split(" ", 1)[1]: r["values"] for r in res["rows"] if r.get("checkpoint") == "b"}
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    real = res["rows"][0]
+    assert real["values"]["match_frac"] > 0.8 and real["ci"]["match_frac"][0] <= real["values"]["match_frac"]
+    ref = res["protocol"]["reference"]
+    assert ref.startswith("256 held-out") and ref.endswith("+ 1000") and res["protocol"]["bootstrap"]["draws"] == 20
+
+
+def test_predict_rows_use_the_simulator(tiny_checkpoint):
+    pipe = load_pipeline(tiny_checkpoint)
+    _, state = ground_truth(pipe, 3, 12, seed=1)
+    assert state is not None and state["positions"].shape[:2] == (3, 12)
+    res = run_task("predict", {"tiny": pipe}, s_values=(1,), num_videos=3, num_frames=12, num_steps=3, given=4,
+                   seed=1, num_boot=20)
+    rows = {r["name"]: r for r in res["rows"]}
+    floor = rows["simulator frames (floor)"]
+    assert floor["values"]["psnr"] == pytest.approx(100.0) and floor["values"]["ssim"] == pytest.approx(1.0)
+    assert len(floor["curves"]["position_error"]) == 8                       # 12 frames, 4 given
+    assert rows["black frames"]["values"]["position_error"] == pytest.approx(8.0)
+    assert rows["extrapolate tracked balls"]["values"]["position_error"] < \
+        rows["copy last given frame"]["values"]["position_error"]
+
+
+def test_drift_rows_per_segment(tiny_checkpoint):
+    pipe = load_pipeline(tiny_checkpoint)
+    res = run_task("drift", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=24, num_steps=3,
+                   context_noise=(0, 50), num_boot=10)
+    assert [r["name"] for r in res["rows"]] == ["real", "tiny s=1 S=3", "tiny s=1 S=3 ctx=50"]
+    assert res["rows"][0]["starts"] == [0, 8, 16] and len(res["rows"][2]["curves"]["match_frac"]) == 3
+    assert "frames 0–15" in markdown_table(res) and text_table(res).splitlines()[0].startswith("row")
+
+
+class StandInI3D(torch.nn.Module):
+    def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
+                return_features: bool = False) -> torch.Tensor:
+        return torch.stack([x.mean((1, 2, 3, 4)), x.std((1, 2, 3, 4)), x[:, 0].mean((1, 2, 3))], dim=1)
+
+
+def test_the_command_line_writes_json_markdown_plots_and_a_report(tiny_checkpoint, tmp_path, capsys):
+    i3d = tmp_path / "i3d_torchscript.pt"
+    torch.jit.script(StandInI3D()).save(str(i3d))
+    other = tmp_path / "fopp.pt"
     shutil.copy(tiny_checkpoint, other)
-    assert main(["--checkpoint", str(tiny_checkpoint), str(other), "--s", "0", "1", "--num-videos", "2",
-                 "--num-frames", "8", "--num-steps", "2"]) == 0
-    lines = capsys.readouterr().out.splitlines()[1:-3]
-    steps = load_checkpoint(tiny_checkpoint).meta["steps"]
-    a, b = f"{tiny_checkpoint.stem} ({steps} steps)", f"snapshot_b ({steps} steps)"
-    assert [line.split("  ")[0] for line in lines] == ["real 8f", "real, tokenizer only", f"{a} s=0 S=2", f"{a} s=1 S=2",
-                                                       f"{b} s=0 S=2", f"{b} s=1 S=2"]
-    assert lines[2].split()[-10:] == lines[4].split()[-10:]        # the same weights and noise: the same numbers
+    common = ["--num-videos", "3", "--num-steps", "2", "--num-boot", "10", "--no-progress", "--videonet", "none",
+              "--num-reference", "4"]
+    assert main(["--checkpoint", str(other), "--s", "0", "2", "--num-frames", "16", "--control-s", "2",
+                 "--i3d-weights", str(i3d), "--out", str(tmp_path / "g.json"), "--plots", *common]) == 0
+    out = capsys.readouterr().out
+    assert "fopp s=2 S=2" in out and "uniform noise" in out
+    saved = load_json(tmp_path / "g.json")
+    assert saved["command"].startswith("python -m ardiff_edu evaluate --checkpoint")
+    assert saved["protocol"]["i3d"]["feature_dim"] == 3 and saved["protocol"]["i3d"]["weights"] == i3d.name
+    assert "not comparable to published FVD" in saved["protocol"]["i3d"]["note"]
+    assert all("fvd_i3d" in r["values"] for r in saved["rows"])
+    real = next(r for r in saved["rows"] if r["name"] == "real")
+    noise = next(r for r in saved["rows"] if r["name"] == "uniform noise")
+    assert noise["values"]["fvd_i3d"] > real["values"]["fvd_i3d"]
+    assert "| real |" in (tmp_path / "g.md").read_text() and (tmp_path / "g_match_frac.png").stat().st_size > 0
+    assert main(["--task", "predict", "--checkpoint", str(other), "--s", "2", "--num-frames", "12",
+                 "--out", str(tmp_path / "p.json"), *common]) == 0
+    assert main(["--report", str(tmp_path / "g.json"), str(tmp_path / "p.json"), "--out",
+                 str(tmp_path / "all.json"), "--plot-s", "2"]) == 0
+    report = load_json(tmp_path / "all.json")
+    assert set(report["tasks"]) == {"generate16", "predict12"}
+    assert (tmp_path / "generate_fvd_i3d.png").is_file() and (tmp_path / "predict_psnr.png").is_file()
+    assert "## Claims" in (tmp_path / "all.md").read_text()
     with pytest.raises(ValueError, match="does not exist"):
-        main(["--checkpoint", str(tiny_checkpoint) + ".missing"])
-    # the JSON and the Markdown table, with the command that made them
-    assert main(["--checkpoint", str(tiny_checkpoint), "--s", "1", "--num-videos", "2", "--num-frames", "8",
-                 "--num-steps", "2", "--no-progress", "--out", str(tmp_path / "r.json")]) == 0
-    import json
+        main(["--checkpoint", str(tiny_checkpoint) + ".missing", *common])
+    with pytest.raises(ValueError, match="--out"):
+        main(["--report", str(tmp_path / "g.json")])
 
-    saved = json.loads((tmp_path / "r.json").read_text())
-    assert saved["command"].startswith("python -m ardiff_edu evaluate --checkpoint") and "rows" in saved
-    assert "| real 8f |" in (tmp_path / "r.md").read_text()
+
+def fake_report(fopp_fd, independent_fd):
+    """A report with just the rows two claims read: FD values with intervals of +-0.1."""
+    def r(ck, s, fd):
+        return {"group": "generated", "name": f"{ck} s={s} S=20", "checkpoint": ck, "s": s, "S": 20,
+                "values": {"fd_videonet": fd}, "ci": {"fd_videonet": [fd - 0.1, fd + 0.1]}}
+    rows = [r("fopp", s, fopp_fd) for s in (0, 5)] + [r("independent", s, independent_fd) for s in (0, 5)]
+    return merge([{"task": "generate", "protocol": {"num_frames": 16, "num_steps": 20}, "rows": rows}])
+
+
+def test_claim_verdicts_follow_the_intervals():
+    first = lambda report: claims(report)[0]["verdict"]                   # noqa: E731
+    assert first(fake_report(1.0, 2.0)) == "holds"
+    assert first(fake_report(2.0, 1.0)) == "does not hold"
+    assert first(fake_report(1.0, 1.15)) == "no clear difference"
+    table = claims_markdown(fake_report(1.0, 2.0))
+    assert "**holds**" in table and "not measured" in table              # rows this report lacks
+    assert all(c["verdict"] == "not measured" for c in claims(merge([])))
+
+
+def test_results_json_is_strict(tiny_checkpoint, tmp_path):
+    pipe = load_pipeline(tiny_checkpoint)
+    res = run_task("generate", {"t": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=2, num_boot=5)
+    from ardiff_edu.results import save_json
+
+    save_json(res, tmp_path / "r.json")
+    text = (tmp_path / "r.json").read_text()
+    black = next(r for r in json.loads(text)["rows"] if r["name"] == "black frames")
+    assert "NaN" not in text and black["values"]["match_frac"] is None   # nothing tracked: null, not NaN
+    assert np.isnan(next(r for r in res["rows"] if r["name"] == "black frames")["values"]["match_frac"])
