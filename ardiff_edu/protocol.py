@@ -112,6 +112,10 @@ class Scorer:
         point, boots = aggregate(got["records"]), aggregate(got["records"], bootstrap_counts(idx))
         values = {k: point[k] for k in keys}
         ci = {k: list(percentile_ci(boots[k], self.level)) for k in keys}
+        counts = got["records"]["counts"]                                  # (N, F): blobs per frame
+        for k in range(5):                                                 # the ball-count distribution over frames
+            m, lo, hi = mean_ci((np.minimum(counts, 4) == k).mean(axis=1), idx, self.level)
+            values[f"balls_{k}"], ci[f"balls_{k}"] = float(m), [lo, hi]
         if videos.shape[1] >= 2:
             m, lo, hi = mean_ci(frame_difference(videos), idx, self.level)
             values["frame_diff"], ci["frame_diff"] = float(m), [lo, hi]

@@ -20,7 +20,7 @@ import numpy as np
 from ardiff_edu.figures import FONT, figure_png
 from ardiff_edu.utils import atomic_open, atomic_write_bytes
 
-__all__ = ["METRICS", "TABLE_KEYS", "clean", "save_json", "load_json", "merge", "text_table", "markdown_table",
+__all__ = ["METRICS", "TABLE_KEYS", "quality_markdown", "clean", "save_json", "load_json", "merge", "text_table", "markdown_table",
            "plot_metric", "write_plots", "claims", "claims_markdown", "report_markdown", "write_report"]
 
 #: metric -> (title, axis label, which way is better: "lower", "higher" or "real" = closer to the real clips).
@@ -366,3 +366,16 @@ def write_report(report: dict, out, plot_s: int | None = None, s: int = 5) -> li
         f.write(report_markdown(report, s))
     written.append(out.with_suffix(".md"))
     return written + write_plots(report, out.parent, plot_s if plot_s is not None else s)
+
+
+def quality_markdown(result: dict, keys=("match_frac", "accel_median", "colour_drift_median", "empty_frac")) -> str:
+    """The quality table of a ``generate`` result: tracker statistics with their 95 % intervals, then the share of
+    frames with 0, 1, 2, 3 and 4 or more tracked blobs (overlapping balls merge into one blob)."""
+    heads = list(keys) + ["frames with 0 / 1 / 2 / 3 / 4+ blobs"]
+    lines = ["| clips | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    for r in result["rows"]:
+        v, ci = r["values"], r.get("ci", {})
+        cells = [f"{_f(v.get(k))} [{_f(ci[k][0])}, {_f(ci[k][1])}]" if ci.get(k) else _f(v.get(k)) for k in keys]
+        cells.append(" / ".join(_f(v.get(f"balls_{k}")) for k in range(5)) if "balls_0" in v else "n/a")
+        lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -138,3 +138,18 @@ def test_results_json_is_strict(tiny_checkpoint, tmp_path):
     black = next(r for r in json.loads(text)["rows"] if r["name"] == "black frames")
     assert "NaN" not in text and black["values"]["match_frac"] is None   # nothing tracked: null, not NaN
     assert np.isnan(next(r for r in res["rows"] if r["name"] == "black frames")["values"]["match_frac"])
+
+
+def test_the_ball_count_distribution_and_the_quality_table():
+    from ardiff_edu.data import bouncing_balls
+    from ardiff_edu.protocol import Scorer
+    from ardiff_edu.results import quality_markdown
+
+    real = bouncing_balls(8, num_frames=8, seed=1)
+    got = Scorer(real, videonet=None, num_boot=50).score(real)
+    shares = [got["values"][f"balls_{k}"] for k in range(5)]
+    assert abs(sum(shares) - 1) < 1e-9 and shares[0] == 0 and shares[4] == 0     # 1-3 balls, never none or 4+
+    assert got["ci"]["balls_1"][0] <= shares[1] <= got["ci"]["balls_1"][1]
+    table = quality_markdown({"rows": [{"name": "real", **got}]}).splitlines()
+    assert table[0].startswith("| clips | match_frac") and table[2].startswith("| real | ")
+    assert table[2].count(" / ") == 4
