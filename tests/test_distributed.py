@@ -5,6 +5,7 @@ streaming sampler deals the same global batches to any world size; the GPU path 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -59,9 +60,18 @@ sys.exit(train_main(sys.argv[2:]))
 
 
 def torchrun(args, restarts=0, timeout=240):
+    """Run torchrun in a session of its own, so that a hang kills its workers too, not only the launcher."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", dist.FRESH_STORE: "1"}      # see docs/cluster.md, "Faults"
     cmd = TORCHRUN + ["--max-restarts", str(restarts), "--monitor-interval", "0.2"] + args
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def load(path):
