@@ -106,8 +106,10 @@ assert T**F16 == 10**48 and f"{count_monotone_sequences(T, F16):.2e}" == "5.39e+
 # | `05_frame_tokenizer` | a small frame autoencoder: frames as `L` tokens × `C` channels | `models` |
 # | `06_causal_transformer` | a temporal-causal DiT with per-frame adaLN-Zero | `models` |
 # | `07_training` | training with FoPP, EMA, checkpoints and resuming | `train`, `checkpoint` |
-# | `08_sampling` | DDIM over any schedule: synchronous vs asynchronous, long videos, prediction from given frames | `ddim`, `pipeline` |
-# | `A1_engineering` (appendix) | reading the paper's benchmarks from disk: folder layouts, `prepare`, the clip cache | `data` |
+# | `08_sampling` | DDIM over any schedule: synchronous vs asynchronous, long videos, prediction from given frames, a KV cache, watching it denoise | `ddim`, `pipeline`, `explorer` |
+# | `09_evaluation` | the paper's claims measured at small scale: the training-sampler ablation, controls, confidence intervals, FVD | `metrics`, `evaluate` |
+# | `10_full_benchmarks` | FaceForensics, Sky-Timelapse, Taichi-HD, UCF-101 at paper size: `torchrun`/DDP and the compute plan | `train`, `distributed`, `plan` |
+# | `A1_engineering` (appendix) | atomic writes, resuming, reading the paper's benchmarks from disk: folder layouts, `prepare`, the clip cache | `checkpoint`, `data` |
 #
 # Every notebook from 01 on ends with exercises; their checkers live in `ardiff_edu.exercises`.
 #
@@ -117,6 +119,7 @@ assert T**F16 == 10**48 and f"{count_monotone_sequences(T, F16):.2e}" == "5.39e+
 # make lab                      # JupyterLab on notebooks/ (creates .venv on first use)
 # make test                     # pytest tests/, then strict pytest --nbval notebooks/
 # make notebooks NB=02_fopp_scheduler   # re-execute one notebook source into its executed .ipynb
+# . .venv/bin/activate          # then python -m ardiff_edu ... works in this shell
 # python -m ardiff_edu bench    # printed speed benchmarks (e.g. --only fopp)
 # python -m ardiff_edu.figures docs/overview.png     # redraw the picture above for the README
 # ```
@@ -128,7 +131,7 @@ from ardiff_edu.__main__ import COMMANDS  # noqa: E402
 
 for name, (target, _) in COMMANDS.items():
     print(f"python -m ardiff_edu {name:<8} -> {target.replace(':', '.')}(argv)")
-assert {"train", "sample", "evaluate", "prepare", "bench"} <= set(COMMANDS)
+assert set(COMMANDS) == {"train", "sample", "evaluate", "prepare", "plan", "bench"}
 
 # %% [markdown]
 # Next: notebook 01, the forward process with one noise level per frame.
