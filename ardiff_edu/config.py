@@ -138,7 +138,7 @@ _SMALL = dict(num_clips=64, num_frames=8, token_dim=4, tok_width=8, tok_steps=20
 #: ``balls`` is the default and the shipped checkpoint; ``balls-smoke`` runs in seconds (tests, notebooks);
 #: ``ablation`` is the paper's training-sampler ablation (notebook 09). The stand-ins for the paper's datasets keep
 #: the toy model size and take the official LR and gradient clip of their dataset.
-_BALLS = TrainConfig(tok_steps=4000, tok_lr_schedule="cosine", heads=2, precision="auto", steps=30000,
+_BALLS = TrainConfig(tok_steps=4000, tok_lr_schedule="cosine", heads=2, precision="auto", steps=24000,
                      lr_schedule="cosine", warmup=500)
 PRESETS: dict[str, TrainConfig] = {
     "balls": _BALLS,
