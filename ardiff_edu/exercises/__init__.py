@@ -8,7 +8,7 @@ cell (tag ``solution``), which the test suite runs like any other cell.
 
 from __future__ import annotations
 
-__all__ = ["Result", "passed", "failed"]
+__all__ = ["Result", "passed", "failed", "call"]
 
 
 class Result:
@@ -32,3 +32,14 @@ def passed(message: str) -> Result:
 
 def failed(message: str) -> Result:
     return Result(False, message)
+
+
+def call(fn, *args):
+    """Run the student's ``fn(*args)``: ``(value, None)``, or ``(None, failure)`` naming what it raised (a function
+    still raising ``NotImplementedError`` is reported as not written yet)."""
+    try:
+        return fn(*args), None
+    except NotImplementedError:
+        return None, failed(f"{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it first")
+    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
+        return None, failed(f"it raised {type(err).__name__}: {err}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.noise import NoiseSchedule, cosine_betas, linear_betas, q_sample
 
 __all__ = ["HALF_SIGNAL_CASES", "Q_SAMPLE_SHAPES", "check_half_signal", "check_q_sample", "half_signal_truth"]
@@ -22,16 +22,6 @@ Q_SAMPLE_SHAPES = ((2, 5, 3, 4, 4), (1, 8, 16, 8), (3, 4))
 HALF_SIGNAL_CASES = (("linear, T=1000", lambda: linear_betas(1000)), ("cosine, T=1000", lambda: cosine_betas(1000)),
                      ("linear, T=200", lambda: linear_betas(200)),
                      ("linear 0.00085 -> 0.012, T=1000", lambda: linear_betas(1000, 0.00085, 0.012)))
-
-
-def _call(fn, *args):
-    """``(value, None)`` or ``(None, failure)`` when ``fn(*args)`` raises."""
-    try:
-        return fn(*args), None
-    except NotImplementedError:
-        return None, failed(f"{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it first")
-    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
-        return None, failed(f"it raised {type(err).__name__}: {err}")
 
 
 def _case(shape, seed):
@@ -51,7 +41,7 @@ def check_q_sample(my_q_sample) -> Result:
     for seed, shape in enumerate(Q_SAMPLE_SHAPES):
         x0, t, eps = _case(shape, seed)
         expected = q_sample(x0, t, eps)
-        got, err = _call(my_q_sample, x0.clone(), t.clone(), eps.clone())
+        got, err = call(my_q_sample, x0.clone(), t.clone(), eps.clone())
         if err is not None:
             return failed(f"on a clip of shape {shape}: {err.message}")
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != shape:
@@ -94,7 +84,7 @@ def check_half_signal(half_signal_t) -> Result:
         abar = np.cumprod(1.0 - betas)
         snr = abar / (1.0 - abar)
         want = half_signal_truth(betas)
-        got, err = _call(half_signal_t, betas.copy())
+        got, err = call(half_signal_t, betas.copy())
         if err is not None:
             return failed(f"{name}: {err.message}")
         if isinstance(got, torch.Tensor):

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.fopp import end_counts
 
 __all__ = ["BACKWARD_CASES", "COUNT_CASES", "check_count", "check_fill_before"]
@@ -25,22 +25,12 @@ BACKWARD_CASES = (5, 4, ((3, 2), (2, 4), (3, 0), (1, 3)))
 DRAWS, Z_LIMIT = 2000, 5.0
 
 
-def _call(fn, *args):
-    """``(value, None)`` or ``(None, failure)`` when ``fn(*args)`` raises."""
-    try:
-        return fn(*args), None
-    except NotImplementedError:
-        return None, failed(f"{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it first")
-    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
-        return None, failed(f"it raised {type(err).__name__}: {err}")
-
-
 def check_count(count_with_dp) -> Result:
     """``count_with_dp(T, F)`` must return ``C(T+F−1, F)`` as an exact integer, for every case of
     :data:`COUNT_CASES`."""
     for T, F in COUNT_CASES:
         want = math.comb(T + F - 1, F)
-        got, err = _call(count_with_dp, T, F)
+        got, err = call(count_with_dp, T, F)
         if err is not None:
             return failed(f"T={T}, F={F}: {err.message}")
         if isinstance(got, float) and math.isfinite(got) and got.is_integer() and int(got) != want \
@@ -84,7 +74,7 @@ def check_fill_before(fill_before) -> Result:
         where = f"anchor {anchor}, t[{anchor}] = {t_star} (T={T}, F={F})"
         for _ in range(DRAWS):
             t = [-1] * anchor + after
-            got, err = _call(fill_before, list(t), anchor, E.copy(), rng)
+            got, err = call(fill_before, list(t), anchor, E.copy(), rng)
             if err is not None:
                 return failed(f"{where}: {err.message}")
             if got is None:

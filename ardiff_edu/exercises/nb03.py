@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ardiff_edu.ad import ad_schedule
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.staircases import pyramid
 
 __all__ = [
@@ -36,16 +36,6 @@ SAFE_CASES = ((6, 5, 4), (128, 50, 16), (20, 10, 3), (9, 7, 8), (8, 7, 8), (40, 
               (33, 50, 16))
 
 
-def _call(fn, *args):
-    """``(value, None)`` or ``(None, failure)`` when ``fn(*args)`` raises."""
-    try:
-        return fn(*args), None
-    except NotImplementedError:
-        return None, failed(f"{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it first")
-    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
-        return None, failed(f"it raised {type(err).__name__}: {err}")
-
-
 def _as_int(value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         return None
@@ -57,7 +47,7 @@ def check_pyramid_nfe(pyramid_nfe) -> Result:
     case of :data:`PYRAMID_CASES`, without building the schedule."""
     for F, S, u in PYRAMID_CASES:
         want = pyramid(F, S, uncertainty_scale=u).nfe
-        got, err = _call(pyramid_nfe, F, S, u)
+        got, err = call(pyramid_nfe, F, S, u)
         if err is not None:
             return failed(f"F={F}, S={S}, u={u:g}: {err.message}")
         value = _as_int(got)
@@ -88,7 +78,7 @@ def check_next_row(next_row) -> Result:
         where = f"F={F}, S={S}, s={s}, {K} given frame{'s' if K != 1 else ''}"
         row = [S] * K + [0] * (F - K)
         for i, expected in enumerate(want):
-            got, err = _call(next_row, list(row), S, s)
+            got, err = call(next_row, list(row), S, s)
             if err is not None:
                 return failed(f"{where}, iteration {i}: {err.message}")
             try:
@@ -114,7 +104,7 @@ def check_smallest_safe_s(safe_s) -> Result:
     :data:`SAFE_CASES` (found here by brute force over ``overflow="drop"`` schedules)."""
     for F, S, W in SAFE_CASES:
         want = smallest_safe_s_by_search(F, S, W)
-        got, err = _call(safe_s, F, S, W)
+        got, err = call(safe_s, F, S, W)
         where = f"F={F}, S={S}, window={W}"
         if err is not None:
             return failed(f"{where}: {err.message}")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ardiff_edu.data import PALETTE, PALETTE_NAMES, bouncing_balls, clip_starts
 from ardiff_edu.data.synthetic import render_discs
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 
 __all__ = ["CUT_CASES", "MIN_CLIPS", "MIN_FRAMES", "MIN_SPEED", "check_cut_clips", "check_never_bounces"]
 
@@ -23,16 +23,6 @@ MIN_CLIPS, MIN_FRAMES, MIN_SPEED = 8, 16, 0.5
 #: ``(length, num_frames, stride)`` the clip cutter is tried on, in this order.
 CUT_CASES = ((48, 16, 16), (48, 16, 8), (47, 16, 16), (16, 16, 4), (10, 16, 1), (40, 8, 20), (20, 4, 1))
 _STATE_KEYS = ("positions", "velocities", "radii", "present", "colours")
-
-
-def _call(fn, *args):
-    """``(value, None)`` or ``(None, failure)`` when ``fn(*args)`` raises."""
-    try:
-        return fn(*args), None
-    except NotImplementedError:
-        return None, failed(f"{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it first")
-    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
-        return None, failed(f"it raised {type(err).__name__}: {err}")
 
 
 def _ball_name(colour) -> str:
@@ -49,7 +39,7 @@ def check_never_bounces(never_bounces) -> Result:
     :data:`MIN_FRAMES` frames in which every present ball moves at constant velocity (at least :data:`MIN_SPEED`
     pixels per frame), never changes direction and stays inside the frame, and whose pixels are exactly the discs the
     state describes (redrawn with the generator's own renderer)."""
-    got, err = _call(never_bounces)
+    got, err = call(never_bounces)
     if err is not None:
         return err
     if not isinstance(got, tuple) or len(got) != 2:
@@ -121,7 +111,7 @@ def check_cut_clips(cut_clips) -> Result:
     for length, F, stride in CUT_CASES:
         where = f"a video of {length} frames, num_frames={F}, stride={stride}"
         want = clip_starts(length, F, stride)
-        got, err = _call(cut_clips, video[:length].copy(), F, stride)
+        got, err = call(cut_clips, video[:length].copy(), F, stride)
         if err is not None:
             return failed(f"{where}: {err.message}")
         if not isinstance(got, tuple) or len(got) != 2:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.models import FrameTokenizer
 from ardiff_edu.pipeline import Pipeline
 
@@ -20,14 +20,6 @@ __all__ = ["RATIO_CASES", "check_compression_ratio", "check_standardise", "check
 
 #: ``(image_size, grid, token_dim)`` the compression-ratio checker tries, in this order.
 RATIO_CASES = ((32, 4, 8), (32, 8, 4), (32, 2, 16), (64, 4, 8), (64, 16, 4), (16, 4, 3), (32, 16, 1))
-
-
-def _call(fn, *args):
-    """``(value, None)`` or ``(None, failure)`` when ``fn(*args)`` raises."""
-    try:
-        return fn(*args), None
-    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
-        return None, failed(f"it raised {type(err).__name__}: {err}")
 
 
 def check_compression_ratio(ratio) -> Result:
@@ -39,7 +31,7 @@ def check_compression_ratio(ratio) -> Result:
         with torch.no_grad():
             tokens = tok.encode(frame)
         expected = frame.numel() / tokens.numel()
-        got, err = _call(ratio, image_size, grid, token_dim)
+        got, err = call(ratio, image_size, grid, token_dim)
         if err is not None:
             return err
         if isinstance(got, bool) or not isinstance(got, (int, float)):
@@ -72,7 +64,7 @@ def check_standardise(standardise, unstandardise) -> Result:
         with torch.no_grad():
             tokens = pipe.tokenizer.encode_video(video)
         expected = pipe.encode_video(video)
-        got, err = _call(standardise, tokens.clone(), pipe.latent_mean.clone(), pipe.latent_std.clone())
+        got, err = call(standardise, tokens.clone(), pipe.latent_mean.clone(), pipe.latent_std.clone())
         if err is not None:
             return err
         where = f"(tokens {tuple(tokens.shape)}, C={token_dim}, seed {seed})"
@@ -84,7 +76,7 @@ def check_standardise(standardise, unstandardise) -> Result:
             return failed(f"standardise {where} differs from Pipeline.encode_video first at index {idx} (b, f, l, c): "
                           f"{float(got[idx]):.4f} vs {float(expected[idx]):.4f}; every channel c has its own "
                           f"mean[c] and std[c]")
-        back, err = _call(unstandardise, expected.clone(), pipe.latent_mean.clone(), pipe.latent_std.clone())
+        back, err = call(unstandardise, expected.clone(), pipe.latent_mean.clone(), pipe.latent_std.clone())
         if err is not None:
             return err
         if not isinstance(back, torch.Tensor) or back.shape != tokens.shape or not torch.allclose(back, tokens,
@@ -104,7 +96,7 @@ def check_l2_tokens(l2_tokens) -> Result:
         frames = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(seed)) * 2 - 1
         with torch.no_grad():
             tokens, expected = plain.encode(frames), l2.encode(frames)
-        got, err = _call(l2_tokens, tokens.clone())
+        got, err = call(l2_tokens, tokens.clone())
         if err is not None:
             return err
         if not isinstance(got, torch.Tensor) or got.shape != expected.shape:

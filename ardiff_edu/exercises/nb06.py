@@ -12,20 +12,13 @@ from __future__ import annotations
 
 import torch
 
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.models import DiT, DiTBlock, attention_mask
 
 __all__ = ["MASK_CASES", "perturbed", "check_leaky_from_causal", "check_causality_detector", "check_frame_modulation"]
 
 #: ``(num_frames, num_tokens, num_context_tokens)`` the mask checker tries, in this order.
 MASK_CASES = ((3, 2, 1), (4, 3, 2), (2, 5, 3), (5, 1, 1), (1, 4, 2), (6, 2, 4))
-
-
-def _call(fn, *args):
-    try:
-        return fn(*args), None
-    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
-        return None, failed(f"it raised {type(err).__name__}: {err}")
 
 
 def perturbed(module: torch.nn.Module, seed: int, std: float = 0.1) -> torch.nn.Module:
@@ -44,7 +37,7 @@ def check_leaky_from_causal(leaky) -> Result:
     for F, L, K in MASK_CASES:
         causal = attention_mask("causal", F, L, K)
         given = causal.clone()
-        got, err = _call(leaky, given, K)
+        got, err = call(leaky, given, K)
         if err is not None:
             return err
         expected = attention_mask("leaky", F, L, K)
@@ -80,7 +73,7 @@ def check_causality_detector(sees_the_future) -> Result:
         model = _dit(mask, seed, F, L, width, K)
         g = torch.Generator().manual_seed(1000 + seed)
         x, t = torch.randn(2, F, L, 4, generator=g), torch.randint(0, 1000, (2, F), generator=g)
-        got, err = _call(sees_the_future, model, x.clone(), t.clone())
+        got, err = call(sees_the_future, model, x.clone(), t.clone())
         if err is not None:
             return err
         expected = mask != "causal"
@@ -108,7 +101,7 @@ def check_frame_modulation(modulate_frame) -> Result:
             expected = block.norm1(h) * (1 + scale) + shift                    # (1, F, L, D)
         for f in range(F):
             with torch.no_grad():
-                got, err = _call(modulate_frame, block, h[0, f].clone(), c[0, f].clone())
+                got, err = call(modulate_frame, block, h[0, f].clone(), c[0, f].clone())
             if err is not None:
                 return err
             if not isinstance(got, torch.Tensor) or got.shape != (L, D):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.fopp import exact_marginals
 from ardiff_edu.models import DiT
 from ardiff_edu.noise import NoiseSchedule
@@ -29,16 +29,6 @@ EMA_CASES = ((0, 0.999), (1, 0.999), (2, 0.999), (10, 0.999), (100, 0.999), (100
              (1000, 0.9999), (20000, 0.9999))
 
 
-def _call(fn, *args):
-    """``(value, None)`` or ``(None, failure)`` when ``fn(*args)`` raises."""
-    try:
-        return fn(*args), None
-    except NotImplementedError:
-        return None, failed(f"{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it first")
-    except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
-        return None, failed(f"it raised {type(err).__name__}: {err}")
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Exercise 1: the mean training timestep of every frame index
 # ----------------------------------------------------------------------------------------------------------------
@@ -52,7 +42,7 @@ def check_mean_timestep(mean_timestep) -> Result:
     from sampled timesteps pass when they use enough clips), for every case of :data:`MEAN_TIMESTEP_CASES`."""
     for kind, F, T in MEAN_TIMESTEP_CASES:
         truth = mean_timestep_truth(kind, F, T)
-        got, err = _call(mean_timestep, kind, F, T)
+        got, err = call(mean_timestep, kind, F, T)
         if err is not None:
             return failed(f"for kind={kind!r}, F={F}, T={T}: {err.message}")
         try:
@@ -101,7 +91,7 @@ def check_accumulated_grads(accumulated_grads) -> Result:
         dit_loss(model, z0, t, eps, schedule).mean().backward()
         want = [p.grad.clone() for p in model.parameters()]
         model.zero_grad(set_to_none=True)
-        _, err = _call(accumulated_grads, model, z0, t, eps, schedule, parts)
+        _, err = call(accumulated_grads, model, z0, t, eps, schedule, parts)
         if err is not None:
             return failed(f"with parts={parts}: {err.message}")
         names = [n for n, _ in model.named_parameters()]
@@ -142,7 +132,7 @@ def check_ema_initial_weight(ema_initial_weight) -> Result:
     :data:`EMA_CASES`."""
     for n, decay in EMA_CASES:
         truth = ema_initial_weight_truth(n, decay)
-        got, err = _call(ema_initial_weight, n, decay)
+        got, err = call(ema_initial_weight, n, decay)
         if err is not None:
             return failed(f"for n={n}, decay={decay}: {err.message}")
         try:
