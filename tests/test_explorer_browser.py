@@ -11,6 +11,7 @@ Never ``playwright install``: the browser is Debian's (``apt-get install chromiu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -134,46 +135,52 @@ def jupyterlab(tmp_path):
         log.close()
 
 
-def test_moving_s_in_jupyterlab_redraws_the_heatmap(browser_tools, jupyterlab):
+@contextlib.contextmanager
+def _running(browser_tools, url: str, name: str, height: int):
+    """A headless chromium page on notebook ``name`` in JupyterLab, every cell run; the browser closes afterwards."""
     chromium, sync_playwright = browser_tools
-    url, root = jupyterlab
-    name = _explorer_notebook(root)
-    started = time.monotonic()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page = browser.new_page(viewport={"width": 1280, "height": height})
             page.goto(f"{url}/lab/tree/{name}")
             page.wait_for_selector(".jp-Notebook", timeout=60_000)
             page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            explorer = page.locator(".ardiff-timestep-explorer")
-            explorer.first.wait_for(timeout=60_000)
-            matrix = explorer.first.locator("img").first  # the heatmap: the first image of the widget
-            info = explorer.first.locator(".ardiff-explorer-info").first
-            info.wait_for(timeout=30_000)
-            page.wait_for_function("(el) => el.getAttribute('src')", arg=matrix.element_handle(), timeout=30_000)
-            src_before, info_before = matrix.get_attribute("src"), info.inner_text()
-            assert "NFE = " in info_before
-
-            slider = explorer.first.locator(".widget-slider", has_text="AR step s").first
-            s_before = int(slider.locator(".widget-readout").first.inner_text().strip())
-            slider.locator(".noUi-handle").first.click()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "([el, want]) => el.querySelector('.widget-readout').textContent.trim() === want",
-                arg=[slider.element_handle(), str(s_before + 1)], timeout=30_000)
-            page.wait_for_function("([el, before]) => el.getAttribute('src') !== before",
-                                   arg=[matrix.element_handle(), src_before], timeout=30_000)
-            page.wait_for_function("([el, before]) => el.innerText !== before",
-                                   arg=[info.element_handle(), info_before], timeout=30_000)
-            assert matrix.get_attribute("src") != src_before
-            assert "NFE = " in info.inner_text() and f"*{s_before + 1} = " in info.inner_text()  # S + (F-1)*s
-            ARTIFACTS.mkdir(exist_ok=True)
-            explorer.first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "explorer_browser.png"))
+            yield page
         finally:
             browser.close()
+
+
+def test_moving_s_in_jupyterlab_redraws_the_heatmap(browser_tools, jupyterlab):
+    url, root = jupyterlab
+    started = time.monotonic()
+    with _running(browser_tools, url, _explorer_notebook(root), height=1000) as page:
+        explorer = page.locator(".ardiff-timestep-explorer")
+        explorer.first.wait_for(timeout=60_000)
+        matrix = explorer.first.locator("img").first  # the heatmap: the first image of the widget
+        info = explorer.first.locator(".ardiff-explorer-info").first
+        info.wait_for(timeout=30_000)
+        page.wait_for_function("(el) => el.getAttribute('src')", arg=matrix.element_handle(), timeout=30_000)
+        src_before, info_before = matrix.get_attribute("src"), info.inner_text()
+        assert "NFE = " in info_before
+
+        slider = explorer.first.locator(".widget-slider", has_text="AR step s").first
+        s_before = int(slider.locator(".widget-readout").first.inner_text().strip())
+        slider.locator(".noUi-handle").first.click()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "([el, want]) => el.querySelector('.widget-readout').textContent.trim() === want",
+            arg=[slider.element_handle(), str(s_before + 1)], timeout=30_000)
+        page.wait_for_function("([el, before]) => el.getAttribute('src') !== before",
+                               arg=[matrix.element_handle(), src_before], timeout=30_000)
+        page.wait_for_function("([el, before]) => el.innerText !== before",
+                               arg=[info.element_handle(), info_before], timeout=30_000)
+        assert matrix.get_attribute("src") != src_before
+        assert "NFE = " in info.inner_text() and f"*{s_before + 1} = " in info.inner_text()  # S + (F-1)*s
+        ARTIFACTS.mkdir(exist_ok=True)
+        explorer.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "explorer_browser.png"))
     assert time.monotonic() - started < 120
 
 
@@ -191,42 +198,31 @@ def _live_notebook(root: Path) -> str:
 
 
 def test_moving_the_iteration_in_jupyterlab_redraws_the_live_sampler_frames(browser_tools, jupyterlab):
-    chromium, sync_playwright = browser_tools
     url, root = jupyterlab
-    name = _live_notebook(root)
     started = time.monotonic()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1100})
-            page.goto(f"{url}/lab/tree/{name}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            sampler = page.locator(".ardiff-live-sampler").first
-            sampler.wait_for(timeout=90_000)
-            frames = sampler.locator("img").nth(1)                # the staircase first, then the frame strips
-            info = sampler.locator(".ardiff-live-info").first
-            info.wait_for(timeout=30_000)
-            page.wait_for_function("(el) => el.getAttribute('src')", arg=frames.element_handle(), timeout=30_000)
-            src_before, info_before = frames.get_attribute("src"), info.inner_text()
-            assert "NFE = 12" in info_before and "iteration 3 of 11" in info_before and "runs so far: 1" in info_before
+    with _running(browser_tools, url, _live_notebook(root), height=1100) as page:
+        sampler = page.locator(".ardiff-live-sampler").first
+        sampler.wait_for(timeout=90_000)
+        frames = sampler.locator("img").nth(1)                # the staircase first, then the frame strips
+        info = sampler.locator(".ardiff-live-info").first
+        info.wait_for(timeout=30_000)
+        page.wait_for_function("(el) => el.getAttribute('src')", arg=frames.element_handle(), timeout=30_000)
+        src_before, info_before = frames.get_attribute("src"), info.inner_text()
+        assert "NFE = 12" in info_before and "iteration 3 of 11" in info_before and "runs so far: 1" in info_before
 
-            slider = sampler.locator(".widget-slider", has_text="iteration").first
-            slider.locator(".noUi-handle").first.click()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "([el]) => el.querySelector('.widget-readout').textContent.trim() === '4'",
-                arg=[slider.element_handle()], timeout=30_000)
-            page.wait_for_function("([el, before]) => el.getAttribute('src') !== before",
-                                   arg=[frames.element_handle(), src_before], timeout=30_000)
-            page.wait_for_function("(el) => el.innerText.includes('iteration 4 of 11')", arg=info.element_handle(),
-                                   timeout=30_000)
-            assert frames.get_attribute("src") != src_before
-            assert "runs so far: 1" in info.inner_text()          # scrubbing redrew without sampling again
-            ARTIFACTS.mkdir(exist_ok=True)
-            sampler.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "live_sampler_browser.png"))
-        finally:
-            browser.close()
+        slider = sampler.locator(".widget-slider", has_text="iteration").first
+        slider.locator(".noUi-handle").first.click()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "([el]) => el.querySelector('.widget-readout').textContent.trim() === '4'",
+            arg=[slider.element_handle()], timeout=30_000)
+        page.wait_for_function("([el, before]) => el.getAttribute('src') !== before",
+                               arg=[frames.element_handle(), src_before], timeout=30_000)
+        page.wait_for_function("(el) => el.innerText.includes('iteration 4 of 11')", arg=info.element_handle(),
+                               timeout=30_000)
+        assert frames.get_attribute("src") != src_before
+        assert "runs so far: 1" in info.inner_text()          # scrubbing redrew without sampling again
+        ARTIFACTS.mkdir(exist_ok=True)
+        sampler.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "live_sampler_browser.png"))
     assert time.monotonic() - started < 150
