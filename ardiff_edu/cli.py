@@ -116,8 +116,9 @@ def train_main(argv: list[str] | None = None) -> int:
             path = ckpt.checkpoint_path(out, stage)
             res = train(cfg, out, stage, resume=a.resume, progress=not a.no_progress)
             if distributed.world()[0] == 0:
-                print(f"{stage}: step {res['step']}, loss {res['loss']:.4f}, precision {res['precision']}, "
-                      f"checkpoint {path}")
+                done = (f"loss {res['loss']:.4f}" if res["loss"] == res["loss"]
+                        else "nothing to do: the run had already reached it")           # NaN: no step was taken
+                print(f"{stage}: step {res['step']}, {done}, precision {res['precision']}, checkpoint {path}")
     except (FloatingPointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
