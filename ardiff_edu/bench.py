@@ -85,17 +85,15 @@ def bench_sample(repeat: int = 3, num_videos: int = 2, num_steps: int = 10, chec
               f"({statistics.median(per_video) / base:5.1f}x s=0)   KV cache: {spread(ratios)}x faster")
 
 
-def bench_train(repeat: int = 5, preset: str = "balls") -> None:
-    """Training throughput of a preset's DiT on random latents, fp32 against bf16 autocast, and achieved FLOP/s as a
-    fraction of a plain fp32 matmul of the same size class, all timed in turn in the same run."""
+def _train_step(cfg):
+    """One optimizer step of ``cfg``'s DiT on random latents (``step(bf16)``) and its FLOPs, counted in fp32."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from ardiff_edu.checkpoint import make_generators
     from ardiff_edu.fopp import sample_timesteps
     from ardiff_edu.noise import NoiseSchedule
-    from ardiff_edu.train import PRESETS, build_dit, build_tokenizer, dit_loss
+    from ardiff_edu.train import build_dit, build_tokenizer, dit_loss
 
-    cfg = PRESETS[preset]
     L = build_tokenizer(cfg).num_tokens
     torch.manual_seed(0)
     model = build_dit(cfg, L)
@@ -115,19 +113,32 @@ def bench_train(repeat: int = 5, preset: str = "balls") -> None:
 
     with FlopCounterMode(display=False) as fc:
         step(False)
-    flops = fc.get_total_flops()
+    return step, fc.get_total_flops(), L
+
+
+def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1") -> None:
+    """Training throughput of a preset's DiT on random latents, fp32 and bf16 autocast, against the recipe it replaced
+    (``before``, in its own precision), and achieved FLOP/s as a fraction of a plain fp32 matmul, all timed in turn."""
+    from ardiff_edu.train import PRESETS
+
+    cfg, old = PRESETS[preset], PRESETS[before]
+    step, flops, L = _train_step(cfg)
+    old_step, old_flops, _ = _train_step(old)
+    old_bf16 = old.precision == "bf16"
     a = torch.randn(1024, 1024)
     times = interleaved({"matmul": lambda: [a @ a for _ in range(8)], "fp32": lambda: step(False),
-                         "bf16": lambda: step(True)}, repeat=repeat, warmup=2)
+                         "bf16": lambda: step(True), "before": lambda: old_step(old_bf16)}, repeat=repeat, warmup=2)
     mm = [8 * 2 * 1024 ** 3 / t for t in times["matmul"]]
+    B, F = cfg.batch_size, cfg.num_frames
     print(f"train: {cfg.name} DiT, B={B} F={F} L={L} width={cfg.width} depth={cfg.depth} heads={cfg.heads}, "
           f"{flops / 1e9:.1f} GFLOP/step, {torch.get_num_threads()} threads; median [min-max] over {repeat} rounds")
     print(f"  1024² fp32 matmul   {spread(mm, 1e-9, '.0f')} GFLOP/s (the reference)")
-    for name in ("fp32", "bf16"):
+    rows = [("fp32", "fp32", flops, cfg.batch_size), ("bf16", "bf16 autocast", flops, cfg.batch_size),
+            ("before", f"before: {old.name}, {old.heads} heads, {old.precision}", old_flops, old.batch_size)]
+    for name, label, fl, b in rows:
         sec = times[name]
-        frac = [flops / t / m for t, m in zip(sec, mm)]
-        label = "bf16 autocast" if name == "bf16" else "fp32"
-        print(f"  {label:<14} {spread([1 / t for t in sec])} steps/s  {spread([B / t for t in sec], fmt='.0f')} "
+        frac = [fl / t / m for t, m in zip(sec, mm)]
+        print(f"  {label:<14} {spread([1 / t for t in sec])} steps/s  {spread([b / t for t in sec], fmt='.0f')} "
               f"clips/s  = {spread(frac)}x the matmul's FLOP/s")
 
 

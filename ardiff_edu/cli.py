@@ -20,9 +20,9 @@ __all__ = ["train_main", "sample_main"]
 
 _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 #: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_*)
-_OVERRIDES = ("batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps", "mask", "num_context_tokens",
-              "official_residual", "prediction", "ema_decay", "device", "precision", "compile", "seed", "ckpt_every",
-              "log_every", "cache", "workers")
+_OVERRIDES = ("batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps", "sync_fraction", "mask",
+              "num_context_tokens", "official_residual", "prediction", "ema_decay", "device", "precision", "compile",
+              "seed", "ckpt_every", "log_every", "cache", "workers")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -53,6 +53,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="constant (the official) or a cosine decay to 0")
     p.add_argument("--warmup", type=int, help="linear warm-up steps")
     p.add_argument("--timesteps", choices=KINDS, help="training timestep sampler (fopp = the paper's)")
+    p.add_argument("--sync-fraction", type=float,
+                   help="share of clips drawn synchronous instead (an experiment, not the paper; default 0)")
     p.add_argument("--mask", choices=MASKS, help="attention mask (leaky needs --num-context-tokens >= 1)")
     p.add_argument("--num-context-tokens", type=int, help="learned context tokens prepended to the sequence")
     p.add_argument("--official-residual", action="store_true", default=None,

@@ -2,7 +2,7 @@
 
 ``PRESETS`` holds two families:
 
-* **toy presets** (``balls``, ``balls-smoke``, ``ablation``, ``digits``, ``sky``, ``taichi``, ``faces``, ``ucf``):
+* **toy presets** (``balls``, ``balls-v1``, ``balls-smoke``, ``ablation``, ``digits``, ``sky``, ``taichi``, ``faces``, ``ucf``):
   32×32 procedural data generated in memory, a small convolutional tokenizer and a small DiT; they train on a CPU;
 * **paper presets** (``faceforensics-paper``, ``sky-paper``, ``taichi-paper``, ``ucf101-paper``, notebook 10): the
   official setup of each benchmark (``shell_scripts/stage2_ardiff_scripts/<data>_gen/train_base_script.sh`` and
@@ -80,6 +80,7 @@ class TrainConfig:
     label_dropout: float = 0.0         # P(label -> null), for classifier-free guidance
     num_timesteps: int = 1000          # T
     timesteps: str = "fopp"            # the training timestep sampler
+    sync_fraction: float = 0.0         # share of clips drawn synchronous instead (an experiment, not the paper)
     steps: int = 20000
     batch_size: int = 32               # clips in the global batch (over every process)
     grad_accum: int = 1                # micro-batches per process and step
@@ -121,6 +122,7 @@ class TrainConfig:
         check_choice("tok_lr_schedule", self.tok_lr_schedule, LR_SCHEDULES)
         for name in ("tok_lr", "lr", "grad_clip"):
             check_float(name, getattr(self, name), 0, low_open=True)
+        check_float("sync_fraction", self.sync_fraction, 0, 1)
         for name in ("tok_ema_decay", "ema_decay", "label_dropout", "weight_decay"):
             check_float(name, getattr(self, name), 0, 1, high_open=True)
         if self.cache is not None and self.dataset not in CACHE_DATASETS:
@@ -135,13 +137,16 @@ class TrainConfig:
 
 _SMALL = dict(num_clips=64, num_frames=8, token_dim=4, tok_width=8, tok_steps=20, tok_batch_size=16, width=32,
               depth=1, heads=2, steps=40, batch_size=4, ckpt_every=10, log_every=1)
-#: ``balls`` is the default and the shipped checkpoint; ``balls-smoke`` runs in seconds (tests, notebooks);
+#: ``balls`` is the default recipe, ``balls-v1`` the recipe of the shipped checkpoint; ``balls-smoke`` runs in seconds
+#: (tests, notebooks);
 #: ``ablation`` is the paper's training-sampler ablation (notebook 09). The stand-ins for the paper's datasets keep
 #: the toy model size and take the official LR and gradient clip of their dataset.
 _BALLS = TrainConfig(tok_steps=4000, tok_lr_schedule="cosine", heads=2, precision="auto", steps=24000,
                      lr_schedule="cosine", warmup=500)
 PRESETS: dict[str, TrainConfig] = {
     "balls": _BALLS,
+    # the recipe of the shipped data/checkpoints/balls.pt (trained 2026-11-24; its tokenizer stopped at step 600)
+    "balls-v1": TrainConfig(name="balls-v1", tok_steps=600),
     "balls-smoke": TrainConfig(name="balls-smoke", **_SMALL),
     # the paper's training-sampler ablation at small scale: the default model, shorter, constant LR (as the
     # official code), one run per --timesteps with the same seed, data and tokenizer

@@ -22,7 +22,7 @@ from ardiff_edu.noise import NoiseSchedule
 from ardiff_edu.utils import atomic_write_bytes, check_int
 
 __all__ = ["OVERVIEW", "FONT", "figure_png", "integer_ticks", "draw_clip", "draw_schedule", "frame_timesteps",
-           "demo_clip", "noised_frames", "overview_figure", "plot_log", "main"]
+           "demo_clip", "noised_frames", "overview_figure", "plot_log", "compare_logs", "main"]
 
 #: The smallest font size used in any figure, in points.
 FONT = 9
@@ -228,6 +228,39 @@ def plot_log(path_or_records, smooth: int = 20, ax=None):
     for a in ax:
         a.tick_params(labelsize=FONT)
         a.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    fig.tight_layout()
+    return fig
+
+
+def compare_logs(logs: dict, smooth: int = 20):
+    """Several runs' training loss on one axis: ``logs`` maps a label to a JSONL log, a checkpoint file (its
+    thinned ``log``) or a list of records. The losses of runs with different training samplers are averaged over
+    different noise levels, so they compare the runs' training, not their samples. Returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    from ardiff_edu.checkpoint import load_file, read_log
+
+    if not logs:
+        raise ValueError("compare_logs needs at least one log")
+    fig, ax = plt.subplots(figsize=(6, 3.4), dpi=80)
+    for label, src in logs.items():
+        if isinstance(src, (str, Path)):
+            recs = (load_file(src).get("log") or []) if str(src).endswith(".pt") else read_log(src)
+        else:
+            recs = list(src)
+        if not recs:
+            raise ValueError(f"the log of {label!r} has no records")
+        k = max(1, min(smooth, len(recs)))
+        loss = np.convolve([r["loss"] for r in recs], np.ones(k) / k, mode="valid")
+        ax.plot([r["step"] for r in recs][k - 1:], loss, label=str(label))
+    ax.set(yscale="log")
+    ax.set_xlabel("training step", fontsize=FONT)
+    ax.set_ylabel("loss (moving average)", fontsize=FONT)
+    ax.set_title("training loss of each run", fontsize=FONT + 1)
+    ax.tick_params(labelsize=FONT)
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    ax.legend(fontsize=FONT)
     fig.tight_layout()
     return fig
 

@@ -38,7 +38,7 @@ import torch
 from ardiff_edu.utils import check_choice, check_int
 
 __all__ = [
-    "KINDS", "MONOTONE_KINDS", "sample_timesteps", "start_counts", "end_counts", "count_monotone_sequences",
+    "KINDS", "MONOTONE_KINDS", "sample_timesteps", "mix_synchronous", "start_counts", "end_counts", "count_monotone_sequences",
     "fopp_reference", "sequence_probability", "exact_marginals",
 ]
 
@@ -186,6 +186,23 @@ def sample_timesteps(kind: str, batch_size: int, num_frames: int, num_timesteps:
         rows = (f > anchor).nonzero().squeeze(1)
         t[rows, f] = _forward_step(tab, f, t[rows, f - 1], u[rows, f], T)
     return t
+
+
+def mix_synchronous(t: torch.Tensor, fraction: float, num_timesteps: int,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """Replace a random ``fraction`` of the clips of ``t`` (``[B, F]``) by synchronous ones (one level per clip).
+
+    **Not in the paper**: an experiment on how often the first frame is trained at high noise (FoPP gives it a
+    timestep of 900 or more in under 1 % of the clips). Synchronous clips are non-decreasing too, so the mix keeps
+    AR-Diffusion's constraint. ``fraction = 0`` returns ``t`` and draws nothing.
+    """
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
+    if fraction == 0:
+        return t
+    B, F = t.shape
+    sync = torch.rand(B, generator=generator) < fraction                       # which clips become synchronous
+    return torch.where(sync[:, None], sample_timesteps("full_sequence", B, F, num_timesteps, generator), t)
 
 
 # ----------------------------------------------------------------------------------------------------------------

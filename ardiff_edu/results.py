@@ -73,13 +73,33 @@ def _key(result: dict) -> str:
     return f"{result['task']}{result['protocol']['num_frames']}"
 
 
+def _combine(a: dict, b: dict) -> dict:
+    """One task scored in two runs on the same protocol with different checkpoints (say, an arm trained later):
+    the union of their rows. Rows without a checkpoint (sanity, baselines) are shared and kept once."""
+    pa, pb = a["protocol"], b["protocol"]
+    for k in sorted(set(pa) | set(pb)):
+        if k != "checkpoints" and pa.get(k) != pb.get(k):
+            raise ValueError(f"cannot merge two {_key(a)} results run on different protocols: {k} is "
+                             f"{pa.get(k)!r} in one and {pb.get(k)!r} in the other")
+    clash = set(pa["checkpoints"]) & set(pb["checkpoints"])
+    if clash:
+        raise ValueError(f"cannot merge two {_key(a)} results that both score checkpoint(s) {sorted(clash)}")
+    names = {r["name"] for r in a["rows"]}
+    rows = a["rows"] + [r for r in b["rows"] if r.get("checkpoint") is not None or r["name"] not in names]
+    command = "\n".join(r["command"] for r in (a, b) if r.get("command"))     # one line per run
+    return {"task": a["task"], **({"command": command} if command else {}),
+            "protocol": {**pa, "checkpoints": {**pa["checkpoints"], **pb["checkpoints"]}}, "rows": rows}
+
+
 def merge(results) -> dict:
-    """Several results (dicts or JSON paths; earlier reports are unpacked) → ``{"tasks": {name: result}}``."""
+    """Several results (dicts or JSON paths; earlier reports are unpacked) → ``{"tasks": {name: result}}``. Two
+    results of the same task and frame count are combined row by row when only their checkpoints differ."""
     tasks = {}
     for r in results:
         r = load_json(r) if isinstance(r, (str, Path)) else r
         for one in (r["tasks"].values() if "tasks" in r else [r]):
-            tasks[_key(one)] = one
+            key = _key(one)
+            tasks[key] = _combine(tasks[key], one) if key in tasks else one
     return {"tasks": tasks}
 
 
@@ -350,7 +370,8 @@ def report_markdown(report: dict, s: int = 5) -> str:
     parts = []
     for name, result in report["tasks"].items():
         p = result["protocol"]
-        parts += [f"## {name}", "", f"`{result.get('command', '(no command recorded)')}`", "",
+        commands = result.get("command", "(no command recorded)").splitlines()
+        parts += [f"## {name}", "", "<br>".join(f"`{c}`" for c in commands), "",
                   f"{p['num_videos']} videos of {p['num_frames']} frames, S = {p['num_steps']}, seed {p['seed']}; "
                   f"every row compared with {p['reference']}; intervals: {p['bootstrap']['draws']} bootstrap draws "
                   "over videos.",

@@ -50,7 +50,7 @@ from ardiff_edu.config import (
     build_tokenizer,
     resumed_config,
 )
-from ardiff_edu.fopp import sample_timesteps
+from ardiff_edu.fopp import mix_synchronous, sample_timesteps
 from ardiff_edu.losses import dit_loss, drop_labels, tokenizer_loss
 from ardiff_edu.noise import NoiseSchedule
 from ardiff_edu.utils import atomic_torch_save, check_choice
@@ -277,6 +277,11 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         return loaders.batches(data, B, rank, world_size, cfg.seed * 1000 + 3, first_step, workers,
                                pin_memory=device.type == "cuda")
 
+    def timesteps():
+        """The step's per-frame timesteps for the whole global batch (``--sync-fraction``: some clips synchronous)."""
+        t = sample_timesteps(cfg.timesteps, B, cfg.num_frames, cfg.num_timesteps, generator=gens["time"])
+        return mix_synchronous(t, cfg.sync_fraction, cfg.num_timesteps, gens["time"])
+
     def draw(stream):
         """This process's rows of the step's global batch (every random draw from the generators, for all rows)."""
         if stage == "tokenizer":
@@ -288,13 +293,13 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         if stream is None:
             idx = torch.randint(len(latents), (B,), generator=gens["data"]).to(device)
             y = None if labels is None else drop_labels(labels[idx], cfg.label_dropout, cfg.num_classes, gens["data"])
-            t = sample_timesteps(cfg.timesteps, B, cfg.num_frames, cfg.num_timesteps, generator=gens["time"])
+            t = timesteps()
             noise = torch.randn(latents[idx].shape, generator=gens["noise"]).to(device)
             return latents[idx][rows], t[rows], noise[rows], None if y is None else y[rows]
         z0, y = next(stream)
         y = None if cfg.num_classes is None else torch.where(   # dropout drawn for the whole batch, as in memory
             torch.rand((B,), generator=gens["data"])[rows] < cfg.label_dropout, cfg.num_classes, y).to(device)
-        t = sample_timesteps(cfg.timesteps, B, cfg.num_frames, cfg.num_timesteps, generator=gens["time"])
+        t = timesteps()
         noise = torch.randn((B, *z0.shape[1:]), generator=gens["noise"])
         return z0.to(device, non_blocking=True), t[rows], noise[rows].to(device), y
 

@@ -18,8 +18,6 @@
 # Vocabulary: `T` training timesteps (1000) · `S` sampling steps · `F` frames · `s` AR step · NFE network calls.
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.linalg
@@ -34,7 +32,7 @@ from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, load_pipeline
 from ardiff_edu.protocol import equal_nfe_steps, run_task
 from ardiff_edu.quality import bootstrap_indices, mean_ci
 from ardiff_edu.results import claims_markdown, load_json, markdown_table, plot_metric, text_table
-from ardiff_edu.utils import seed_all
+from ardiff_edu.utils import REPO_ROOT, seed_all
 from ardiff_edu.video import show_grid
 from ardiff_edu.videonet import load_videonet, videonet_features
 
@@ -42,8 +40,8 @@ seed_all(0)
 torch.set_num_threads(1)    # small models: one thread is as fast, and the numbers do not depend on the core count
 plt.rcParams.update({"figure.dpi": 80, "font.size": 10})
 
-# The results of `bash data/results/run_ablation.sh` that sections 5 and 6 read (the one line to change):
-RESULTS = Path("/tmp/ardiff_results/ablation.json")
+# The committed results of `bash data/results/run_ablation.sh` that sections 5 and 6 read:
+RESULTS = REPO_ROOT / "data" / "results" / "ablation.json"
 
 # %% [markdown]
 # ## 1. The ball tracker, and the sanity rows that keep it honest
@@ -211,7 +209,8 @@ assert by_name["real"]["values"]["fd_videonet"] < by_name["uniform noise"]["valu
 # (`independent`), and one level for the whole clip (`full_sequence`, synchronous diffusion).
 # `bash data/results/run_ablation.sh` scores all four at `s ∈ {0, 1, 2, 5, S}` with the equal-NFE control, at 16 and
 # 64 frames, for video prediction, and for drift over 256 frames, and writes `data/results/ablation.json` (tables in
-# `ablation.md`, one PNG per metric). The cells below read that file.
+# `ablation.md`, one PNG per metric). The cells below read that file. An arm that has not been trained yet is simply
+# absent from the tables, and every claim that needs it reads "not measured"; running the two scripts again adds it.
 #
 # > **Paper vs code.** The paper ablates its components on Sky-Timelapse with the full model. Ours is the same
 # > comparison on bouncing balls with 1.3 M-parameter DiTs trained for 6000 steps on two CPU cores, scored with 20
@@ -220,6 +219,7 @@ assert by_name["real"]["values"]["fd_videonet"] < by_name["uniform noise"]["valu
 # %%
 results = load_json(RESULTS)
 g16 = results["tasks"]["generate16"]
+print("arms scored:", ", ".join(g16["protocol"]["checkpoints"]))
 print(g16["command"])
 display(Markdown(markdown_table(g16)))
 

@@ -153,3 +153,19 @@ def test_the_ball_count_distribution_and_the_quality_table():
     table = quality_markdown({"rows": [{"name": "real", **got}]}).splitlines()
     assert table[0].startswith("| clips | match_frac") and table[2].startswith("| real | ")
     assert table[2].count(" / ") == 4
+
+
+def test_merge_combines_arms_scored_in_separate_runs(tiny_checkpoint):
+    pipe = load_pipeline(tiny_checkpoint)
+    kw = dict(s_values=(1,), num_videos=2, num_frames=8, num_steps=2, num_boot=5)
+    both = run_task("generate", {"a": pipe, "b": pipe}, **kw)
+    one, two = ({"command": f"run {k}", **run_task("generate", {k: pipe}, **kw)} for k in ("a", "b"))
+    merged = merge([one, two])["tasks"]["generate8"]
+    strip = lambda rows: sorted(str((r["name"], r.get("checkpoint"), r["values"])) for r in rows)   # noqa: E731
+    assert strip(merged["rows"]) == strip(both["rows"])                  # the same rows and values, each once
+    assert set(merged["protocol"]["checkpoints"]) == {"a", "b"} and merged["command"] == "run a\nrun b"
+    with pytest.raises(ValueError, match="both score checkpoint"):
+        merge([one, one])
+    other = run_task("generate", {"b": pipe}, **{**kw, "num_steps": 3})
+    with pytest.raises(ValueError, match="num_steps is 2 in one and 3"):
+        merge([one, other])

@@ -352,3 +352,21 @@ def test_any_size_gives_valid_sequences(kind, T, F, B, seed):
         assert (t.diff(dim=1) >= 0).all()
     if kind == "full_sequence":
         assert (t == t[:, :1]).all()
+
+
+def test_mix_synchronous_replaces_whole_clips_and_draws_nothing_at_zero():
+    from ardiff_edu.fopp import mix_synchronous
+
+    g = torch.Generator().manual_seed(0)
+    t = sample_timesteps("fopp", 4000, 16, 1000, g)
+    state = g.get_state()
+    assert mix_synchronous(t, 0.0, 1000, g) is t and torch.equal(g.get_state(), state)     # off: no draw at all
+    mixed = mix_synchronous(t, 0.25, 1000, g)
+    sync = (mixed == mixed[:, :1]).all(1) & (mixed != t).any(1)            # rows that were replaced
+    assert 0.22 < sync.double().mean() < 0.28                               # about a quarter of the clips
+    assert torch.equal(mixed[~sync], t[~sync]) and (mixed.diff(dim=1) >= 0).all()   # still non-decreasing
+    assert (mixed[sync, 0] >= 900).double().mean() > 0.05                  # the first frame now sees high noise
+    every = mix_synchronous(t, 1.0, 1000, g)
+    assert (every == every[:, :1]).all()                                   # fraction 1: all synchronous
+    with pytest.raises(ValueError, match=r"fraction must be in \[0, 1\], got 1.5"):
+        mix_synchronous(t, 1.5, 1000, g)

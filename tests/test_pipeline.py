@@ -129,3 +129,24 @@ def test_choose_threads_measures_and_sets_the_faster_count(pipe, tiny_checkpoint
     assert sample_main(["--checkpoint", str(tiny_checkpoint), "--threads", "zero", "--num-steps", "2", "--s", "1",
                         "--out", str(tmp_path / "a.npy"), "--no-progress"]) == 1
     assert "--threads must be an integer >= 1, got 'zero'" in capsys.readouterr().err
+
+
+def test_every_shipped_checkpoint_names_a_preset_that_reproduces_its_recipe():
+    """The recipe of each shipped DiT is a preset of today's code (plus the flags its commands record)."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from ardiff_edu.checkpoint import load_file
+    from ardiff_edu.config import PRESETS
+    from ardiff_edu.pipeline import DEFAULT_CHECKPOINT
+
+    flags = {"timesteps", "precision"}                           # set on the command line of the ablation arms
+    ran = {"tok_steps"}                      # the steps actually run are in meta (balls.pt: stopped at 600 of 1200)
+    paths = [Path(DEFAULT_CHECKPOINT), *sorted((Path(DEFAULT_CHECKPOINT).parent / "ablation").glob("*.pt"))]
+    for path in paths:
+        saved = load_file(path)["config"]
+        preset = asdict(PRESETS["balls-v1" if path == Path(DEFAULT_CHECKPOINT) else saved["name"]])
+        differ = {k for k in saved if k in preset and saved[k] != preset[k] and k not in flags | ran | {"name"}}
+        assert not differ, f"{path.name}: {sorted(differ)} differ from its preset"
+        meta = load_file(path)["meta"]
+        assert (meta["steps"], meta["tokenizer_steps"]) == (preset["steps"], preset["tok_steps"]), path.name

@@ -10,7 +10,8 @@ from ardiff_edu import config
 from ardiff_edu import train as tr
 from ardiff_edu.checkpoint import read_log
 from ardiff_edu.cli import train_main as main
-from ardiff_edu.figures import plot_log
+from ardiff_edu.cli import train_parser
+from ardiff_edu.figures import compare_logs, plot_log
 from ardiff_edu.pipeline import export, generate
 from ardiff_edu.pipeline import load_pipeline as load_checkpoint
 from ardiff_edu.train import PRESETS, TrainConfig, drop_labels, train
@@ -109,6 +110,10 @@ def test_cli_export_and_load(tmp_path, capsys):
     fig = plot_log(pipe.log)
     assert [a.get_ylabel() for a in fig.axes] == ["loss", "loss of one frame", "frame index"]   # + colourbar
     assert len(plot_log(out / "tokenizer.jsonl").axes) == 2             # a JSONL path works too (no per-frame loss)
+    fig = compare_logs({"jsonl": out / "dit.jsonl", "records": pipe.log, "checkpoint": to})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["jsonl", "records", "checkpoint"]
+    with pytest.raises(ValueError, match="'empty' has no records"):
+        compare_logs({"empty": []})
     assert main(["--preset", "balls-smoke", "--stage", "dit", "--out", str(out), "--no-progress"]) == 1
     assert "--resume" in capsys.readouterr().err
 
@@ -122,6 +127,9 @@ def test_config_validation_and_presets():
         TrainConfig(timesteps="fifo")
     with pytest.raises(ValueError, match=r"batch_size must be >= 1, got 0"):
         TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match=r"sync_fraction must be .*1.*got 1.5"):
+        TrainConfig(sync_fraction=1.5)
+    assert train_parser().parse_args(["--sync-fraction", "0.25"]).sync_fraction == 0.25
     with pytest.raises(ValueError, match="stage must be one of"):
         train(SMOKE, "/tmp/unused", "vae")
     with pytest.raises(ValueError, match="does not exist"):

@@ -17,7 +17,7 @@ mkdir -p runs data/checkpoints/ablation
 $PY -m ardiff_edu train --preset balls --stage tokenizer --precision fp32 --out runs/balls --resume --no-progress
 
 # 2. the paper's training-sampler ablation: same model, data, steps, seed and tokenizer, four samplers
-for sampler in fopp uniform_monotone independent full_sequence; do
+for sampler in fopp full_sequence independent uniform_monotone; do
     out=runs/ablation/$sampler
     if [ ! -f data/checkpoints/ablation/$sampler.pt ]; then
         mkdir -p $out

@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Re-make every sample video and every tracker table in data/samples/README.md from the shipped checkpoint.
-# Run from the repository root inside the environment (make test creates .venv):  bash data/samples/regenerate.sh
-# Deterministic: the noise comes from --seed. OMP_NUM_THREADS=1 keeps it from fighting a training run for the cores.
+# Re-make every sample video and the quality tables of data/samples/README.md from the shipped checkpoint.
+# Run from the repository root inside the environment (`. .venv/bin/activate`):  bash data/samples/regenerate.sh
+# Deterministic: the noise comes from --seed, and every process uses one thread (OMP_NUM_THREADS=1).
 set -euo pipefail
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 PY=${PYTHON:-python}
+CK=${CHECKPOINT:-data/checkpoints/balls.pt}
+OUT=${OUT:-data/samples}
 
-# the GIFs (4 videos side by side, 2x upscaled by the sampler)
-$PY -m ardiff_edu sample --num-frames 16 --s 0 --num-steps 20 --seed 0 --num-videos 4 --out data/samples/balls_16f_s0.gif --no-progress
-$PY -m ardiff_edu sample --num-frames 16 --s 5 --num-steps 20 --seed 0 --num-videos 4 --out data/samples/balls_16f_s5.gif --no-progress
-$PY -m ardiff_edu sample --num-frames 64 --s 2 --num-steps 20 --seed 0 --num-videos 1 --out data/samples/balls_64f_s2.gif --no-progress
+# the GIFs: the sampler's defaults (S = 50 DDIM steps), 4 videos side by side, labelled and upscaled
+$PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 0 --seed 0 --num-videos 4 --out "$OUT/balls_16f_s0.gif" --no-progress
+$PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 5 --seed 0 --num-videos 4 --out "$OUT/balls_16f_s5.gif" --no-progress
+$PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 64 --s 5 --seed 0 --num-videos 2 --out "$OUT/balls_64f_s5.gif" --no-progress
 
-# the tracker tables: real clips (seed 10 000 + 1, not the training seed), their tokenizer reconstruction, generated
-# clips (seed 1) and two baselines, side by side
-$PY -m ardiff_edu.metrics --s 0 5 --num-videos 32 --num-frames 16 --num-steps 20 --seed 1
-$PY -m ardiff_edu.metrics --s 2 --num-videos 8 --num-frames 64 --num-steps 20 --seed 1
+# the quality tables (issue 14's targets): held-out real clips, their tokenizer reconstruction and generated clips,
+# scored by the tracker with 95 % bootstrap intervals; 16 frames at s = 0 and the default s = 5, and 64-frame
+# sliding-window videos at s = 5, all with S = 50
+$PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 0 5 --num-steps 50 --num-frames 16 --num-videos 64 \
+    --seed 0 --no-progress --out "$OUT/quality16.json"
+$PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames 64 --num-videos 32 \
+    --seed 0 --no-progress --out "$OUT/quality64.json"
+# the same 16-frame table at S = 20, the protocol of data/results/ (the ablation arms), to compare with them
+$PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 0 5 --num-steps 20 --num-frames 16 --num-videos 64 \
+    --seed 0 --no-progress --out "$OUT/quality16_S20.json"
+$PY -c "
+from ardiff_edu.results import load_json, quality_markdown
+for n in (16, 64):
+    r = load_json('$OUT/quality%d.json' % n)
+    print(f'### {n} frames\n\n\`{r[\"command\"]}\`\n\n' + quality_markdown(r) + '\n')
+" > "$OUT/quality.md"
+cat "$OUT/quality.md"
