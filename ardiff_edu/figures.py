@@ -239,6 +239,8 @@ def compare_logs(logs: dict, smooth: int = 20):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    from matplotlib.ticker import FormatStrFormatter
+
     from ardiff_edu.checkpoint import load_file, read_log
 
     if not logs:
@@ -257,8 +259,10 @@ def compare_logs(logs: dict, smooth: int = 20):
     ax.set(yscale="log")
     ax.set_xlabel("training step", fontsize=FONT)
     ax.set_ylabel("loss (moving average)", fontsize=FONT)
-    ax.set_title("training loss of each run", fontsize=FONT + 1)
-    ax.tick_params(labelsize=FONT)
+    ax.set_title("training loss of each run (each over its own noise levels)", fontsize=FONT + 1)
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2f"))
+    ax.tick_params(which="both", labelsize=FONT)
     ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
     ax.legend(fontsize=FONT)
     fig.tight_layout()
