@@ -186,23 +186,37 @@ def overview_figure(dpi: int = 80):
     return fig
 
 
+def _log_records(src, what: str = "the log") -> list[dict]:
+    """The records of a training log: a JSONL file, an exported checkpoint (its thinned ``log``) or a list."""
+    from ardiff_edu.checkpoint import load_file, read_log
+
+    if isinstance(src, (str, Path)):
+        recs = (load_file(src).get("log") or []) if str(src).endswith(".pt") else read_log(src)
+    else:
+        recs = list(src)
+    if not recs:
+        raise ValueError(f"{what} has no records")
+    return recs
+
+
+def _moving_average(y, k: int) -> np.ndarray:
+    """The mean of every ``k`` consecutive values (``len(y) - k + 1`` of them)."""
+    return np.convolve(np.asarray(y, dtype=float), np.ones(k) / k, mode="valid")
+
+
 def plot_log(path_or_records, smooth: int = 20, ax=None):
     """Training curves: the loss (left) and the loss per frame index (right, one line per frame with a labelled
-    colour scale), moving-averaged over ``smooth`` records. ``path_or_records`` is a JSONL log or a list of records
-    (``Pipeline.log``). Returns the figure."""
+    colour scale), moving-averaged over ``smooth`` records. ``path_or_records`` is a JSONL log, an exported checkpoint
+    or a list of records (``Pipeline.log``). Returns the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
     from matplotlib.ticker import MaxNLocator
 
-    from ardiff_edu.checkpoint import read_log
-
-    recs = read_log(path_or_records) if isinstance(path_or_records, (str, Path)) else list(path_or_records)
-    if not recs:
-        raise ValueError("the log has no records")
+    recs = _log_records(path_or_records)
     steps = np.array([r["step"] for r in recs])
     k = max(1, min(smooth, len(recs)))
-    sm = lambda y: np.convolve(y, np.ones(k) / k, mode="valid")  # noqa: E731
+    sm = lambda y: _moving_average(y, k)  # noqa: E731
     if ax is None:
         fig, ax = plt.subplots(1, 2, figsize=(10, 3.4), dpi=80)
     fig = ax[0].figure
@@ -237,24 +251,15 @@ def compare_logs(logs: dict, smooth: int = 20):
     thinned ``log``) or a list of records. The losses of runs with different training samplers are averaged over
     different noise levels, so they compare the runs' training, not their samples. Returns the figure."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    from matplotlib.ticker import FormatStrFormatter
-
-    from ardiff_edu.checkpoint import load_file, read_log
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
     if not logs:
         raise ValueError("compare_logs needs at least one log")
     fig, ax = plt.subplots(figsize=(6, 3.4), dpi=80)
     for label, src in logs.items():
-        if isinstance(src, (str, Path)):
-            recs = (load_file(src).get("log") or []) if str(src).endswith(".pt") else read_log(src)
-        else:
-            recs = list(src)
-        if not recs:
-            raise ValueError(f"the log of {label!r} has no records")
+        recs = _log_records(src, f"the log of {label!r}")
         k = max(1, min(smooth, len(recs)))
-        loss = np.convolve([r["loss"] for r in recs], np.ones(k) / k, mode="valid")
+        loss = _moving_average([r["loss"] for r in recs], k)
         ax.plot([r["step"] for r in recs][k - 1:], loss, label=str(label))
     ax.set(yscale="log")
     ax.set_xlabel("training step", fontsize=FONT)

@@ -20,7 +20,7 @@ OUT=${OUT:-data/results}
 A=${ARMS_DIR:-data/checkpoints/ablation}
 S=20                       # DDIM steps (the paper: 50); s runs over 0, 1, 2, 5 and S
 N16=${N16:-64}; N64=${N64:-32}; NPRED=${NPRED:-64}; NDRIFT=${NDRIFT:-12}; BOOT=${BOOT:-1000}
-mkdir -p "$OUT/parts"
+mkdir -p "$OUT/parts/partial"
 run() { $PY -m ardiff_edu evaluate "$@" --num-steps $S --seed 0 --num-boot "$BOOT" --no-progress; }
 
 # 0. the toy video network whose features give the Fréchet distance (about 5 minutes; skipped when present)
@@ -42,15 +42,13 @@ for arm in fopp uniform_monotone independent full_sequence; do
     run --task predict --checkpoint "$ck" --s 0 1 2 5 $S --control-s 5 --given 4 --num-frames 16 \
         --num-videos "$NPRED" --out "$P/predict16_$arm.json" > "$P/predict16_$arm.log" & a=$!
     run --task drift --checkpoint "$ck" --s 2 --context-noise 0 20 100 --num-frames 256 --num-videos "$NDRIFT" \
-        --out "$P/drift256_$arm.tmp.json" > "$P/drift256_$arm.log" & b=$!
+        --out "$P/partial/drift256_$arm.json" > "$P/drift256_$arm.log" & b=$!
     wait $a; wait $b
-    mv "$P/drift256_$arm.tmp.json" "$P/drift256_$arm.json"     # the marker that this arm is complete
-    mv "$P/drift256_$arm.tmp.md" "$P/drift256_$arm.md"
+    mv "$P/partial/drift256_$arm.md" "$P/partial/drift256_$arm.json" "$P/"   # the marker that this arm is complete
 done
 
 # 3. one report: ablation.json (every task, every arm scored so far), ablation.md (tables + claims), one PNG per metric
 shopt -s nullglob
 parts=("$OUT"/parts/generate16_*.json "$OUT"/parts/generate64_*.json "$OUT"/parts/predict16_*.json \
        "$OUT"/parts/drift256_*.json)
-parts=("${parts[@]/*.tmp.json/}")
-$PY -m ardiff_edu evaluate --report ${parts[@]} --out "$OUT/ablation.json" --plot-s 5
+$PY -m ardiff_edu evaluate --report "${parts[@]}" --out "$OUT/ablation.json" --plot-s 5
