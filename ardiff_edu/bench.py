@@ -15,7 +15,7 @@ import torch
 
 from ardiff_edu.utils import interleaved
 
-__all__ = ["interleaved", "spread", "bench_fopp", "bench_sample", "bench_train", "BENCHMARKS", "main"]
+__all__ = ["interleaved", "spread", "bench_fopp", "bench_sample", "bench_train", "profile_shares", "BENCHMARKS", "main"]
 
 
 def spread(values: list[float], scale: float = 1.0, fmt: str = ".2f") -> str:
@@ -125,14 +125,18 @@ def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1"
     step, flops, L = _train_step(cfg)
     old_step, old_flops, _ = _train_step(old)
     old_bf16 = old.precision == "bf16"
-    a = torch.randn(1024, 1024)
-    times = interleaved({"matmul": lambda: [a @ a for _ in range(8)], "fp32": lambda: step(False),
-                         "bf16": lambda: step(True), "before": lambda: old_step(old_bf16)}, repeat=repeat, warmup=2)
+    a, a16 = torch.randn(1024, 1024), torch.randn(1024, 1024).bfloat16()
+    times = interleaved({"matmul": lambda: [a @ a for _ in range(8)], "matmul16": lambda: [a16 @ a16 for _ in range(8)],
+                         "fp32": lambda: step(False), "bf16": lambda: step(True),
+                         "before": lambda: old_step(old_bf16)}, repeat=repeat, warmup=2)
     mm = [8 * 2 * 1024 ** 3 / t for t in times["matmul"]]
+    mm16 = [8 * 2 * 1024 ** 3 / t for t in times["matmul16"]]
     B, F = cfg.batch_size, cfg.num_frames
     print(f"train: {cfg.name} DiT, B={B} F={F} L={L} width={cfg.width} depth={cfg.depth} heads={cfg.heads}, "
           f"{flops / 1e9:.1f} GFLOP/step, {torch.get_num_threads()} threads; median [min-max] over {repeat} rounds")
     print(f"  1024² fp32 matmul   {spread(mm, 1e-9, '.0f')} GFLOP/s (the reference)")
+    print(f"  1024² bf16 matmul   {spread(mm16, 1e-9, '.0f')} GFLOP/s = {spread([b / f for b, f in zip(mm16, mm)])}x "
+          f"the fp32 one")
     rows = [("fp32", "fp32", flops, cfg.batch_size), ("bf16", "bf16 autocast", flops, cfg.batch_size),
             ("before", f"before: {old.name}, {old.heads} heads, {old.precision}", old_flops, old.batch_size)]
     for name, label, fl, b in rows:
@@ -140,6 +144,23 @@ def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1"
         frac = [fl / t / m for t, m in zip(sec, mm)]
         print(f"  {label:<14} {spread([1 / t for t in sec])} steps/s  {spread([b / t for t in sec], fmt='.0f')} "
               f"clips/s  = {spread(frac)}x the matmul's FLOP/s")
+    shares = profile_shares(lambda: step(True), steps=repeat)
+    print(f"  where a bf16 step's time goes (self CPU time over {repeat} steps, torch.profiler): "
+          + ", ".join(f"{name} {share:.0%}" for name, share in shares))
+
+
+def profile_shares(fn: Callable[[], None], steps: int = 3, top: int = 6) -> list[tuple[str, float]]:
+    """The ``top`` operators by share of self CPU time over ``steps`` calls of ``fn``, then the rest as "other"."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            fn()
+    rows = sorted(((e.key.removeprefix("aten::"), e.self_cpu_time_total) for e in prof.key_averages()),
+                  key=lambda r: -r[1])
+    total = sum(t for _, t in rows) or 1.0
+    head = [(name, t / total) for name, t in rows[:top]]
+    return head + [("other", 1.0 - sum(share for _, share in head))]
 
 
 #: name -> benchmark function; ``--only NAME`` runs one of them.

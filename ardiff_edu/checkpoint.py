@@ -23,7 +23,7 @@ import torch
 
 from ardiff_edu.utils import atomic_open, atomic_torch_save
 
-__all__ = ["RUN_FORMAT", "EXPORT_FORMAT", "GENERATORS", "make_generators", "checkpoint_path", "log_path",
+__all__ = ["RUN_FORMAT", "EXPORT_FORMAT", "GENERATORS", "make_generators", "checkpoint_path", "snapshot_path", "log_path",
            "save_state", "load_state", "read_log", "append_log", "truncate_log", "load_file"]
 
 RUN_FORMAT = "ardiff-edu-run-v1"
@@ -39,6 +39,11 @@ def make_generators(seed: int) -> dict[str, torch.Generator]:
 
 def checkpoint_path(out, stage: str) -> Path:
     return Path(out) / f"{stage}.pt"
+
+
+def snapshot_path(out, stage: str, step: int) -> Path:
+    """Where ``keep_every`` keeps the checkpoint of ``step``: a run checkpoint like ``<stage>.pt``."""
+    return Path(out) / f"{stage}-step{step:06d}.pt"
 
 
 def log_path(out, stage: str) -> Path:

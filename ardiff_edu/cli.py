@@ -22,7 +22,7 @@ _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 #: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_*)
 _OVERRIDES = ("batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps", "sync_fraction", "mask",
               "num_context_tokens", "official_residual", "prediction", "ema_decay", "device", "precision", "compile",
-              "seed", "ckpt_every", "log_every", "cache", "workers")
+              "seed", "ckpt_every", "keep_every", "log_every", "cache", "workers")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
     p.add_argument("--seed", type=int, help="seed of the weights, batches, timesteps and noise")
     p.add_argument("--ckpt-every", type=int, help="steps between checkpoints")
+    p.add_argument("--keep-every", type=int, help="also keep a copy of the checkpoint every this many steps, as "
+                   "OUT/<stage>-step<N>.pt (loadable like <stage>.pt; for a quality-against-steps table; 0: never)")
     p.add_argument("--log-every", type=int, help="steps between log records")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--export", type=Path, metavar="RUN", help="export RUN's EMA weights (fp16) to --to, then exit")

@@ -93,6 +93,7 @@ class TrainConfig:
     # bookkeeping
     seed: int = 0
     ckpt_every: int = 200
+    keep_every: int = 0                # also keep a copy of the checkpoint every this many steps (0: never)
     log_every: int = 10
     device: str = "cpu"
     precision: str = "fp32"            # "auto": the faster of fp32 and bf16 autocast, measured when the run starts
@@ -105,7 +106,7 @@ class TrainConfig:
                           ("tok_tokens", 1), ("tok_steps", 0), ("tok_batch_size", 1), ("tok_grad_accum", 1), ("width", 4), ("depth", 1),
                           ("heads", 1), ("num_context_tokens", 0), ("num_timesteps", 2), ("steps", 0),
                           ("batch_size", 1), ("grad_accum", 1), ("warmup", 0), ("seed", 0), ("ckpt_every", 1),
-                          ("log_every", 1)]:
+                          ("keep_every", 0), ("log_every", 1)]:
             check_int(name, getattr(self, name), low)
         if self.num_classes is not None:
             check_int("num_classes", self.num_classes, 1)

@@ -321,9 +321,10 @@ def claims(report: dict, s: int = 5, num_steps: int | None = None) -> list[dict]
         add(f"Non-decreasing noise levels (FoPP) train a better model than independent per-frame levels "
             f"(Diffusion Forcing), sampled at s={s_}", f"fopp s={s_}", _at(gen("fopp", s_), fd),
             f"independent s={s_}", _at(gen("independent", s_), fd), fd, way)
-    add("FoPP trains a better model than drawing uniformly among non-decreasing sequences, most of all for "
-        "synchronous sampling", "fopp s=0", _at(gen("fopp", 0), fd), "uniform_monotone s=0",
-        _at(gen("uniform_monotone", 0), fd), fd, way)
+    for s_ in (0, s):
+        add(f"FoPP trains a better model than drawing uniformly among non-decreasing sequences (most of all for "
+            f"synchronous sampling), sampled at s={s_}", f"fopp s={s_}", _at(gen("fopp", s_), fd),
+            f"uniform_monotone s={s_}", _at(gen("uniform_monotone", s_), fd), fd, way)
     add(f"Asynchronous sampling (s={s}) beats synchronous sampling (s=0) with the same model", f"fopp s={s}",
         _at(gen("fopp", s), fd), "fopp s=0", _at(gen("fopp", 0), fd), fd, way)
     ctl = _find(report, g16, "fopp", group="control")

@@ -198,7 +198,7 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
     """Train one stage up to ``config.steps`` (DiT) or ``config.tok_steps`` (tokenizer); callable from a notebook.
 
     ``resume=True`` continues from ``out/<stage>.pt`` if it exists (its config wins, except the number of steps,
-    ``ckpt_every``, ``log_every``, ``device`` and ``compile``, which come from ``config``), with any number of
+    ``ckpt_every``, ``keep_every``, ``log_every``, ``device`` and ``compile``, which come from ``config``), with any number of
     processes. Under ``torchrun`` every process runs this function; see :mod:`ardiff_edu.distributed`. Returns
     ``{"step", "loss", "model", "ema", "log", "precision"}``. A non-finite loss or gradient stops every process with
     ``FloatingPointError``; the last checkpoint on disk is then the last good state.
@@ -321,9 +321,9 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         cfg = replace(cfg, precision=PRECISIONS[dist.from_rank0(PRECISIONS.index(fastest), device)])
     bf16 = cfg.precision == "bf16"
 
-    def save():
+    def save(to=path):
         if rank == 0:
-            ckpt.save_state(path, stage=stage, config=asdict(cfg), step=step, model=model, ema=ema, optimizer=opt,
+            ckpt.save_state(to, stage=stage, config=asdict(cfg), step=step, model=model, ema=ema, optimizer=opt,
                             generators=gens, world_size=world_size, **extra)
 
     from tqdm.auto import tqdm
@@ -379,6 +379,8 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
                 acc_loss, acc_n, acc_info = 0.0, 0, None
             if step % cfg.ckpt_every == 0 or step == total:
                 save()
+            if cfg.keep_every and step % cfg.keep_every == 0:
+                save(ckpt.snapshot_path(out, stage, step))
     except KeyboardInterrupt:
         save()                                   # a notebook's stop button keeps the progress
         raise

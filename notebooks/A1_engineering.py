@@ -135,6 +135,7 @@ print("commands.txt, without its time stamp:", Path("runs/smoke/commands.txt").r
 # | file | what | written |
 # |---|---|---|
 # | `tokenizer.pt`, `dit.pt` | run checkpoints: weights, EMA, optimizer, step, generators | atomically, every `ckpt_every` steps |
+# | `dit-step006000.pt`, ... | copies of the run checkpoint kept with `--keep-every N` (for quality against steps) | every `N` steps |
 # | `tokenizer.jsonl`, `dit.jsonl` | the training log: one JSON record every `log_every` steps | appended |
 # | `latents.pt` | every training clip encoded by the frozen tokenizer, standardised per channel | once, atomically |
 # | `commands.txt` | every command run on the directory, with its UTC time | appended by the command line |

@@ -46,3 +46,13 @@ def test_bench_train_and_sample_print_ratios_with_their_spread(capsys, tmp_path)
     lines = capsys.readouterr().out.splitlines()
     assert "random DiT" in lines[0] and len(lines) == 5                   # s = 0, 1, 2 = S; then 64 frames
     assert all("KV cache:" in line and "x faster" in line for line in lines[1:])
+
+
+def test_profile_shares_name_the_ops_and_sum_to_one():
+    import torch
+
+    a = torch.randn(64, 64)
+    shares = bench.profile_shares(lambda: (a @ a).relu(), steps=2, top=2)
+    assert [name for name, _ in shares][-1] == "other" and len(shares) == 3
+    assert abs(sum(share for _, share in shares) - 1.0) < 1e-9 and all(share >= 0 for _, share in shares)
+    assert "mm" in {name for name, _ in shares}

@@ -59,6 +59,20 @@ def test_resume_is_bit_identical(tok_dir, tmp_path, stage):
         train(cfg, a, stage, progress=False)
 
 
+def test_keep_every_keeps_loadable_snapshots(tok_dir, tmp_path):
+    out = fresh(tok_dir, tmp_path, "keep")
+    cfg = replace(SMOKE, steps=6, ckpt_every=4, keep_every=3)
+    train(cfg, out, "dit", progress=False)
+    assert sorted(p.name for p in out.glob("dit-step*.pt")) == ["dit-step000003.pt", "dit-step000006.pt"]
+    last, snap = (torch.load(out / name, weights_only=False) for name in ("dit.pt", "dit-step000006.pt"))
+    assert snap["step"] == 6 and states_equal(snap["ema"], last["ema"])
+    assert torch.load(out / "dit-step000003.pt", weights_only=False)["step"] == 3
+    pipe = load_checkpoint(out / "dit-step000003.pt")       # a snapshot samples like the run's dit.pt
+    assert pipe.meta["steps"] == 3 and generate(pipe, 1, 4, s=1, num_steps=2).shape == (1, 4, 32, 32, 3)
+    with pytest.raises(ValueError, match="keep_every"):
+        replace(SMOKE, keep_every=-1)
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tok_dir, tmp_path, monkeypatch):
     out = fresh(tok_dir, tmp_path, "nan")
     real, calls = tr.dit_loss, []

@@ -27,6 +27,7 @@ for sampler in fopp full_sequence independent uniform_monotone; do
     fi
 done
 
-# 3. the default model
-$PY -m ardiff_edu train --preset balls --stage dit --out runs/balls --resume --no-progress
+# 3. the default model; a copy of its checkpoint every 6000 steps (runs/balls/dit-step*.pt) for the
+#    quality-against-steps table of data/samples/README.md
+$PY -m ardiff_edu train --preset balls --stage dit --out runs/balls --resume --keep-every 6000 --no-progress
 $PY -m ardiff_edu train --export runs/balls --to data/checkpoints/balls.pt
