@@ -238,13 +238,13 @@ for key in ("fd_videonet", "match_frac", "frame_diff"):
 display(Markdown(claims_markdown(results, s=5)))
 
 # %% [markdown]
-# Read with the rule, the four arms say three different things. Asynchronous sampling beats synchronous sampling with
-# the FoPP model, also at equal NFE. FoPP beats drawing uniformly among non-decreasing levels at `s = 5`, but not at
-# `s = 0`, where the paper expects the largest gap; `uniform_monotone` never shows the network a first frame at high
-# noise (notebook 02 measures how rarely FoPP does), and its first frames come out crowded with balls. FoPP and
-# Diffusion Forcing's independent levels cannot be told apart. These are 1.3 M-parameter models trained for 6000
-# steps on bouncing balls; "no clear difference" here says that the toy cannot see the effect, not that the paper is
-# wrong.
+# Read with the rule, the four arms say three different things. Asynchronous sampling beats synchronous sampling
+# with the FoPP model, also at equal NFE. FoPP beats drawing uniformly among non-decreasing levels at `s = 5`, but
+# not at `s = 0`, where the paper expects the largest gap; `uniform_monotone` almost never shows the network a first
+# frame at high noise (notebook 02 measures how rarely FoPP does), and its first frames come out crowded with balls.
+# FoPP and Diffusion Forcing's independent levels cannot be told apart. These are 1.3 M-parameter models trained for
+# 6000 steps on bouncing balls; "no clear difference" here says that the toy cannot see the effect, not that the
+# paper is wrong.
 
 # %%
 verdict = {c["compare"]: c["verdict"] for c in claims(results, s=5)}

@@ -20,7 +20,7 @@ import torch
 from ardiff_edu.metrics import detect_blobs
 from ardiff_edu.pipeline import generate, load_pipeline
 
-FIRST_FRAMES, VIDEOS, SEED = 256, 128, 1
+FIRST_FRAMES, VIDEOS, SEED = 1024, 128, 1
 
 
 def ball_counts(videos) -> np.ndarray:
