@@ -15,7 +15,8 @@ import torch
 
 from ardiff_edu.utils import interleaved
 
-__all__ = ["interleaved", "spread", "bench_fopp", "bench_sample", "bench_train", "profile_shares", "BENCHMARKS", "main"]
+__all__ = ["interleaved", "spread", "bench_fopp", "bench_sample", "bench_train", "profile_shares", "BENCHMARKS",
+           "main"]
 
 
 def spread(values: list[float], scale: float = 1.0, fmt: str = ".2f") -> str:

@@ -23,8 +23,8 @@ import torch
 
 from ardiff_edu.utils import atomic_open, atomic_torch_save
 
-__all__ = ["RUN_FORMAT", "EXPORT_FORMAT", "GENERATORS", "make_generators", "checkpoint_path", "snapshot_path", "log_path",
-           "save_state", "load_state", "read_log", "append_log", "truncate_log", "load_file"]
+__all__ = ["RUN_FORMAT", "EXPORT_FORMAT", "GENERATORS", "make_generators", "checkpoint_path", "snapshot_path",
+           "log_path", "save_state", "load_state", "read_log", "append_log", "truncate_log", "load_file"]
 
 RUN_FORMAT = "ardiff-edu-run-v1"
 EXPORT_FORMAT = "ardiff-edu-checkpoint-v1"

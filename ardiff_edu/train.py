@@ -198,8 +198,8 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
     """Train one stage up to ``config.steps`` (DiT) or ``config.tok_steps`` (tokenizer); callable from a notebook.
 
     ``resume=True`` continues from ``out/<stage>.pt`` if it exists (its config wins, except the number of steps,
-    ``ckpt_every``, ``keep_every``, ``log_every``, ``device`` and ``compile``, which come from ``config``), with any number of
-    processes. Under ``torchrun`` every process runs this function; see :mod:`ardiff_edu.distributed`. Returns
+    ``ckpt_every``, ``keep_every``, ``log_every``, ``device`` and ``compile``, which come from ``config``), with any
+    number of processes. Under ``torchrun`` every process runs this function; see :mod:`ardiff_edu.distributed`. Returns
     ``{"step", "loss", "model", "ema", "log", "precision"}``. A non-finite loss or gradient stops every process with
     ``FloatingPointError``; the last checkpoint on disk is then the last good state.
     """
