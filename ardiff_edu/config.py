@@ -2,7 +2,8 @@
 
 ``PRESETS`` holds two families:
 
-* **toy presets** (``balls``, ``balls-v1``, ``balls-smoke``, ``ablation``, ``digits``, ``sky``, ``taichi``, ``faces``, ``ucf``):
+* **toy presets** (``balls``, ``balls-v1``, ``balls-smoke``, ``ablation``, ``digits``, ``sky``, ``taichi``, ``faces``,
+  ``ucf``):
   32×32 procedural data generated in memory, a small convolutional tokenizer and a small DiT; they train on a CPU;
 * **paper presets** (``faceforensics-paper``, ``sky-paper``, ``taichi-paper``, ``ucf101-paper``, notebook 10): the
   official setup of each benchmark (``shell_scripts/stage2_ardiff_scripts/<data>_gen/train_base_script.sh`` and

@@ -35,10 +35,11 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ardiff_edu.utils import check_choice, check_int
+from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = [
-    "KINDS", "MONOTONE_KINDS", "sample_timesteps", "mix_synchronous", "start_counts", "end_counts", "count_monotone_sequences",
+    "KINDS", "MONOTONE_KINDS", "sample_timesteps", "mix_synchronous", "start_counts", "end_counts",
+    "count_monotone_sequences",
     "fopp_reference", "sequence_probability", "exact_marginals",
 ]
 
@@ -196,9 +197,7 @@ def mix_synchronous(t: torch.Tensor, fraction: float, num_timesteps: int,
     timestep of 900 or more in under 1 % of the clips). Synchronous clips are non-decreasing too, so the mix keeps
     AR-Diffusion's constraint. ``fraction = 0`` returns ``t`` and draws nothing.
     """
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
-    if fraction == 0:
+    if check_float("fraction", fraction, 0, 1) == 0:
         return t
     B, F = t.shape
     sync = torch.rand(B, generator=generator) < fraction                       # which clips become synchronous
