@@ -47,7 +47,7 @@ import numpy as np
 from ardiff_edu.data.synthetic import reflect, render_discs
 from ardiff_edu.utils import check_float, check_int
 
-__all__ = ["DEFAULTS", "KEYS", "detect_blobs", "clip_records", "aggregate", "ball_stats", "format_table",
+__all__ = ["DEFAULTS", "KEYS", "detect_blobs", "blob_counts", "clip_records", "aggregate", "ball_stats", "format_table",
            "shuffle_frames", "uniform_noise", "black_frames", "frozen_first_frame", "compare", "position_errors",
            "copy_last_frame", "extrapolate_balls"]
 
@@ -122,6 +122,17 @@ def detect_blobs(videos, fg_threshold: int = DEFAULTS["fg_threshold"], min_area:
     return blobs, float(fg.mean())
 
 
+def _counts(blobs) -> np.ndarray:
+    return np.array([[len(frame) for frame in clip] for clip in blobs], dtype=np.int64)
+
+
+def blob_counts(videos, fg_threshold: int = DEFAULTS["fg_threshold"], min_area: int = DEFAULTS["min_area"],
+                max_area_frac: float = DEFAULTS["max_area_frac"]) -> np.ndarray:
+    """The number of balls the tracker finds in every frame, ``(N, F)`` int64 (0: an empty frame); the detection of
+    :func:`detect_blobs` without the tracking of :func:`clip_records`."""
+    return _counts(detect_blobs(videos, fg_threshold, min_area, max_area_frac)[0])
+
+
 def _match(a: list, b: list, max_jump: float) -> list[tuple[int, int]]:
     """Minimum-total-distance pairs ``(i, j)`` between blob lists ``a`` and ``b`` that moved ``<= max_jump``."""
     from scipy.optimize import linear_sum_assignment
@@ -183,7 +194,7 @@ def clip_records(videos, fg_threshold: int = DEFAULTS["fg_threshold"], min_area:
                     continue
                 c0, c1, c2 = (b["centroid"] for b in track)
                 put("accel", n, [float(np.linalg.norm(c2 - 2 * c1 + c0))])
-    records = {"counts": np.array([[len(frame) for frame in clip] for clip in blobs]), "matched": matched,
+    records = {"counts": _counts(blobs), "matched": matched,
                "total": total, "fg": fg, "big": big.mean(axis=1)}
     for name, (values, clips) in lists.items():
         records[name] = np.asarray(values, dtype=np.float64)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from ardiff_edu.data import bouncing_balls
-from ardiff_edu.metrics import (DEFAULTS, KEYS, LOST_PX, aggregate, ball_stats, black_frames, clip_records, compare,
-                                copy_last_frame, detect_blobs, extrapolate_balls, format_table, frozen_first_frame,
-                                position_errors, shuffle_frames, uniform_noise)
+from ardiff_edu.metrics import (DEFAULTS, KEYS, LOST_PX, aggregate, ball_stats, black_frames, blob_counts,
+                                clip_records, compare, copy_last_frame, detect_blobs, extrapolate_balls, format_table,
+                                frozen_first_frame, position_errors, shuffle_frames, uniform_noise)
 from ardiff_edu.quality import (PSNR_MAX, bootstrap_counts, bootstrap_indices, frame_difference, mae, mean_ci,
                                 percentile_ci, psnr, ssim)
 
@@ -31,6 +31,16 @@ def test_count_matches_the_true_number_of_balls_when_they_do_not_overlap(real):
                 assert len(blobs[n][f]) == len(idx), (n, f)
                 checked += 1
     assert checked > 0.5 * clips.shape[0] * clips.shape[1]
+
+
+def test_blob_counts_are_the_detected_balls_per_frame_and_zero_on_black(real):
+    clips, state = real
+    counts = blob_counts(clips[:8])
+    assert counts.shape == clips[:8].shape[:2] and counts.dtype == np.int64
+    assert counts.tolist() == [[len(frame) for frame in clip] for clip in detect_blobs(clips[:8])[0]]
+    assert counts.tolist() == clip_records(clips[:8])["records"]["counts"].tolist()
+    assert (counts <= state["present"][:8].sum(1, keepdims=True)).all() and counts.min() >= 1
+    assert not blob_counts(black_frames((2, 3, 32, 32, 3))).any()
 
 
 def test_centroids_sit_on_the_true_ball_centres():

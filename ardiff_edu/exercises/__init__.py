@@ -34,12 +34,16 @@ def failed(message: str) -> Result:
     return Result(False, message)
 
 
-def call(fn, *args):
+def call(fn, *args, case: str | None = None, convert=None):
     """Run the student's ``fn(*args)``: ``(value, None)``, or ``(None, failure)`` naming what it raised (a function
-    still raising ``NotImplementedError`` is reported as not written yet)."""
+    still raising ``NotImplementedError`` is reported as not written yet). ``case`` names the input in the message
+    (``"for F=16, S=50"``); ``convert`` turns the answer into what the checker compares (``float``, a tuple of ints),
+    and an answer it cannot convert is reported like an error."""
+    where = f"{case}: " if case else ""
     try:
-        return fn(*args), None
+        value = fn(*args)
+        return (convert(value) if convert is not None else value), None
     except NotImplementedError:
         return None, failed(f"{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it first")
     except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
-        return None, failed(f"it raised {type(err).__name__}: {err}")
+        return None, failed(f"{where}it raised {type(err).__name__}: {err}")

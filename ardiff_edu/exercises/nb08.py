@@ -12,7 +12,7 @@ import torch
 
 from ardiff_edu.ad import ad_schedule, step_template
 from ardiff_edu.ddim import ddim_coefficients, ddim_step
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.noise import NoiseSchedule
 
 __all__ = ["NFE_CASES", "check_nfe", "check_keep_step", "keep_step_cases"]
@@ -27,12 +27,9 @@ def check_nfe(my_nfe) -> Result:
     network call each) for every case of :data:`NFE_CASES`."""
     for F, S, s, K in NFE_CASES:
         truth = ad_schedule(F, S, s, prefix_frames=K).nfe
-        try:
-            got = my_nfe(F, S, s, K)
-        except NotImplementedError:
-            return failed(f"{getattr(my_nfe, '__name__', 'your function')} raises NotImplementedError: write it first")
-        except Exception as err:  # noqa: BLE001 - the student's errors are reported
-            return failed(f"for F={F}, S={S}, s={s}, K={K} it raised {type(err).__name__}: {err}")
+        got, err = call(my_nfe, F, S, s, K, case=f"for F={F}, S={S}, s={s}, K={K}")
+        if err is not None:
+            return err
         if got != truth:
             hint = ""
             if got == S + (F - K) * s:
@@ -71,13 +68,9 @@ def check_keep_step(keep_step) -> Result:
     for n, (x, x0_hat, k, update, coef) in enumerate(keep_step_cases()):
         S = len(coef["c_x"]) - 1
         before = (x.clone(), x0_hat.clone())
-        try:
-            got = keep_step(x, x0_hat, k, update, coef)
-        except NotImplementedError:
-            return failed(f"{getattr(keep_step, '__name__', 'your function')} raises NotImplementedError: write it "
-                          f"first")
-        except Exception as err:  # noqa: BLE001
-            return failed(f"on case {n} (S={S}) it raised {type(err).__name__}: {err}")
+        got, err = call(keep_step, x, x0_hat, k, update, coef, case=f"on case {n} (S={S})")
+        if err is not None:
+            return err
         if not (torch.equal(x, before[0]) and torch.equal(x0_hat, before[1])):
             return failed("it modified x or x0_hat in place: return a new tensor (the sampler still needs x)")
         if not isinstance(got, torch.Tensor) or got.shape != x.shape:

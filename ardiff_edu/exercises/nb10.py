@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from ardiff_edu.distributed import rank_rows
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.loaders import sampler_position
 from ardiff_edu.plan import grad_accum_that_fits
 
@@ -30,10 +30,9 @@ def check_rank_rows(fn) -> Result:
     for B, W in [(4, 1), (4, 2), (6, 3), (8, 4), (12, 2), (12, 6)]:
         for r in range(W):
             want = list(range(B))[rank_rows(B, r, W)]
-            try:
-                got = [int(i) for i in fn(B, r, W)]
-            except Exception as err:  # noqa: BLE001
-                return failed(f"fn({B}, {r}, {W}) raised {type(err).__name__}: {err}")
+            got, err = call(fn, B, r, W, case=f"fn({B}, {r}, {W})", convert=lambda v: [int(i) for i in v])
+            if err is not None:
+                return err
             if got != want:
                 return failed(f"fn({B}, {r}, {W}) (global batch {B}, rank {r} of {W}): expected rows {want}, "
                               f"got {got}")
@@ -49,10 +48,9 @@ def check_sampler_position(fn) -> Result:
              (29, 100, 10, 2), (30, 100, 10, 2)]
     for case in cases:
         want = sampler_position(*case)
-        try:
-            got = tuple(int(v) for v in fn(*case))
-        except Exception as err:  # noqa: BLE001
-            return failed(f"fn{case} raised {type(err).__name__}: {err}")
+        got, err = call(fn, *case, case=f"fn{case}", convert=lambda v: tuple(map(int, v)))
+        if err is not None:
+            return err
         if got != want:
             step, n, B, W = case
             return failed(f"fn{case} (step {step}, {n} items, global batch {B}, {W} processes): expected "
@@ -67,10 +65,9 @@ def check_grad_accum_that_fits(fn) -> Result:
              (96, 1, 0.35 * gib, 10 * gib), (48, 2, 0.5 * gib, 4.1 * gib), (7, 7, 1.0, 1.0)]
     for case in cases:
         want = grad_accum_that_fits(*case)
-        try:
-            got = int(fn(*case))
-        except Exception as err:  # noqa: BLE001
-            return failed(f"fn{case} raised {type(err).__name__}: {err}")
+        got, err = call(fn, *case, case=f"fn{case}", convert=int)
+        if err is not None:
+            return err
         if got != want:
             B, n, act, free = case
             return failed(f"fn({B}, {n}, {act / gib:.2f} GiB, {free / gib:.2f} GiB): expected {want} micro-batches "

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ardiff_edu.data.layouts import VIDEO_EXTS, VideoItem
-from ardiff_edu.exercises import Result, failed, passed
+from ardiff_edu.exercises import Result, call, failed, passed
 
 __all__ = ["CLASS_FOLDER_TREE", "check_atomic_writer", "check_class_folder_reader", "class_folder_truth"]
 
@@ -41,19 +41,15 @@ def check_atomic_writer(write_atomically) -> Result:
     """``write_atomically(path, chunks)`` must write the concatenated text ``chunks`` to ``path``; when the chunks
     fail halfway it must re-raise the error and leave ``path`` as it was (absent, or the old text) and no other file
     in the folder."""
-    name = getattr(write_atomically, "__name__", "your function")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = folder / "record.json"
         steps = [("a new file", None, ["{\"step\": ", "20}"], "{\"step\": 20}"),
                  ("replacing a file", "{\"step\": 20}", ["{\"step\": ", "40}"], "{\"step\": 40}")]
         for what, old, chunks, want in steps:
-            try:
-                write_atomically(path, iter(chunks))
-            except NotImplementedError:
-                return failed(f"{name} raises NotImplementedError: write it first")
-            except Exception as err:  # noqa: BLE001 - the student's errors are reported
-                return failed(f"writing {what} raised {type(err).__name__}: {err}")
+            _, err = call(write_atomically, path, iter(chunks), case=f"writing {what}")
+            if err is not None:
+                return err
             if not path.exists():
                 return failed(f"after writing {what}, {path.name} does not exist")
             got = path.read_text()
@@ -117,13 +113,9 @@ def check_class_folder_reader(class_folder_items) -> Result:
         for rel in CLASS_FOLDER_TREE:
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(b"")
-        try:
-            out = class_folder_items(root)
-        except NotImplementedError:
-            return failed(f"{getattr(class_folder_items, '__name__', 'your function')} raises NotImplementedError: "
-                          f"write it first")
-        except Exception as err:  # noqa: BLE001
-            return failed(f"it raised {type(err).__name__}: {err}")
+        out, err = call(class_folder_items, root)
+        if err is not None:
+            return err
         if not (isinstance(out, tuple) and len(out) == 2):
             return failed(f"it returned {type(out).__name__}, expected a pair (items, class_names)")
         want_items, want_names = class_folder_truth(root)

@@ -9,7 +9,7 @@
    frames, and the share of empty frames *inside videos whose first frame has a ball* (the ball was lost on the way).
 
 Both with seed 1 (``regenerate.sh`` uses seed 0 for the GIFs and tables), one thread, deterministic. The tracker and its
-thresholds are those of every other table (:func:`ardiff_edu.metrics.detect_blobs`).
+thresholds are those of every other table (:func:`ardiff_edu.metrics.blob_counts`).
 """
 
 import sys
@@ -17,15 +17,10 @@ import sys
 import numpy as np
 import torch
 
-from ardiff_edu.metrics import detect_blobs
+from ardiff_edu.metrics import blob_counts
 from ardiff_edu.pipeline import generate, load_pipeline
 
 FIRST_FRAMES, VIDEOS, SEED = 1024, 128, 1
-
-
-def ball_counts(videos) -> np.ndarray:
-    """Blobs per frame, ``(M, N)``."""
-    return np.array([[len(frame) for frame in clip] for clip in detect_blobs(videos)[0]])
 
 
 def main(paths: list[str]) -> None:
@@ -37,9 +32,9 @@ def main(paths: list[str]) -> None:
     print("|---|---|---|---|---|")
     for path in paths:
         pipe = load_pipeline(path)
-        first = ball_counts(generate(pipe, FIRST_FRAMES, 1, s=0, num_steps=50, seed=SEED))[:, 0]
+        first = blob_counts(generate(pipe, FIRST_FRAMES, 1, s=0, num_steps=50, seed=SEED))[:, 0]
         hist = np.bincount(np.minimum(first, 4), minlength=5) / len(first)
-        n = ball_counts(generate(pipe, VIDEOS, 16, s=5, num_steps=50, seed=SEED))
+        n = blob_counts(generate(pipe, VIDEOS, 16, s=5, num_steps=50, seed=SEED))
         started = n[n[:, 0] > 0]
         print(f"| `{path}` | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "
               f"| {int((n[:, 0] == 0).sum())} of {len(n)} | {(started == 0).mean():.3f} |", flush=True)
