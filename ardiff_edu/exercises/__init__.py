@@ -44,6 +44,7 @@ def call(fn, *args, case: str | None = None, convert=None):
         value = fn(*args)
         return (convert(value) if convert is not None else value), None
     except NotImplementedError:
-        return None, failed(f"{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it first")
+        return None, failed(f"{where}{getattr(fn, '__name__', 'your function')} raises NotImplementedError: write it "
+                            f"first")
     except Exception as err:  # noqa: BLE001 - any error of the student's code is reported, not raised
         return None, failed(f"{where}it raised {type(err).__name__}: {err}")

@@ -41,9 +41,9 @@ def check_q_sample(my_q_sample) -> Result:
     for seed, shape in enumerate(Q_SAMPLE_SHAPES):
         x0, t, eps = _case(shape, seed)
         expected = q_sample(x0, t, eps)
-        got, err = call(my_q_sample, x0.clone(), t.clone(), eps.clone())
+        got, err = call(my_q_sample, x0.clone(), t.clone(), eps.clone(), case=f"on a clip of shape {shape}")
         if err is not None:
-            return failed(f"on a clip of shape {shape}: {err.message}")
+            return err
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != shape:
             what = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
             hint = (" Reshape ᾱ[t] to (B, F) followed by one 1 per trailing dimension of the clip "
@@ -84,9 +84,9 @@ def check_half_signal(half_signal_t) -> Result:
         abar = np.cumprod(1.0 - betas)
         snr = abar / (1.0 - abar)
         want = half_signal_truth(betas)
-        got, err = call(half_signal_t, betas.copy())
+        got, err = call(half_signal_t, betas.copy(), case=name)
         if err is not None:
-            return failed(f"{name}: {err.message}")
+            return err
         if isinstance(got, torch.Tensor):
             got = got.numpy()
         if isinstance(got, np.ndarray) and got.size == 1 and np.issubdtype(got.dtype, np.integer):

@@ -30,9 +30,9 @@ def check_count(count_with_dp) -> Result:
     :data:`COUNT_CASES`."""
     for T, F in COUNT_CASES:
         want = math.comb(T + F - 1, F)
-        got, err = call(count_with_dp, T, F)
+        got, err = call(count_with_dp, T, F, case=f"T={T}, F={F}")
         if err is not None:
-            return failed(f"T={T}, F={F}: {err.message}")
+            return err
         if isinstance(got, float) and math.isfinite(got) and got.is_integer() and int(got) != want \
                 and math.isclose(got, want, rel_tol=1e-12):
             return failed(f"T={T}, F={F}: returned the float {got:.6e}, but float64 keeps 15-16 digits and the "
@@ -74,9 +74,9 @@ def check_fill_before(fill_before) -> Result:
         where = f"anchor {anchor}, t[{anchor}] = {t_star} (T={T}, F={F})"
         for _ in range(DRAWS):
             t = [-1] * anchor + after
-            got, err = call(fill_before, list(t), anchor, E.copy(), rng)
+            got, err = call(fill_before, list(t), anchor, E.copy(), rng, case=where)
             if err is not None:
-                return failed(f"{where}: {err.message}")
+                return err
             if got is None:
                 return failed(f"{where}: fill_before returned None; return the filled list t")
             got = [int(v) for v in np.asarray(got).reshape(-1)]

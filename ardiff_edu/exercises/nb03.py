@@ -47,9 +47,9 @@ def check_pyramid_nfe(pyramid_nfe) -> Result:
     case of :data:`PYRAMID_CASES`, without building the schedule."""
     for F, S, u in PYRAMID_CASES:
         want = pyramid(F, S, uncertainty_scale=u).nfe
-        got, err = call(pyramid_nfe, F, S, u)
+        got, err = call(pyramid_nfe, F, S, u, case=f"F={F}, S={S}, u={u:g}")
         if err is not None:
-            return failed(f"F={F}, S={S}, u={u:g}: {err.message}")
+            return err
         value = _as_int(got)
         if value is None:
             return failed(f"F={F}, S={S}, u={u:g}: returned {got!r} ({type(got).__name__}), expected an integer "
@@ -78,9 +78,9 @@ def check_next_row(next_row) -> Result:
         where = f"F={F}, S={S}, s={s}, {K} given frame{'s' if K != 1 else ''}"
         row = [S] * K + [0] * (F - K)
         for i, expected in enumerate(want):
-            got, err = call(next_row, list(row), S, s)
+            got, err = call(next_row, list(row), S, s, case=f"{where}, iteration {i}")
             if err is not None:
-                return failed(f"{where}, iteration {i}: {err.message}")
+                return err
             try:
                 got = [int(v) for v in np.asarray(got).reshape(-1)]
             except (TypeError, ValueError):
@@ -104,10 +104,10 @@ def check_smallest_safe_s(safe_s) -> Result:
     :data:`SAFE_CASES` (found here by brute force over ``overflow="drop"`` schedules)."""
     for F, S, W in SAFE_CASES:
         want = smallest_safe_s_by_search(F, S, W)
-        got, err = call(safe_s, F, S, W)
         where = f"F={F}, S={S}, window={W}"
+        got, err = call(safe_s, F, S, W, case=where)
         if err is not None:
-            return failed(f"{where}: {err.message}")
+            return err
         value = _as_int(got)
         if value is None:
             return failed(f"{where}: returned {got!r} ({type(got).__name__}), expected an integer s")

@@ -111,9 +111,9 @@ def check_cut_clips(cut_clips) -> Result:
     for length, F, stride in CUT_CASES:
         where = f"a video of {length} frames, num_frames={F}, stride={stride}"
         want = clip_starts(length, F, stride)
-        got, err = call(cut_clips, video[:length].copy(), F, stride)
+        got, err = call(cut_clips, video[:length].copy(), F, stride, case=where)
         if err is not None:
-            return failed(f"{where}: {err.message}")
+            return err
         if not isinstance(got, tuple) or len(got) != 2:
             return failed(f"{where}: returned {type(got).__name__}, expected a pair (starts, clips)")
         starts, clips = got

@@ -42,9 +42,9 @@ def check_mean_timestep(mean_timestep) -> Result:
     from sampled timesteps pass when they use enough clips), for every case of :data:`MEAN_TIMESTEP_CASES`."""
     for kind, F, T in MEAN_TIMESTEP_CASES:
         truth = mean_timestep_truth(kind, F, T)
-        got, err = call(mean_timestep, kind, F, T)
+        got, err = call(mean_timestep, kind, F, T, case=f"for kind={kind!r}, F={F}, T={T}")
         if err is not None:
-            return failed(f"for kind={kind!r}, F={F}, T={T}: {err.message}")
+            return err
         try:
             got = np.asarray(got.detach().cpu() if isinstance(got, torch.Tensor) else got, dtype=np.float64)
         except (TypeError, ValueError):
@@ -91,9 +91,9 @@ def check_accumulated_grads(accumulated_grads) -> Result:
         dit_loss(model, z0, t, eps, schedule).mean().backward()
         want = [p.grad.clone() for p in model.parameters()]
         model.zero_grad(set_to_none=True)
-        _, err = call(accumulated_grads, model, z0, t, eps, schedule, parts)
+        _, err = call(accumulated_grads, model, z0, t, eps, schedule, parts, case=f"with parts={parts}")
         if err is not None:
-            return failed(f"with parts={parts}: {err.message}")
+            return err
         names = [n for n, _ in model.named_parameters()]
         for name, p, w in zip(names, model.parameters(), want):
             if p.grad is None:
@@ -132,9 +132,9 @@ def check_ema_initial_weight(ema_initial_weight) -> Result:
     :data:`EMA_CASES`."""
     for n, decay in EMA_CASES:
         truth = ema_initial_weight_truth(n, decay)
-        got, err = call(ema_initial_weight, n, decay)
+        got, err = call(ema_initial_weight, n, decay, case=f"for n={n}, decay={decay}")
         if err is not None:
-            return failed(f"for n={n}, decay={decay}: {err.message}")
+            return err
         try:
             got = float(got)
         except (TypeError, ValueError):
