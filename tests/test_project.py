@@ -137,3 +137,25 @@ def test_every_test_named_in_paper_vs_code_exists():
     missing = [f"{f}::{t}" for f, t in sorted(named) if not (REPO_ROOT / "tests" / f).exists()
                or not re.search(rf"^def {t}\(", (REPO_ROOT / "tests" / f).read_text(), re.M)]
     assert missing == []
+
+
+def _script(path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quality_against_steps_table_is_what_its_script_prints(capsys, tmp_path):
+    """data/samples/steps/summary.md, and the table of data/samples/README.md, come from steps_table.py's outputs."""
+    steps_table = _script(REPO_ROOT / "data" / "samples" / "steps_table.py")
+    folder = REPO_ROOT / "data" / "samples" / "steps"
+    steps_table.main(folder)
+    printed = capsys.readouterr().out
+    assert printed == (folder / "summary.md").read_text()
+    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
+    assert all(row in readme for row in printed.splitlines()), "data/samples/README.md's steps table is stale"
+    with pytest.raises(SystemExit, match="no dit-step"):
+        steps_table.main(tmp_path)

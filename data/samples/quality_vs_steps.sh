@@ -5,7 +5,7 @@
 # repository root inside the environment, while or after step 3 trains; snapshots already scored are skipped (both
 # their evaluate JSON and their empty_frames.py row):
 #
-#   bash data/samples/quality_vs_steps.sh          # writes data/samples/steps/*.json, empty_frames.md, table.md
+#   bash data/samples/quality_vs_steps.sh   # writes data/samples/steps/*.json, table.md, empty_frames.md, summary.md
 set -euo pipefail
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 PY=${PYTHON:-python}
@@ -36,4 +36,5 @@ from ardiff_edu.results import merge, quality_markdown
 r = next(iter(merge(sys.argv[1:])['tasks'].values()))
 print(f'\`{r[\"command\"]}\` (and the same for every snapshot)\n\n' + quality_markdown(r))
 " "$OUT"/dit-step*.json > "$OUT/table.md"
-cat "$OUT/table.md" "$OUT/empty_frames.md"
+$PY data/samples/steps_table.py "$OUT" > "$OUT/summary.md"      # one row per snapshot: the README's table
+cat "$OUT/table.md" "$OUT/empty_frames.md" "$OUT/summary.md"
