@@ -139,15 +139,15 @@ class TrainConfig:
 
 _SMALL = dict(num_clips=64, num_frames=8, token_dim=4, tok_width=8, tok_steps=20, tok_batch_size=16, width=32,
               depth=1, heads=2, steps=40, batch_size=4, ckpt_every=10, log_every=1)
-#: ``balls`` is the default recipe, ``balls-v1`` the recipe of the shipped checkpoint; ``balls-smoke`` runs in seconds
-#: (tests, notebooks);
+#: ``balls`` is the default recipe (the shipped ``data/checkpoints/balls.pt``), ``balls-v1`` the recipe of the first
+#: shipped model (kept for ``bench``'s before/after); ``balls-smoke`` runs in seconds (tests, notebooks);
 #: ``ablation`` is the paper's training-sampler ablation (notebook 09). The stand-ins for the paper's datasets keep
 #: the toy model size and take the official LR and gradient clip of their dataset.
 _BALLS = TrainConfig(tok_steps=4000, tok_lr_schedule="cosine", heads=2, precision="auto", steps=24000,
                      lr_schedule="cosine", warmup=500)
 PRESETS: dict[str, TrainConfig] = {
     "balls": _BALLS,
-    # the recipe of the shipped data/checkpoints/balls.pt (trained 2026-11-24; its tokenizer stopped at step 600)
+    # the recipe of the first shipped balls.pt (trained 2026-11-24, in git history; its tokenizer stopped at step 600)
     "balls-v1": TrainConfig(name="balls-v1", tok_steps=600),
     "balls-smoke": TrainConfig(name="balls-smoke", **_SMALL),
     # the paper's training-sampler ablation at small scale: the default model, shorter, constant LR (as the

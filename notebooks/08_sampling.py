@@ -28,7 +28,7 @@ from ardiff_edu.ddim import ddim_coefficients, ddim_step
 from ardiff_edu.ddim import sample as ddim_sample
 from ardiff_edu.explorer import LiveSampler
 from ardiff_edu.figures import FONT
-from ardiff_edu.metrics import ball_stats, detect_blobs
+from ardiff_edu.metrics import ball_stats, blob_counts
 from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, generate, load_pipeline, real_clips
 from ardiff_edu.utils import seed_all
 from ardiff_edu.video import animate, show_grid
@@ -218,7 +218,7 @@ assert table["real"]["empty_frac"] == 0 and table["real"]["match_frac"] > 0.9
 # they? We count, per video, the frames in which the tracker finds no ball, and show the first video that has one.
 
 # %%
-empty = {s: np.array([[len(blobs) == 0 for blobs in clip] for clip in detect_blobs(v)[0]]) for s, v in runs.items()}
+empty = {s: blob_counts(v) == 0 for s, v in runs.items()}
 for s, e in empty.items():
     name = f"s={s} (NFE {nfe[s]})"
     print(f"{name}: empty frames per video {e.sum(axis=1).tolist()}, {int(e.sum())} of {e.size}; videos whose "
@@ -240,8 +240,10 @@ else:
 # a ball that fades in the later frames has no finished past to hold on to. With `s > 0` the first frame finishes
 # first and every later frame is denoised while attending to it: if frame 0 comes out black, continuing an empty
 # past is exactly what a causal model trained on real continuations does, and the whole video stays black (the
-# "videos empty from frame 0 to the end" count). More training and more sampling steps are the first things to try;
-# `python -m ardiff_edu evaluate` measures such changes on a fixed protocol.
+# "videos empty from frame 0 to the end" count). Measured on the shipped models (`data/samples/README.md`,
+# `python data/samples/empty_frames.py CHECKPOINT`): longer training makes balls vanish on the way less often, but
+# not the empty first frame, and neither do more sampling steps; `python -m ardiff_edu evaluate` measures such
+# changes on a fixed protocol.
 #
 # ## 4. Longer than the training clips: the sliding window
 #

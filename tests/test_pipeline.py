@@ -140,13 +140,12 @@ def test_every_shipped_checkpoint_names_a_preset_that_reproduces_its_recipe():
     from ardiff_edu.config import PRESETS
     from ardiff_edu.pipeline import DEFAULT_CHECKPOINT
 
-    flags = {"timesteps", "precision"}                           # set on the command line of the ablation arms
-    ran = {"tok_steps"}                      # the steps actually run are in meta (balls.pt: stopped at 600 of 1200)
+    flags = {"timesteps", "precision", "keep_every"}    # set on the command lines that make_all.sh records
     paths = [Path(DEFAULT_CHECKPOINT), *sorted((Path(DEFAULT_CHECKPOINT).parent / "ablation").glob("*.pt"))]
     for path in paths:
         saved = load_file(path)["config"]
-        preset = asdict(PRESETS["balls-v1" if path == Path(DEFAULT_CHECKPOINT) else saved["name"]])
-        differ = {k for k in saved if k in preset and saved[k] != preset[k] and k not in flags | ran | {"name"}}
+        preset = asdict(PRESETS[saved["name"]])
+        differ = {k for k in saved if k in preset and saved[k] != preset[k] and k not in flags | {"name"}}
         assert not differ, f"{path.name}: {sorted(differ)} differ from its preset"
         meta = load_file(path)["meta"]
         assert (meta["steps"], meta["tokenizer_steps"]) == (preset["steps"], preset["tok_steps"]), path.name
