@@ -20,7 +20,7 @@ import numpy as np
 from ardiff_edu.figures import FONT, figure_png
 from ardiff_edu.utils import atomic_open, atomic_write_bytes
 
-__all__ = ["METRICS", "TABLE_KEYS", "quality_markdown", "clean", "save_json", "load_json", "merge", "text_table",
+__all__ = ["METRICS", "TABLE_KEYS", "with_ci", "quality_markdown", "clean", "save_json", "load_json", "merge", "text_table",
            "markdown_table", "plot_metric", "write_plots", "claims", "claims_markdown", "report_markdown",
            "write_report"]
 
@@ -108,6 +108,11 @@ def _f(v, digits: int = 2) -> str:
     return "nan" if v is None or v != v else f"{v:.{digits}f}"
 
 
+def with_ci(value, lo, hi) -> str:
+    """One table cell: ``value [lo, hi]`` with two decimals (``nan`` for a missing number)."""
+    return f"{_f(value)} [{_f(lo)}, {_f(hi)}]"
+
+
 def _keys(result: dict) -> list[str]:
     present = {k for r in result["rows"] for k in r.get("values", r.get("curves", {}))}
     return [k for k in TABLE_KEYS[result["task"]] if k in present]
@@ -139,14 +144,13 @@ def markdown_table(result: dict) -> str:
         head = "| row | " + " | ".join(heads) + " |"
         lines = [head, "|---|" + "---|" * len(heads)]
         for r in rows:
-            cells = [f"{_f(r['curves'][k][j])} [{_f(r['curves_ci'][k][0][j])}, {_f(r['curves_ci'][k][1][j])}]"
+            cells = [with_ci(r["curves"][k][j], r["curves_ci"][k][0][j], r["curves_ci"][k][1][j])
                      for k in keys for j in (0, -1)]
             lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
     lines = ["| row | NFE | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
     for r in rows:
-        cells = [f"{_f(r['values'].get(k))} [{_f(r['ci'][k][0])}, {_f(r['ci'][k][1])}]" if k in r["values"] else ""
-                 for k in keys]
+        cells = [with_ci(r["values"][k], *r["ci"][k]) if k in r["values"] else "" for k in keys]
         lines.append(f"| {r['name']} | {r.get('nfe') or ''} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -398,7 +402,7 @@ def quality_markdown(result: dict, keys=("match_frac", "accel_median", "colour_d
     lines = ["| clips | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
     for r in result["rows"]:
         v, ci = r["values"], r.get("ci", {})
-        cells = [f"{_f(v.get(k))} [{_f(ci[k][0])}, {_f(ci[k][1])}]" if ci.get(k) else _f(v.get(k)) for k in keys]
+        cells = [with_ci(v.get(k), *ci[k]) if ci.get(k) else _f(v.get(k)) for k in keys]
         cells.append(" / ".join(_f(v.get(f"balls_{k}")) for k in range(5)) if "balls_0" in v else "n/a")
         lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

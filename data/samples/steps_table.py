@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from ardiff_edu.results import load_json
+from ardiff_edu.results import load_json, with_ci
 
 COLUMNS = ("match_frac", "accel_median", "colour_drift_median", "empty_frac")
 
@@ -21,7 +21,7 @@ def _cell(row: dict, key: str) -> str:
     v, (lo, hi) = row["values"][key], row["ci"][key]
     if key == "empty_frac":
         return f"{100 * v:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]"
-    return f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
+    return with_ci(v, lo, hi)
 
 
 def _empty_sources(path: Path) -> tuple[str, str]:
