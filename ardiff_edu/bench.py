@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from dataclasses import replace
 from typing import Callable
 
 import torch
@@ -119,17 +120,24 @@ def _train_step(cfg):
 
 def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1") -> None:
     """Training throughput of a preset's DiT on random latents, fp32 and bf16 autocast, against the recipe it replaced
-    (``before``, in its own precision), and achieved FLOP/s as a fraction of a plain fp32 matmul, all timed in turn."""
+    (``before``, in its own precision), and the same DiT 1.5x and 2x wider (bf16), with achieved FLOP/s as a fraction
+    of a plain fp32 matmul, all timed in turn."""
     from ardiff_edu.train import PRESETS
 
     cfg, old = PRESETS[preset], PRESETS[before]
     step, flops, L = _train_step(cfg)
     old_step, old_flops, _ = _train_step(old)
     old_bf16 = old.precision == "bf16"
+    # the same DiT made 1.5x and 2x wider, at the same width per head: how the FLOP/s share depends on the shape
+    head_dim = cfg.width // cfg.heads
+    wider = {w: _train_step(replace(cfg, width=w, heads=w // head_dim))
+             for w in (cfg.width * 3 // 2, cfg.width * 2) if w % head_dim == 0 and w % 4 == 0}
     a, a16 = torch.randn(1024, 1024), torch.randn(1024, 1024).bfloat16()
     times = interleaved({"matmul": lambda: [a @ a for _ in range(8)], "matmul16": lambda: [a16 @ a16 for _ in range(8)],
                          "fp32": lambda: step(False), "bf16": lambda: step(True),
-                         "before": lambda: old_step(old_bf16)}, repeat=repeat, warmup=2)
+                         "before": lambda: old_step(old_bf16),
+                         **{f"width{w}": (lambda s=s: s[0](True)) for w, s in wider.items()}},
+                        repeat=repeat, warmup=2)
     mm = [8 * 2 * 1024 ** 3 / t for t in times["matmul"]]
     mm16 = [8 * 2 * 1024 ** 3 / t for t in times["matmul16"]]
     B, F = cfg.batch_size, cfg.num_frames
@@ -140,6 +148,7 @@ def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1"
           f"the fp32 one")
     rows = [("fp32", "fp32", flops, cfg.batch_size), ("bf16", "bf16 autocast", flops, cfg.batch_size),
             ("before", f"before: {old.name}, {old.heads} heads, {old.precision}", old_flops, old.batch_size)]
+    rows += [(f"width{w}", f"width {w}, bf16", fl, cfg.batch_size) for w, (_, fl, _) in wider.items()]
     for name, label, fl, b in rows:
         sec = times[name]
         frac = [fl / t / m for t, m in zip(sec, mm)]

@@ -20,7 +20,7 @@ __all__ = ["train_main", "sample_main"]
 
 _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 #: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_*)
-_OVERRIDES = ("batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps", "sync_fraction", "mask",
+_OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps", "sync_fraction", "mask",
               "num_context_tokens", "official_residual", "prediction", "ema_decay", "device", "precision", "compile",
               "seed", "ckpt_every", "keep_every", "log_every", "cache", "workers")
 
@@ -47,6 +47,9 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<preset>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--steps", type=int, help="total optimizer steps of this stage (default: the preset's)")
+    p.add_argument("--width", type=int, help="the DiT's width (default: the preset's)")
+    p.add_argument("--depth", type=int, help="the DiT's number of blocks (default: the preset's)")
+    p.add_argument("--heads", type=int, help="the DiT's attention heads; must divide --width (default: the preset's)")
     p.add_argument("--batch-size", type=int, help="global batch: clips (DiT) or frames (tokenizer), over every process")
     p.add_argument("--grad-accum", type=int, help="micro-batches per process and step (for batches that don't fit)")
     p.add_argument("--lr", type=float, help="AdamW learning rate (default: the preset's)")
@@ -99,7 +102,9 @@ def train_main(argv: list[str] | None = None) -> int:
         for stage in (STAGES if a.stage == "all" else (a.stage,)):
             over = {k: getattr(a, k) for k in _OVERRIDES if getattr(a, k) is not None}
             over["steps"] = a.steps
-            if stage == "tokenizer":
+            if stage == "tokenizer":                     # the DiT's shape is not the tokenizer's
+                for k in ("width", "depth", "heads"):
+                    over.pop(k, None)
                 over.update(tok_steps=over.pop("steps"), tok_batch_size=over.pop("batch_size", None),
                             tok_grad_accum=over.pop("grad_accum", None), tok_lr=over.pop("lr", None),
                             tok_lr_schedule=over.pop("lr_schedule", None))

@@ -109,6 +109,8 @@ class TrainConfig:
                           ("batch_size", 1), ("grad_accum", 1), ("warmup", 0), ("seed", 0), ("ckpt_every", 1),
                           ("keep_every", 0), ("log_every", 1)]:
             check_int(name, getattr(self, name), low)
+        if self.width % self.heads or self.width % 4:
+            raise ValueError(f"width must be a multiple of 4 and of heads={self.heads}, got {self.width}")
         if self.num_classes is not None:
             check_int("num_classes", self.num_classes, 1)
         check_choice("tokenizer", self.tokenizer, TOKENIZERS)

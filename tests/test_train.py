@@ -152,6 +152,26 @@ def test_config_validation_and_presets():
         TrainConfig(mask="leaky")
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(precision="fp16")
+    with pytest.raises(ValueError, match=r"width must be a multiple of 4 and of heads=3, got 64"):
+        TrainConfig(width=64, heads=3)
+
+
+def test_the_command_line_sets_the_dits_shape_and_not_the_tokenizers(tok_dir, tmp_path, capsys):
+    out = fresh(tok_dir, tmp_path, "shape")
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["--preset", "balls-smoke", "--stage", "dit", "--width", "50", "--heads", "2", "--out", str(out),
+                 "--resume", "--no-progress"]) == 1
+    assert "width must be a multiple of 4 and of heads=2, got 50" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == before                  # nothing written
+    assert main(["--preset", "balls-smoke", "--stage", "dit", "--width", "48", "--depth", "2", "--heads", "3",
+                 "--steps", "1", "--out", str(out), "--resume", "--no-progress"]) == 0
+    cfg = torch.load(out / "dit.pt", weights_only=False)["config"]
+    assert (cfg["width"], cfg["depth"], cfg["heads"]) == (48, 2, 3)
+    assert load_checkpoint(out / "dit.pt").model.blocks[0].heads == 3
+    tok = tmp_path / "tok_only"
+    assert main(["--preset", "balls-smoke", "--stage", "tokenizer", "--width", "48", "--steps", "1", "--out",
+                 str(tok), "--no-progress"]) == 0
+    assert torch.load(tok / "tokenizer.pt", weights_only=False)["config"]["width"] == PRESETS["balls-smoke"].width
 
 
 def test_label_dropout_rate_and_null():
