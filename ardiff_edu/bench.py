@@ -149,10 +149,11 @@ def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1"
     rows = [("fp32", "fp32", flops, cfg.batch_size), ("bf16", "bf16 autocast", flops, cfg.batch_size),
             ("before", f"before: {old.name}, {old.heads} heads, {old.precision}", old_flops, old.batch_size)]
     rows += [(f"width{w}", f"width {w}, bf16", fl, cfg.batch_size) for w, (_, fl, _) in wider.items()]
+    pad = max(len(label) for _, label, _, _ in rows)
     for name, label, fl, b in rows:
         sec = times[name]
         frac = [fl / t / m for t, m in zip(sec, mm)]
-        print(f"  {label:<14} {spread([1 / t for t in sec])} steps/s  {spread([b / t for t in sec], fmt='.0f')} "
+        print(f"  {label:<{pad}} {spread([1 / t for t in sec])} steps/s  {spread([b / t for t in sec], fmt='.0f')} "
               f"clips/s  = {spread(frac)}x the matmul's FLOP/s")
     shares = profile_shares(lambda: step(True), steps=repeat)
     print(f"  where a bf16 step's time goes (self CPU time over {repeat} steps, torch.profiler): "
