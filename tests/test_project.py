@@ -5,6 +5,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import torch
 
 from ardiff_edu import nbtools
 from ardiff_edu.utils import REPO_ROOT
@@ -159,3 +160,17 @@ def test_quality_against_steps_table_is_what_its_script_prints(capsys, tmp_path)
     assert all(row in readme for row in printed.splitlines()), "data/samples/README.md's steps table is stale"
     with pytest.raises(SystemExit, match="no dit-step"):
         steps_table.main(tmp_path)
+
+
+def test_latent_stats_is_what_its_script_prints(capsys, monkeypatch):
+    """data/samples/latent_stats.md (the latents' shape, a suspect for the empty first frame) comes from its script."""
+    latent_stats = _script(REPO_ROOT / "data" / "samples" / "latent_stats.py")
+    monkeypatch.chdir(REPO_ROOT)
+    threads = torch.get_num_threads()
+    try:
+        latent_stats.main("data/checkpoints/balls.pt")         # sets one thread, as the committed file was made
+    finally:
+        torch.set_num_threads(threads)
+    printed = capsys.readouterr().out
+    assert printed == (REPO_ROOT / "data" / "samples" / "latent_stats.md").read_text()
+    assert "kurtosis per channel (3 for a Gaussian)" in printed
