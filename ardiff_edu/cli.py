@@ -19,10 +19,11 @@ from ardiff_edu.utils import check_choice, check_int
 __all__ = ["train_main", "sample_main"]
 
 _FORMAT = argparse.ArgumentDefaultsHelpFormatter
-#: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_*)
-_OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps", "sync_fraction", "mask",
-              "num_context_tokens", "official_residual", "prediction", "ema_decay", "device", "precision", "compile",
-              "seed", "ckpt_every", "keep_every", "log_every", "cache", "workers")
+#: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_* and
+#: drops the DiT's shape)
+_OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps",
+              "sync_fraction", "mask", "num_context_tokens", "official_residual", "prediction", "ema_decay", "device",
+              "precision", "compile", "seed", "ckpt_every", "keep_every", "log_every", "cache", "workers")
 
 
 def train_parser() -> argparse.ArgumentParser:

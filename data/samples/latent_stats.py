@@ -34,8 +34,9 @@ def main(path) -> None:
     mean = z.mean(0)
     print(f"`{path}`: 256 held-out first frames (seed 3), {z.shape[1]} tokens x {C} channels, normalised.\n")
     print("| | 10 % | 50 % | 90 % | 99 % |\n|---|---|---|---|---|")
-    print("| token norm, real latents | " + " | ".join(f"{v:.2f}" for v in q) + " |")
-    print(f"| token norm, a Gaussian with the same variance ({C} channels) | " + " | ".join(f"{v:.2f}" for v in qg) + " |")
+    for label, values in (("token norm, real latents", q),
+                          (f"token norm, a Gaussian with the same variance ({C} channels)", qg)):
+        print(f"| {label} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
     print(f"\nkurtosis per channel (3 for a Gaussian): {', '.join(f'{k:.1f}' for k in kurt)}\n")
     print(f"distance to the mean latent: a frame without balls {float((zb - mean).norm()):.1f}, "
           f"a real frame {float((z - mean).flatten(1).norm(dim=1).median()):.1f} (median)")
