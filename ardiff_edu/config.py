@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields, replace
 
 from ardiff_edu.fopp import KINDS as TIMESTEP_KINDS
 from ardiff_edu.models import MASKS, DiT, FrameTokenizer
+from ardiff_edu.models.dit import check_width
 from ardiff_edu.models.titok import TiTokTokenizer
 from ardiff_edu.noise import PREDICTIONS
 from ardiff_edu.utils import check_choice, check_float, check_int
@@ -109,8 +110,7 @@ class TrainConfig:
                           ("batch_size", 1), ("grad_accum", 1), ("warmup", 0), ("seed", 0), ("ckpt_every", 1),
                           ("keep_every", 0), ("log_every", 1)]:
             check_int(name, getattr(self, name), low)
-        if self.width % self.heads or self.width % 4:
-            raise ValueError(f"width must be a multiple of 4 and of heads={self.heads}, got {self.width}")
+        check_width(self.width, self.heads)              # before a run writes anything, as the DiT would
         if self.num_classes is not None:
             check_int("num_classes", self.num_classes, 1)
         check_choice("tokenizer", self.tokenizer, TOKENIZERS)

@@ -20,8 +20,8 @@ import numpy as np
 from ardiff_edu.figures import FONT, figure_png
 from ardiff_edu.utils import atomic_open, atomic_write_bytes
 
-__all__ = ["METRICS", "TABLE_KEYS", "with_ci", "quality_markdown", "clean", "save_json", "load_json", "merge", "text_table",
-           "markdown_table", "plot_metric", "write_plots", "claims", "claims_markdown", "report_markdown",
+__all__ = ["METRICS", "TABLE_KEYS", "with_ci", "quality_markdown", "clean", "save_json", "load_json", "merge",
+           "text_table", "markdown_table", "plot_metric", "write_plots", "claims", "claims_markdown", "report_markdown",
            "write_report"]
 
 #: metric -> (title, axis label, which way is better: "lower", "higher" or "real" = closer to the real clips).

@@ -33,10 +33,16 @@ import torch.nn.functional as nnf
 from ardiff_edu.noise import PREDICTIONS
 from ardiff_edu.utils import check_choice, check_float, check_int
 
-__all__ = ["MASKS", "attention_mask", "timestep_embedding", "sincos_positions", "DiTBlock", "DiT"]
+__all__ = ["MASKS", "check_width", "attention_mask", "timestep_embedding", "sincos_positions", "DiTBlock", "DiT"]
 
 #: Attention masks :func:`attention_mask` knows.
 MASKS = ("causal", "leaky", "full")
+
+
+def check_width(width: int, heads: int) -> None:
+    """A DiT's width must split evenly into ``heads`` heads and into the sin and cos of frame and token positions."""
+    if width % heads or width % 4:
+        raise ValueError(f"width must be a multiple of 4 and of heads={heads}, got {width}")
 
 
 def attention_mask(kind: str, num_frames: int, num_tokens: int, num_context_tokens: int = 0) -> torch.Tensor:
@@ -164,8 +170,7 @@ class DiT(nn.Module):
         self.max_frames = check_int("max_frames", max_frames, 1)
         self.width, self.depth = check_int("width", width, 4), check_int("depth", depth, 1)
         self.heads = check_int("heads", heads, 1, width)
-        if width % heads or width % 4:
-            raise ValueError(f"width must be a multiple of 4 and of heads={heads}, got {width}")
+        check_width(width, heads)
         check_float("mlp_ratio", mlp_ratio, 0, 16, low_open=True)
         self.mask_kind = check_choice("mask", mask, MASKS)
         self.prediction = check_choice("prediction", prediction, PREDICTIONS)

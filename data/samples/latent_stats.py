@@ -23,14 +23,14 @@ def main(path) -> None:
     clips, _ = real_clips(pipe, 256, 1, seed=3)
     z = pipe.encode_uint8(clips)[:, 0]                                      # (B, L, C), normalised
     C = z.shape[-1]
-    norms = z.norm(dim=-1).flatten()
-    q = torch.quantile(norms, torch.tensor([0.1, 0.5, 0.9, 0.99])).tolist()
+    levels = torch.tensor([0.1, 0.5, 0.9, 0.99])
+    q = torch.quantile(z.norm(dim=-1).flatten(), levels).tolist()
     gauss = torch.randn(100_000, C, generator=torch.Generator().manual_seed(0)).norm(dim=-1)
-    qg = torch.quantile(gauss, torch.tensor([0.1, 0.5, 0.9, 0.99])).tolist()
+    qg = torch.quantile(gauss, levels).tolist()
     flat = z.reshape(-1, C)
     kurt = (((flat - flat.mean(0)) ** 4).mean(0) / flat.var(0) ** 2).tolist()   # 3 for a Gaussian
-    background = np.broadcast_to(np.median(clips.reshape(-1, 3), axis=0).astype(clips.dtype), clips[:1].shape)
-    zb = pipe.encode_uint8(background.copy())[0, 0]                         # a frame with no ball
+    background = np.full_like(clips[:1], np.median(clips.reshape(-1, 3), axis=0))   # the median colour everywhere
+    zb = pipe.encode_uint8(background)[0, 0]                                # a frame with no ball
     mean = z.mean(0)
     print(f"`{path}`: 256 held-out first frames (seed 3), {z.shape[1]} tokens x {C} channels, normalised.\n")
     print("| | 10 % | 50 % | 90 % | 99 % |\n|---|---|---|---|---|")
