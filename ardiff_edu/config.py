@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from ardiff_edu.fopp import KINDS as TIMESTEP_KINDS
+from ardiff_edu.fopp import check_band
 from ardiff_edu.models import MASKS, DiT, FrameTokenizer
 from ardiff_edu.models.dit import check_width
 from ardiff_edu.models.titok import TiTokTokenizer
@@ -83,6 +84,7 @@ class TrainConfig:
     num_timesteps: int = 1000          # T
     timesteps: str = "fopp"            # the training timestep sampler
     sync_fraction: float = 0.0         # share of clips drawn synchronous instead (an experiment, not the paper)
+    first_frame_band: tuple | None = None   # (lo, hi): also train every clip's frame 0 alone at t in [lo, hi)
     steps: int = 20000
     batch_size: int = 32               # clips in the global batch (over every process)
     grad_accum: int = 1                # micro-batches per process and step
@@ -127,6 +129,8 @@ class TrainConfig:
         for name in ("tok_lr", "lr", "grad_clip"):
             check_float(name, getattr(self, name), 0, low_open=True)
         check_float("sync_fraction", self.sync_fraction, 0, 1)
+        if self.first_frame_band is not None:
+            object.__setattr__(self, "first_frame_band", check_band(self.first_frame_band, self.num_timesteps))
         for name in ("tok_ema_decay", "ema_decay", "label_dropout", "weight_decay"):
             check_float(name, getattr(self, name), 0, 1, high_open=True)
         if self.cache is not None and self.dataset not in CACHE_DATASETS:

@@ -38,7 +38,8 @@ import torch
 from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = [
-    "KINDS", "MONOTONE_KINDS", "sample_timesteps", "mix_synchronous", "start_counts", "end_counts",
+    "KINDS", "MONOTONE_KINDS", "sample_timesteps", "mix_synchronous", "check_band", "first_frame_timesteps",
+    "start_counts", "end_counts",
     "count_monotone_sequences",
     "fopp_reference", "sequence_probability", "exact_marginals",
 ]
@@ -202,6 +203,29 @@ def mix_synchronous(t: torch.Tensor, fraction: float, num_timesteps: int,
     B, F = t.shape
     sync = torch.rand(B, generator=generator) < fraction                       # which clips become synchronous
     return torch.where(sync[:, None], sample_timesteps("full_sequence", B, F, num_timesteps, generator), t)
+
+
+def check_band(band, num_timesteps: int) -> tuple[int, int]:
+    """``band = (lo, hi)``: two ints with ``0 <= lo < hi <= num_timesteps``; returned as a tuple."""
+    T = check_int("num_timesteps", num_timesteps, 1)
+    if (not isinstance(band, (tuple, list)) or len(band) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in band)
+            or not 0 <= band[0] < band[1] <= T):
+        raise ValueError(f"first_frame_band must be two ints (lo, hi) with 0 <= lo < hi <= {T} (a band of training "
+                         f"timesteps [lo, hi)), got {band!r}")
+    return int(band[0]), int(band[1])
+
+
+def first_frame_timesteps(band, batch_size: int, num_timesteps: int,
+                          generator: torch.Generator | None = None) -> torch.Tensor:
+    """Timesteps ``[B, 1]`` for training every clip's frame 0 once more, alone, in the noise band ``[lo, hi)``.
+
+    **Not in the paper**: under the causal mask frame 0 sees only itself, so the model of the first frame is an image
+    model; FoPP gives it the clip's *lowest* level (500 or more in under 5 % of the clips), while
+    ``data/samples/first_frame.md`` shows lone balls lost between levels 500 and 900. Drawn uniformly in the band.
+    """
+    lo, hi = check_band(band, num_timesteps)
+    return torch.randint(lo, hi, (check_int("batch_size", batch_size, 1), 1), generator=generator)
 
 
 # ----------------------------------------------------------------------------------------------------------------

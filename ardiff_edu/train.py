@@ -50,7 +50,7 @@ from ardiff_edu.config import (
     build_tokenizer,
     resumed_config,
 )
-from ardiff_edu.fopp import mix_synchronous, sample_timesteps
+from ardiff_edu.fopp import first_frame_timesteps, mix_synchronous, sample_timesteps
 from ardiff_edu.losses import dit_loss, drop_labels, tokenizer_loss
 from ardiff_edu.noise import NoiseSchedule
 from ardiff_edu.utils import atomic_torch_save, check_choice
@@ -295,13 +295,23 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
             y = None if labels is None else drop_labels(labels[idx], cfg.label_dropout, cfg.num_classes, gens["data"])
             t = timesteps()
             noise = torch.randn(latents[idx].shape, generator=gens["noise"]).to(device)
-            return latents[idx][rows], t[rows], noise[rows], None if y is None else y[rows]
+            return (latents[idx][rows], t[rows], noise[rows], None if y is None else y[rows],
+                    first_frames(latents.shape[2:]))
         z0, y = next(stream)
         y = None if cfg.num_classes is None else torch.where(   # dropout drawn for the whole batch, as in memory
             torch.rand((B,), generator=gens["data"])[rows] < cfg.label_dropout, cfg.num_classes, y).to(device)
         t = timesteps()
         noise = torch.randn((B, *z0.shape[1:]), generator=gens["noise"])
-        return z0.to(device, non_blocking=True), t[rows], noise[rows].to(device), y
+        return z0.to(device, non_blocking=True), t[rows], noise[rows].to(device), y, first_frames(z0.shape[2:])
+
+    def first_frames(token_shape):
+        """``--first-frame-band``: timesteps ``(B, 1)`` and noise ``(B, 1, L, C)`` for every clip's frame 0 trained
+        alone once more (drawn after everything else, so runs without it draw exactly what they drew before)."""
+        if cfg.first_frame_band is None:
+            return None
+        t0 = first_frame_timesteps(cfg.first_frame_band, B, cfg.num_timesteps, gens["time"])
+        noise0 = torch.randn((B, 1, *token_shape), generator=gens["noise"])
+        return t0[rows].to(device), noise0[rows].to(device)
 
     def loss_of(module, batch, sl, bf16):
         """``(loss, what to log)`` of the rows ``sl`` of this process's batch: the mean loss, and the plain MSE
@@ -310,9 +320,12 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
             if stage == "tokenizer":
                 loss, mse = tokenizer_loss(module, batch[0][sl], cfg.tok_fg_weight)
                 return loss, torch.tensor([mse * (sl.stop - sl.start)])
-            z0, t, noise, y = batch
-            per_frame = dit_loss(module, z0[sl], t[sl], noise[sl], noise_schedule, None if y is None else y[sl],
-                                 cfg.prediction)
+            z0, t, noise, y, first = batch
+            y = None if y is None else y[sl]
+            per_frame = dit_loss(module, z0[sl], t[sl], noise[sl], noise_schedule, y, cfg.prediction)   # (b, F)
+            if first is not None:        # frame 0 alone, as one more frame of its clip: (b, F + 1)
+                per_frame = torch.cat([per_frame, dit_loss(module, z0[sl, :1], first[0][sl], first[1][sl],
+                                                           noise_schedule, y, cfg.prediction)], dim=1)
             return per_frame.mean(), per_frame.detach().sum(0).cpu()
 
     if cfg.precision == "auto":                 # measured by every process, rank 0's choice taken by all
@@ -370,7 +383,12 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
                 rec = {"step": step, "loss": round(acc_loss / acc_n, 6), "lr": lr, "grad_norm": round(gnorm.item(), 4),
                        "elapsed_s": round(clock0 + time.perf_counter() - t0, 2)}
                 values = [round(v, 6) for v in (acc_info / acc_n).tolist()]
-                rec.update({"mse": values[0]} if stage == "tokenizer" else {"per_frame": values})
+                if stage == "tokenizer":
+                    rec["mse"] = values[0]
+                else:
+                    rec["per_frame"] = values[:cfg.num_frames]
+                    if cfg.first_frame_band is not None:   # the loss of frame 0 trained alone in its band
+                        rec["first_frame_band"] = values[cfg.num_frames]
                 if world_size > 1:                   # single-process records keep their fields
                     rec["world_size"] = world_size
                 ckpt.append_log(log, rec)

@@ -112,6 +112,24 @@ def test_two_processes_take_the_same_steps_as_one(runs, stage):
     assert res.stdout.count(f"{stage}: step 6") == 1
 
 
+def test_two_processes_train_the_first_frame_band_as_one(runs, tmp_path):
+    """``--first-frame-band`` runs the network twice per micro-batch (the clips, then frame 0 alone) before one
+    backward pass; DistributedDataParallel must still average the gradients of both."""
+    base, _ = runs
+    band = ["--preset", "balls-smoke", "--stage", "dit", "--steps", "6", "--first-frame-band", "450", "900",
+            "--no-progress", "--resume"]
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        shutil.copy(base / "one" / "tokenizer.pt", tmp_path / name / "tokenizer.pt")
+    assert train_main(band + ["--out", str(tmp_path / "one")]) == 0
+    res = torchrun(["-m", "ardiff_edu", "train", *band, "--grad-accum", "2", "--out", str(tmp_path / "two")])
+    assert res.returncode == 0, res.stderr[-3000:]
+    one, two = load(tmp_path / "one" / "dit.pt"), load(tmp_path / "two" / "dit.pt")
+    assert one["step"] == two["step"] == 6 and two["world_size"] == 2
+    assert_same_weights(one, two)
+    assert all("first_frame_band" in r for r in read_log(tmp_path / "two" / "dit.jsonl"))
+
+
 def test_a_killed_rank_restarts_from_the_last_checkpoint(runs, tmp_path):
     base, _ = runs
     marker, out = tmp_path / "killed", tmp_path / "run"

@@ -354,6 +354,20 @@ def test_any_size_gives_valid_sequences(kind, T, F, B, seed):
         assert (t == t[:, :1]).all()
 
 
+def test_first_frame_timesteps_stay_in_their_band_and_bad_bands_are_refused():
+    from ardiff_edu.fopp import check_band, first_frame_timesteps
+
+    t = first_frame_timesteps((450, 900), 20000, 1000, torch.Generator().manual_seed(0))
+    assert t.shape == (20000, 1) and t.dtype == torch.long
+    assert int(t.min()) == 450 and int(t.max()) == 899                        # [lo, hi): both ends reached, hi not
+    assert torch.equal(t, first_frame_timesteps([450, 900], 20000, 1000, torch.Generator().manual_seed(0)))
+    assert check_band([0, 1000], 1000) == (0, 1000)
+    for bad in [(900, 450), (450, 450), (-1, 10), (10, 1001), (1, 2, 3), (1.0, 2), (True, 5), "ab", None]:
+        with pytest.raises(ValueError, match=r"first_frame_band must be two ints \(lo, hi\) with "
+                                             r"0 <= lo < hi <= 1000 .*got"):
+            check_band(bad, 1000)
+
+
 def test_mix_synchronous_replaces_whole_clips_and_draws_nothing_at_zero():
     from ardiff_edu.fopp import mix_synchronous
 

@@ -174,3 +174,24 @@ def test_latent_stats_is_what_its_script_prints(capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert printed == (REPO_ROOT / "data" / "samples" / "latent_stats.md").read_text()
     assert "kurtosis per channel (3 for a Gaussian)" in printed
+
+
+def test_first_frame_restarts_use_the_package_sampler_and_agree_with_the_steps_table(capsys, monkeypatch):
+    """data/samples/first_frame.md: its hand-written DDIM loop is the package's sampler (the script asserts it; run
+    here on 16 draws), and its committed rows agree with the 24 000-step row of steps/empty_frames.md (same
+    model, noise and seed)."""
+    first_frame = _script(REPO_ROOT / "data" / "samples" / "first_frame.py")
+    monkeypatch.chdir(REPO_ROOT)
+    threads = torch.get_num_threads()
+    try:
+        first_frame.main("data/checkpoints/balls.pt", draws=16)
+    finally:
+        torch.set_num_threads(threads)
+    printed = capsys.readouterr().out
+    assert printed.count("| step ") == len(first_frame.RESTART_STEPS) - 1 and "| pure noise | 999 |" in printed
+    committed = (REPO_ROOT / "data" / "samples" / "first_frame.md").read_text()
+    generated = re.search(r"^\| generated \| ([0-9. /]+) \|$", committed, re.M).group(1)
+    pure = re.search(r"^\| pure noise \| 999 \| ([0-9. /]+) \|", committed, re.M).group(1)
+    steps = (REPO_ROOT / "data" / "samples" / "steps" / "empty_frames.md").read_text()
+    row = re.search(r"^\| `runs/balls/dit-step024000.pt` \| ([0-9. /]+) \|", steps, re.M).group(1)
+    assert generated == pure == row

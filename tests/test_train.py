@@ -144,6 +144,10 @@ def test_config_validation_and_presets():
     with pytest.raises(ValueError, match=r"sync_fraction must be .*1.*got 1.5"):
         TrainConfig(sync_fraction=1.5)
     assert train_parser().parse_args(["--sync-fraction", "0.25"]).sync_fraction == 0.25
+    with pytest.raises(ValueError, match=r"first_frame_band must be two ints .* hi <= 1000 .*got \(900, 450\)"):
+        TrainConfig(first_frame_band=(900, 450))
+    assert TrainConfig(first_frame_band=[450, 900]).first_frame_band == (450, 900)
+    assert train_parser().parse_args(["--first-frame-band", "450", "900"]).first_frame_band == [450, 900]
     with pytest.raises(ValueError, match="stage must be one of"):
         train(SMOKE, "/tmp/unused", "vae")
     with pytest.raises(ValueError, match="does not exist"):
@@ -251,6 +255,30 @@ def test_gradient_accumulation_takes_the_same_step(tok_dir, tmp_path):
         torch.testing.assert_close(rb["model"].state_dict()[k], v, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match=r"grad_accum=3 must divide the per-process batch 4"):
         train(replace(SMOKE, steps=3, grad_accum=3), fresh(tok_dir, tmp_path, "acc3"), "dit", progress=False)
+
+
+def test_first_frame_band_trains_frame_0_alone_and_leaves_the_clip_batch_as_it_was(tok_dir, tmp_path, monkeypatch):
+    calls, real = [], tr.dit_loss
+
+    def recording(module, z0, t, *args, **kwargs):
+        calls.append((z0.clone(), t.clone()))
+        return real(module, z0, t, *args, **kwargs)
+
+    monkeypatch.setattr(tr, "dit_loss", recording)
+    band = replace(SMOKE, steps=2, first_frame_band=(450, 900))
+    ra = train(replace(SMOKE, steps=2), fresh(tok_dir, tmp_path, "plain"), "dit", progress=False)
+    plain = len(calls)
+    rb = train(band, fresh(tok_dir, tmp_path, "band"), "dit", progress=False)
+    clips, alone = calls[plain::2], calls[plain + 1::2]           # every step: the clips, then frame 0 alone
+    assert len(alone) == 2 and all(z.shape[1] == 1 and torch.equal(z, c[0][:, :1]) for (z, _), c in zip(alone, clips))
+    assert all(((t >= 450) & (t < 900)).all() for _, t in alone)
+    la, lb = read_log(ra["log"]), read_log(rb["log"])
+    assert la[0]["per_frame"] == lb[0]["per_frame"]        # same clips, timesteps and noise, same initial weights
+    assert "first_frame_band" in lb[0] and "first_frame_band" not in la[0] and len(lb[0]["per_frame"]) == 8
+    assert not states_equal(ra["model"].state_dict(), rb["model"].state_dict())   # ... and the extra loss counts
+    rc = train(replace(band, grad_accum=2), fresh(tok_dir, tmp_path, "band2"), "dit", progress=False)
+    for k, v in rb["model"].state_dict().items():                 # split into micro-batches: the same step
+        torch.testing.assert_close(rc["model"].state_dict()[k], v, rtol=1e-4, atol=1e-5)
 
 
 def test_resume_keeps_the_state_fixed_but_may_change_the_rest(tok_dir, tmp_path):
