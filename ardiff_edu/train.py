@@ -35,21 +35,8 @@ import torch
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu import distributed as dist
 from ardiff_edu import loaders
-from ardiff_edu.config import (
-    CACHE_DATASETS,
-    DATASETS,
-    FIXED_ON_RESUME,
-    LR_SCHEDULES,
-    PAPER_PRESETS,
-    PRECISIONS,
-    PRESETS,
-    STAGES,
-    TOKENIZERS,
-    TrainConfig,
-    build_dit,
-    build_tokenizer,
-    resumed_config,
-)
+from ardiff_edu.config import (CACHE_DATASETS, DATASETS, FIXED_ON_RESUME, LR_SCHEDULES, PAPER_PRESETS, PRECISIONS,
+                               PRESETS, STAGES, TOKENIZERS, TrainConfig, build_dit, build_tokenizer, resumed_config)
 from ardiff_edu.fopp import first_frame_timesteps, mix_synchronous, sample_timesteps
 from ardiff_edu.losses import dit_loss, drop_labels, tokenizer_loss
 from ardiff_edu.noise import NoiseSchedule
@@ -310,8 +297,7 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         if cfg.first_frame_band is None:
             return None
         t0 = first_frame_timesteps(cfg.first_frame_band, B, cfg.num_timesteps, gens["time"])
-        noise0 = torch.randn((B, 1, *token_shape), generator=gens["noise"])
-        return t0[rows].to(device), noise0[rows].to(device)
+        return t0[rows].to(device), torch.randn((B, 1, *token_shape), generator=gens["noise"])[rows].to(device)
 
     def loss_of(module, batch, sl, bf16):
         """``(loss, what to log)`` of the rows ``sl`` of this process's batch: the mean loss, and the plain MSE
@@ -383,12 +369,9 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
                 rec = {"step": step, "loss": round(acc_loss / acc_n, 6), "lr": lr, "grad_norm": round(gnorm.item(), 4),
                        "elapsed_s": round(clock0 + time.perf_counter() - t0, 2)}
                 values = [round(v, 6) for v in (acc_info / acc_n).tolist()]
-                if stage == "tokenizer":
-                    rec["mse"] = values[0]
-                else:
-                    rec["per_frame"] = values[:cfg.num_frames]
-                    if cfg.first_frame_band is not None:   # the loss of frame 0 trained alone in its band
-                        rec["first_frame_band"] = values[cfg.num_frames]
+                rec.update({"mse": values[0]} if stage == "tokenizer" else {"per_frame": values[:cfg.num_frames]})
+                if stage == "dit" and cfg.first_frame_band is not None:    # the loss of frame 0 alone, in its band
+                    rec["first_frame_band"] = values[cfg.num_frames]
                 if world_size > 1:                   # single-process records keep their fields
                     rec["world_size"] = world_size
                 ckpt.append_log(log, rec)
