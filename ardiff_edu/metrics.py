@@ -47,9 +47,9 @@ import numpy as np
 from ardiff_edu.data.synthetic import reflect, render_discs
 from ardiff_edu.utils import check_float, check_int
 
-__all__ = ["DEFAULTS", "KEYS", "detect_blobs", "blob_counts", "clip_records", "aggregate", "ball_stats", "format_table",
-           "shuffle_frames", "uniform_noise", "black_frames", "frozen_first_frame", "compare", "position_errors",
-           "copy_last_frame", "extrapolate_balls"]
+__all__ = ["DEFAULTS", "KEYS", "detect_blobs", "blob_counts", "count_shares", "clip_records", "aggregate",
+           "ball_stats", "format_table", "shuffle_frames", "uniform_noise", "black_frames", "frozen_first_frame",
+           "compare", "position_errors", "copy_last_frame", "extrapolate_balls"]
 
 #: The protocol's thresholds (every one can be overridden in :func:`ball_stats`).
 DEFAULTS = {"fg_threshold": 100, "min_area": 3, "max_jump": 4.0, "wall_margin": 2, "max_area_frac": 0.25}
@@ -131,6 +131,13 @@ def blob_counts(videos, fg_threshold: int = DEFAULTS["fg_threshold"], min_area: 
     """The number of balls the tracker finds in every frame, ``(N, F)`` int64 (0: an empty frame); the detection of
     :func:`detect_blobs` without the tracking of :func:`clip_records`."""
     return _counts(detect_blobs(videos, fg_threshold, min_area, max_area_frac)[0])
+
+
+def count_shares(counts, most: int = 4) -> np.ndarray:
+    """The share of frames with 0, 1, ..., ``most - 1`` and ``most`` or more balls, ``(most + 1,)``: the histogram of
+    :func:`blob_counts` (the data's clips have 1-3 balls, so 0 and ``most`` or more never happen there)."""
+    counts = np.asarray(counts).ravel()
+    return np.bincount(np.minimum(counts, check_int("most", most, 1)), minlength=most + 1) / len(counts)
 
 
 def _match(a: list, b: list, max_jump: float) -> list[tuple[int, int]]:

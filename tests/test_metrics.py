@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ardiff_edu.data import bouncing_balls
-from ardiff_edu.metrics import (DEFAULTS, KEYS, LOST_PX, aggregate, ball_stats, black_frames, blob_counts,
+from ardiff_edu.metrics import (DEFAULTS, KEYS, LOST_PX, aggregate, ball_stats, black_frames, blob_counts, count_shares,
                                 clip_records, compare, copy_last_frame, detect_blobs, extrapolate_balls, format_table,
                                 frozen_first_frame, position_errors, shuffle_frames, uniform_noise)
 from ardiff_edu.quality import (PSNR_MAX, bootstrap_counts, bootstrap_indices, frame_difference, mae, mean_ci,
@@ -41,6 +41,14 @@ def test_blob_counts_are_the_detected_balls_per_frame_and_zero_on_black(real):
     assert counts.tolist() == clip_records(clips[:8])["records"]["counts"].tolist()
     assert (counts <= state["present"][:8].sum(1, keepdims=True)).all() and counts.min() >= 1
     assert not blob_counts(black_frames((2, 3, 32, 32, 3))).any()
+
+
+def test_count_shares_caps_at_most_and_sums_to_one():
+    shares = count_shares(np.array([[0, 1, 1, 2], [3, 4, 7, 1]]))
+    assert shares.tolist() == [1 / 8, 3 / 8, 1 / 8, 1 / 8, 2 / 8]         # 0, 1, 2, 3 and 4 or more balls
+    assert count_shares([1, 2, 5], most=2).tolist() == [0, 1 / 3, 2 / 3]
+    with pytest.raises(ValueError, match="most must be >= 1, got 0"):
+        count_shares([1], most=0)
 
 
 def test_centroids_sit_on_the_true_ball_centres():

@@ -149,6 +149,16 @@ def _script(path: Path):
     return module
 
 
+def _keeping_threads(main, *args, **kwargs):
+    """Run a data/samples script's ``main``, which sets one thread (as its committed file was made), and give the
+    test process its thread count back."""
+    threads = torch.get_num_threads()
+    try:
+        main(*args, **kwargs)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_quality_against_steps_table_is_what_its_script_prints(capsys, tmp_path):
     """data/samples/steps/summary.md, and the table of data/samples/README.md, come from steps_table.py's outputs."""
     steps_table = _script(REPO_ROOT / "data" / "samples" / "steps_table.py")
@@ -166,11 +176,7 @@ def test_latent_stats_is_what_its_script_prints(capsys, monkeypatch):
     """data/samples/latent_stats.md (the latents' shape, a suspect for the empty first frame) comes from its script."""
     latent_stats = _script(REPO_ROOT / "data" / "samples" / "latent_stats.py")
     monkeypatch.chdir(REPO_ROOT)
-    threads = torch.get_num_threads()
-    try:
-        latent_stats.main("data/checkpoints/balls.pt")         # sets one thread, as the committed file was made
-    finally:
-        torch.set_num_threads(threads)
+    _keeping_threads(latent_stats.main, "data/checkpoints/balls.pt")
     printed = capsys.readouterr().out
     assert printed == (REPO_ROOT / "data" / "samples" / "latent_stats.md").read_text()
     assert "kurtosis per channel (3 for a Gaussian)" in printed
@@ -182,11 +188,7 @@ def test_first_frame_restarts_use_the_package_sampler_and_agree_with_the_steps_t
     model, noise and seed)."""
     first_frame = _script(REPO_ROOT / "data" / "samples" / "first_frame.py")
     monkeypatch.chdir(REPO_ROOT)
-    threads = torch.get_num_threads()
-    try:
-        first_frame.main("data/checkpoints/balls.pt", draws=16)
-    finally:
-        torch.set_num_threads(threads)
+    _keeping_threads(first_frame.main, "data/checkpoints/balls.pt", draws=16)
     printed = capsys.readouterr().out
     assert printed.count("| step ") == len(first_frame.RESTART_STEPS) - 1 and "| pure noise | 999 |" in printed
     committed = (REPO_ROOT / "data" / "samples" / "first_frame.md").read_text()

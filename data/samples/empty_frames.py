@@ -14,10 +14,9 @@ thresholds are those of every other table (:func:`ardiff_edu.metrics.blob_counts
 
 import sys
 
-import numpy as np
 import torch
 
-from ardiff_edu.metrics import blob_counts
+from ardiff_edu.metrics import blob_counts, count_shares
 from ardiff_edu.pipeline import generate, load_pipeline
 
 FIRST_FRAMES, VIDEOS, SEED = 1024, 128, 1
@@ -33,7 +32,7 @@ def main(paths: list[str]) -> None:
     for path in paths:
         pipe = load_pipeline(path)
         first = blob_counts(generate(pipe, FIRST_FRAMES, 1, s=0, num_steps=50, seed=SEED))[:, 0]
-        hist = np.bincount(np.minimum(first, 4), minlength=5) / len(first)
+        hist = count_shares(first)
         n = blob_counts(generate(pipe, VIDEOS, 16, s=5, num_steps=50, seed=SEED))
         started = n[n[:, 0] > 0]
         print(f"| `{path}` | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "

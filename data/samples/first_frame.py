@@ -22,7 +22,7 @@ import torch
 
 from ardiff_edu.ad import step_template
 from ardiff_edu.ddim import ddim_coefficients, ddim_step
-from ardiff_edu.metrics import blob_counts
+from ardiff_edu.metrics import blob_counts, count_shares
 from ardiff_edu.pipeline import generate, load_pipeline, real_clips
 
 DRAWS, S, SEED = 1024, 50, 1
@@ -30,7 +30,7 @@ RESTART_STEPS = (0, 5, 8, 11, 14, 18, 25)      # step indices k0 of the DDIM tem
 
 
 def histogram(counts) -> str:
-    return " / ".join(f"{h:.3f}" for h in np.bincount(np.minimum(counts, 4), minlength=5) / len(counts))
+    return " / ".join(f"{h:.3f}" for h in count_shares(counts))
 
 
 @torch.no_grad()
