@@ -22,9 +22,9 @@ _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 #: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_* and
 #: drops the DiT's shape)
 _OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps",
-              "sync_fraction", "first_frame_band", "mask", "num_context_tokens", "official_residual", "prediction",
-              "ema_decay", "device", "precision", "compile", "seed", "ckpt_every", "keep_every", "log_every", "cache",
-              "workers")
+              "sync_fraction", "first_frame_band", "first_frame_draws", "init_from", "mask", "num_context_tokens",
+              "official_residual", "prediction", "ema_decay", "device", "precision", "compile", "seed", "ckpt_every",
+              "keep_every", "log_every", "cache", "workers")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -63,6 +63,11 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-frame-band", type=int, nargs=2, metavar=("LO", "HI"),
                    help="also train every clip's frame 0 alone at a timestep in [LO, HI) (an experiment, not the "
                         "paper; default off)")
+    p.add_argument("--first-frame-draws", type=int, metavar="K",
+                   help="with --first-frame-band: K band draws of frame 0 per clip and step (default 1)")
+    p.add_argument("--init-from", metavar="FILE",
+                   help="start the DiT from an exported checkpoint (its tokenizer and EMA weights) instead of random "
+                        "weights: a fine-tune under this command's recipe (--stage dit only)")
     p.add_argument("--mask", choices=MASKS, help="attention mask (leaky needs --num-context-tokens >= 1)")
     p.add_argument("--num-context-tokens", type=int, help="learned context tokens prepended to the sequence")
     p.add_argument("--official-residual", action="store_true", default=None,

@@ -85,6 +85,8 @@ class TrainConfig:
     timesteps: str = "fopp"            # the training timestep sampler
     sync_fraction: float = 0.0         # share of clips drawn synchronous instead (an experiment, not the paper)
     first_frame_band: tuple | None = None   # (lo, hi): also train every clip's frame 0 alone at t in [lo, hi)
+    first_frame_draws: int = 1         # with first_frame_band: that many band draws of frame 0 per clip and step
+    init_from: str | None = None       # an exported checkpoint the DiT starts from (a fine-tune), None: random weights
     steps: int = 20000
     batch_size: int = 32               # clips in the global batch (over every process)
     grad_accum: int = 1                # micro-batches per process and step
@@ -107,10 +109,10 @@ class TrainConfig:
         check_choice("dataset", self.dataset, DATASETS)
         for name, low in [("num_clips", 1), ("num_frames", 1), ("image_size", 4), ("data_seed", 0), ("workers", 0),
                           ("token_dim", 1), ("tok_width", 1), ("tok_depth", 1), ("tok_heads", 1), ("tok_patch", 1),
-                          ("tok_tokens", 1), ("tok_steps", 0), ("tok_batch_size", 1), ("tok_grad_accum", 1), ("width", 4), ("depth", 1),
-                          ("heads", 1), ("num_context_tokens", 0), ("num_timesteps", 2), ("steps", 0),
-                          ("batch_size", 1), ("grad_accum", 1), ("warmup", 0), ("seed", 0), ("ckpt_every", 1),
-                          ("keep_every", 0), ("log_every", 1)]:
+                          ("tok_tokens", 1), ("tok_steps", 0), ("tok_batch_size", 1), ("tok_grad_accum", 1),
+                          ("width", 4), ("depth", 1), ("heads", 1), ("num_context_tokens", 0), ("num_timesteps", 2),
+                          ("first_frame_draws", 1), ("steps", 0), ("batch_size", 1), ("grad_accum", 1), ("warmup", 0),
+                          ("seed", 0), ("ckpt_every", 1), ("keep_every", 0), ("log_every", 1)]:
             check_int(name, getattr(self, name), low)
         check_width(self.width, self.heads)              # before a run writes anything, as the DiT would
         if self.num_classes is not None:
@@ -131,6 +133,9 @@ class TrainConfig:
         check_float("sync_fraction", self.sync_fraction, 0, 1)
         if self.first_frame_band is not None:
             object.__setattr__(self, "first_frame_band", check_band(self.first_frame_band, self.num_timesteps))
+        elif self.first_frame_draws != 1:
+            raise ValueError(f"first_frame_draws={self.first_frame_draws} needs a first_frame_band (--first-frame-band "
+                             f"LO HI) to draw from; without one it must be 1")
         for name in ("tok_ema_decay", "ema_decay", "label_dropout", "weight_decay"):
             check_float(name, getattr(self, name), 0, 1, high_open=True)
         if self.cache is not None and self.dataset not in CACHE_DATASETS:
@@ -198,7 +203,8 @@ PRESETS.update(PAPER_PRESETS)
 #: What a resumed run may not change: the shapes of its state, its data and its seed.
 FIXED_ON_RESUME = ("dataset", "num_clips", "num_frames", "image_size", "data_seed", "tokenizer", "token_dim",
                    "tok_width", "tok_depth", "tok_heads", "tok_patch", "tok_tokens", "l2_normalize", "width", "depth",
-                   "heads", "mask", "num_context_tokens", "official_residual", "prediction", "num_timesteps", "seed")
+                   "heads", "mask", "num_context_tokens", "official_residual", "prediction", "num_timesteps", "seed",
+                   "init_from")
 
 
 def resumed_config(saved: TrainConfig, given: TrainConfig) -> TrainConfig:

@@ -217,15 +217,17 @@ def check_band(band, num_timesteps: int) -> tuple[int, int]:
 
 
 def first_frame_timesteps(band, batch_size: int, num_timesteps: int,
-                          generator: torch.Generator | None = None) -> torch.Tensor:
-    """Timesteps ``[B, 1]`` for training every clip's frame 0 once more, alone, in the noise band ``[lo, hi)``.
+                          generator: torch.Generator | None = None, draws: int = 1) -> torch.Tensor:
+    """Timesteps ``[B, draws]`` for training every clip's frame 0 ``draws`` more times, alone, in the noise band
+    ``[lo, hi)``.
 
     **Not in the paper**: under the causal mask frame 0 sees only itself, so the model of the first frame is an image
     model; FoPP gives it the clip's *lowest* level (500 or more in under 5 % of the clips), while
     ``data/samples/first_frame.md`` shows lone balls lost between levels 500 and 900. Drawn uniformly in the band.
     """
     lo, hi = check_band(band, num_timesteps)
-    return torch.randint(lo, hi, (check_int("batch_size", batch_size, 1), 1), generator=generator)
+    shape = (check_int("batch_size", batch_size, 1), check_int("draws", draws, 1))
+    return torch.randint(lo, hi, shape, generator=generator)
 
 
 # ----------------------------------------------------------------------------------------------------------------

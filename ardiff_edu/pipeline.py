@@ -111,7 +111,8 @@ def _thin(records: list[dict], n: int = 400) -> list[dict]:
 
 def export(run, to) -> Path:
     """Write the small file for sampling from run directory ``run``: EMA weights in fp16 (DiT and tokenizer), config,
-    latent statistics, a thinned training log and the commands, seed and steps that made it."""
+    latent statistics, a thinned training log and the commands, seed and steps that made it (for a fine-tune,
+    ``train --init-from``, also the steps and commands of the checkpoint it started from: ``meta["init_from"]``)."""
     run, to = Path(run), Path(to)
     dit, tok = ckpt.load_file(ckpt.checkpoint_path(run, "dit")), ckpt.load_file(ckpt.checkpoint_path(run, "tokenizer"))
     half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
@@ -124,6 +125,10 @@ def export(run, to) -> Path:
             "final_loss": round(sum(tail) / len(tail), 4) if tail else None, "commands": commands,
             "precision": dit["config"].get("precision"), "world_size": dit.get("world_size", 1),
             "exported_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
+    if dit.get("init_meta") is not None:            # a fine-tune (train --init-from): what it started from
+        base = dit["init_meta"]
+        meta["init_from"] = {"file": dit["config"]["init_from"], "steps": base["steps"],
+                             "commands": base["commands"], "exported_utc": base.get("exported_utc")}
     atomic_torch_save({"format": ckpt.EXPORT_FORMAT, "config": dit["config"], "tokenizer": half(tok["ema"]),
                        "dit": half(dit["ema"]), "latent_mean": dit["latent_mean"], "latent_std": dit["latent_std"],
                        "class_names": dit.get("class_names"), "meta": meta, "log": _thin(log)}, to)

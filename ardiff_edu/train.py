@@ -34,13 +34,14 @@ import torch
 
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu import distributed as dist
-from ardiff_edu import loaders
+from ardiff_edu import finetune, loaders
 from ardiff_edu.config import (CACHE_DATASETS, DATASETS, FIXED_ON_RESUME, LR_SCHEDULES, PAPER_PRESETS, PRECISIONS,
                                PRESETS, STAGES, TOKENIZERS, TrainConfig, build_dit, build_tokenizer, resumed_config)
 from ardiff_edu.fopp import first_frame_timesteps, mix_synchronous, sample_timesteps
+from ardiff_edu.latents import encode_latents, shard_latents
 from ardiff_edu.losses import dit_loss, drop_labels, tokenizer_loss
 from ardiff_edu.noise import NoiseSchedule
-from ardiff_edu.utils import atomic_torch_save, check_choice
+from ardiff_edu.utils import check_choice
 
 __all__ = ["STAGES", "DATASETS", "PRECISIONS", "LR_SCHEDULES", "TOKENIZERS", "TrainConfig", "PRESETS",
            "PAPER_PRESETS", "FIXED_ON_RESUME", "build_tokenizer", "build_dit", "load_clips", "tokenizer_loss",
@@ -84,52 +85,6 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, step: int, decay: f
 # ----------------------------------------------------------------------------------------------------------------
 # the loop
 # ----------------------------------------------------------------------------------------------------------------
-def encode_latents(cfg: TrainConfig, out, clips: torch.Tensor, device) -> dict:
-    """Encode every training clip once with the frozen tokenizer (EMA weights) and standardise every channel;
-    cached in ``out/latents.pt``. Returns ``{"latents", "mean", "std", "key"}``."""
-    from ardiff_edu.video import to_float
-
-    tok_ck = ckpt.load_file(ckpt.checkpoint_path(out, "tokenizer"))
-    cache = Path(out) / "latents.pt"
-    key = {"tokenizer_step": tok_ck["step"], "num_clips": cfg.num_clips, "data_seed": cfg.data_seed,
-           "num_frames": cfg.num_frames, "dataset": cfg.dataset}
-    if cache.exists():
-        c = torch.load(cache, map_location="cpu", weights_only=False)
-        if c["key"] == key:
-            return c
-    with torch.random.fork_rng(devices=[]):     # building it must not consume the random numbers of the DiT's init
-        tok = build_tokenizer(TrainConfig.from_dict(tok_ck["config"]))
-    tok.load_state_dict(tok_ck["ema"])
-    tok.eval().to(device)
-    with torch.no_grad():
-        z = torch.cat([tok.encode_video(to_float(clips[i:i + 128]).to(device)).float().cpu()
-                       for i in range(0, len(clips), 128)])                       # (N, F, L, C)
-    mean, std = z.mean(dim=(0, 1, 2)), z.std(dim=(0, 1, 2))
-    c = {"key": key, "latents": (z - mean) / std, "mean": mean, "std": std}
-    if dist.world()[0] == 0:
-        atomic_torch_save(c, cache)
-    return c
-
-
-def shard_latents(cfg: TrainConfig, out, cache, device) -> loaders.LatentShards:
-    """The DiT stage's data on a benchmark cache: every clip encoded once with the frozen tokenizer (EMA weights)
-    into latent shards in ``out/latents/`` (by every process, each its share; reused while the tokenizer checkpoint
-    and the cache are the same). The tokenizer is built on a forked random state: the DiT's initial weights do not
-    depend on whether the shards had to be written."""
-    tok_ck = ckpt.load_file(ckpt.checkpoint_path(out, "tokenizer"))
-    key = {"tokenizer_step": tok_ck["step"], "cache": str(Path(cfg.cache).resolve()), "num_clips": len(cache),
-           "dataset": cfg.dataset, "image_size": cfg.image_size, "num_frames": cfg.num_frames}
-
-    def frozen_tokenizer():
-        with torch.random.fork_rng(devices=[]):
-            tok = build_tokenizer(TrainConfig.from_dict(tok_ck["config"]))
-        tok.load_state_dict(tok_ck["ema"])
-        return tok.eval().to(device)
-
-    return loaders.encode_shards(frozen_tokenizer, cache, Path(out) / "latents", key, device,
-                                 bf16=cfg.precision == "bf16")
-
-
 def choose_precision(step_fn, device: torch.device) -> str:
     """Time ``step_fn(bf16)`` with and without bf16 autocast (interleaved, median of 3) and return the faster."""
     times = {"fp32": [], "bf16": []}
@@ -173,6 +128,9 @@ def preflight(cfg: TrainConfig, stage: str, world_size: int = 1):
     if (B // world_size) % accum:
         raise ValueError(f"{'tok_' if tok else ''}grad_accum={accum} must divide the per-process batch "
                          f"{B // world_size} (= batch size {B} / {world_size} processes)")
+    if tok and cfg.init_from is not None:
+        raise ValueError(f"init_from={cfg.init_from!r} starts the DiT stage from an exported model, its tokenizer "
+                         f"included: train --stage dit only")
     if cfg.cache is None:
         return None
     cache = loaders.open_cache(cfg.cache, CACHE_DATASETS[cfg.dataset], cfg.image_size, cfg.num_frames)
@@ -215,12 +173,14 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         labels, class_names, data = cache.labels, cache.class_names, loaders.CacheFrames(cache.path)
     torch.manual_seed(cfg.seed)
     gens = ckpt.make_generators(cfg.seed + (0 if stage == "tokenizer" else 1))
-    extra: dict = {}
+    extra, init = {}, None
     if stage == "tokenizer":
         model = build_tokenizer(cfg)
         total, base_lr, decay, wd, sched_kind = cfg.tok_steps, cfg.tok_lr, cfg.tok_ema_decay, 0.0, cfg.tok_lr_schedule
         warmup = 0
     else:
+        if cfg.init_from is not None and saved is None:     # a fine-tune: the export's tokenizer, then its DiT
+            init = finetune.install_tokenizer(cfg, out, rank)
         if not ckpt.checkpoint_path(out, "tokenizer").exists():
             raise ValueError(f"the DiT stage needs a trained tokenizer: run --stage tokenizer --out {out} first")
         if labels is not None and cfg.num_classes is None:
@@ -237,7 +197,11 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
             data = shard_latents(cfg, out, cache, device)
             mean, std, num_tokens = data.mean, data.std, data.num_tokens
         extra = {"latent_mean": mean, "latent_std": std, "class_names": class_names}
+        if cfg.init_from is not None:       # what the fine-tune started from, kept through resumes for the export
+            extra["init_meta"] = init["meta"] if init is not None else saved.get("init_meta")
         model = build_dit(cfg, num_tokens)
+        if init is not None:
+            model.load_state_dict(finetune.dit_weights(init))
         total, base_lr, decay, wd, sched_kind = cfg.steps, cfg.lr, cfg.ema_decay, cfg.weight_decay, cfg.lr_schedule
         warmup = cfg.warmup
         noise_schedule = NoiseSchedule(cfg.num_timesteps)
@@ -296,8 +260,9 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         alone once more (drawn after everything else, so runs without it draw exactly what they drew before)."""
         if cfg.first_frame_band is None:
             return None
-        t0 = first_frame_timesteps(cfg.first_frame_band, B, cfg.num_timesteps, gens["time"])
-        return t0[rows].to(device), torch.randn((B, 1, *token_shape), generator=gens["noise"])[rows].to(device)
+        K = cfg.first_frame_draws
+        t0 = first_frame_timesteps(cfg.first_frame_band, B, cfg.num_timesteps, gens["time"], K)
+        return t0[rows].to(device), torch.randn((B, K, *token_shape), generator=gens["noise"])[rows].to(device)
 
     def loss_of(module, batch, sl, bf16):
         """``(loss, what to log)`` of the rows ``sl`` of this process's batch: the mean loss, and the plain MSE
@@ -309,9 +274,12 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
             z0, t, noise, y, first = batch
             y = None if y is None else y[sl]
             per_frame = dit_loss(module, z0[sl], t[sl], noise[sl], noise_schedule, y, cfg.prediction)   # (b, F)
-            if first is not None:        # frame 0 alone, as one more frame of its clip: (b, F + 1)
-                per_frame = torch.cat([per_frame, dit_loss(module, z0[sl, :1], first[0][sl], first[1][sl],
-                                                           noise_schedule, y, cfg.prediction)], dim=1)
+            if first is not None:        # frame 0 alone, K times, as K more frames of its clip: (b, F + K)
+                K = cfg.first_frame_draws
+                alone = dit_loss(module, z0[sl, :1].repeat_interleave(K, 0), first[0][sl].reshape(-1, 1),
+                                 first[1][sl].flatten(0, 1)[:, None], noise_schedule,
+                                 None if y is None else y.repeat_interleave(K), cfg.prediction)     # (b K, 1)
+                per_frame = torch.cat([per_frame, alone.reshape(-1, K)], dim=1)
             return per_frame.mean(), per_frame.detach().sum(0).cpu()
 
     if cfg.precision == "auto":                 # measured by every process, rank 0's choice taken by all
@@ -371,7 +339,7 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
                 values = [round(v, 6) for v in (acc_info / acc_n).tolist()]
                 rec.update({"mse": values[0]} if stage == "tokenizer" else {"per_frame": values[:cfg.num_frames]})
                 if stage == "dit" and cfg.first_frame_band is not None:    # the loss of frame 0 alone, in its band
-                    rec["first_frame_band"] = values[cfg.num_frames]
+                    rec["first_frame_band"] = round(sum(values[cfg.num_frames:]) / cfg.first_frame_draws, 6)
                 if world_size > 1:                   # single-process records keep their fields
                     rec["world_size"] = world_size
                 ckpt.append_log(log, rec)

@@ -21,6 +21,7 @@ LAYERS = [
     ["ardiff_edu.metrics", "ardiff_edu.figures", "ardiff_edu.fvd", "ardiff_edu.videonet", "ardiff_edu.quality"],
     ["ardiff_edu.pipeline"],
     ["ardiff_edu.train"],
+    ["ardiff_edu.finetune", "ardiff_edu.latents"],
     ["ardiff_edu.config", "ardiff_edu.loaders", "ardiff_edu.losses"],
     ["ardiff_edu.ddim", "ardiff_edu.checkpoint", "ardiff_edu.distributed"],
     ["ardiff_edu.models"],

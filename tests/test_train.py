@@ -281,6 +281,34 @@ def test_first_frame_band_trains_frame_0_alone_and_leaves_the_clip_batch_as_it_w
         torch.testing.assert_close(rc["model"].state_dict()[k], v, rtol=1e-4, atol=1e-5)
 
 
+def test_first_frame_draws_trains_frame_0_alone_k_times_per_clip(tok_dir, tmp_path, monkeypatch):
+    calls, real = [], tr.dit_loss
+
+    def recording(module, z0, t, *args, **kwargs):
+        out = real(module, z0, t, *args, **kwargs)
+        calls.append((z0.clone(), t.clone(), out.detach().clone()))
+        return out
+
+    monkeypatch.setattr(tr, "dit_loss", recording)
+    K, band = 3, replace(SMOKE, steps=1, first_frame_band=(450, 900), log_every=1)
+    one = train(band, fresh(tok_dir, tmp_path, "k1"), "dit", progress=False)
+    calls.clear()
+    res = train(replace(band, first_frame_draws=K), fresh(tok_dir, tmp_path, "k3"), "dit", progress=False)
+    (z_clips, _, per_frame), (z_alone, t_alone, alone) = calls
+    B = z_clips.shape[0]
+    assert z_alone.shape[:2] == (B * K, 1) and torch.equal(z_alone, z_clips[:, :1].repeat_interleave(K, 0))
+    assert t_alone.shape == (B * K, 1) and ((t_alone >= 450) & (t_alone < 900)).all()
+    rec, rec1 = read_log(res["log"])[0], read_log(one["log"])[0]
+    assert rec["per_frame"] == rec1["per_frame"]                       # the clips themselves are untouched
+    assert rec["first_frame_band"] == pytest.approx(alone.mean().item(), abs=1e-6)
+    full = torch.cat([per_frame, alone.reshape(B, K)], dim=1).mean()   # the band is K of the F + K columns
+    assert rec["loss"] == pytest.approx(full.item(), abs=1e-5)
+    with pytest.raises(ValueError, match=r"first_frame_draws=3 needs a first_frame_band"):
+        TrainConfig(first_frame_draws=3)
+    with pytest.raises(ValueError, match=r"first_frame_draws must be >= 1, got 0"):
+        TrainConfig(first_frame_band=(450, 900), first_frame_draws=0)
+
+
 def test_resume_keeps_the_state_fixed_but_may_change_the_rest(tok_dir, tmp_path):
     out = fresh(tok_dir, tmp_path, "res")
     train(replace(SMOKE, steps=2), out, "dit", progress=False)
