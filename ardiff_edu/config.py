@@ -200,7 +200,7 @@ PAPER_PRESETS: dict[str, TrainConfig] = {
 PRESETS.update(PAPER_PRESETS)
 
 
-#: What a resumed run may not change: the shapes of its state, its data and its seed.
+#: What a resumed run may not change: the shapes of its state, its data, its seed and what it started from.
 FIXED_ON_RESUME = ("dataset", "num_clips", "num_frames", "image_size", "data_seed", "tokenizer", "token_dim",
                    "tok_width", "tok_depth", "tok_heads", "tok_patch", "tok_tokens", "l2_normalize", "width", "depth",
                    "heads", "mask", "num_context_tokens", "official_residual", "prediction", "num_timesteps", "seed",

@@ -45,7 +45,7 @@ def install_tokenizer(cfg: TrainConfig, out, rank: int = 0) -> dict:
     EMA weights), or check that the tokenizer already there is that one; returns the export."""
     ck = load_init(cfg.init_from, cfg)
     path = ckpt.checkpoint_path(out, "tokenizer")
-    weights = {k: v.float() if v.is_floating_point() else v for k, v in ck["tokenizer"].items()}
+    weights = _fp32(ck["tokenizer"])
     if rank == 0 and not path.exists():
         with torch.random.fork_rng(devices=[]):          # the DiT's initial draws do not depend on this
             tok = build_tokenizer(TrainConfig.from_dict(ck["config"]))
@@ -55,7 +55,7 @@ def install_tokenizer(cfg: TrainConfig, out, rank: int = 0) -> dict:
                         ema=tok, optimizer=opt, generators=ckpt.make_generators(cfg.seed))
     dist.barrier()
     have = ckpt.load_file(path)["ema"]
-    if have.keys() != weights.keys() or any(not torch.equal(have[k].float(), weights[k].float()) for k in have):
+    if have.keys() != weights.keys() or any(not torch.equal(have[k].float(), weights[k]) for k in have):
         raise ValueError(f"{path} holds another tokenizer than init_from={str(cfg.init_from)!r}: a fine-tune needs "
                          f"the tokenizer its DiT was trained on; use a new --out")
     return ck
@@ -63,5 +63,10 @@ def install_tokenizer(cfg: TrainConfig, out, rank: int = 0) -> dict:
 
 def dit_weights(ck: dict) -> dict[str, torch.Tensor]:
     """The export's DiT (EMA) weights in fp32, to load into a freshly built DiT."""
-    return {k: v.float() if v.is_floating_point() else v for k, v in ck["dit"].items()}
+    return _fp32(ck["dit"])
+
+
+def _fp32(state: dict) -> dict[str, torch.Tensor]:
+    """An export's fp16 state dict as fp32 (integer buffers as they are)."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 

@@ -19,7 +19,16 @@ from ardiff_edu import loaders
 from ardiff_edu.config import TrainConfig, build_tokenizer
 from ardiff_edu.utils import atomic_torch_save
 
-__all__ = ["encode_latents", "shard_latents"]
+__all__ = ["frozen_tokenizer", "encode_latents", "shard_latents"]
+
+
+def frozen_tokenizer(tok_ck: dict, device):
+    """The tokenizer of a tokenizer-stage checkpoint with its EMA weights, in eval mode on ``device``; built on a
+    forked random state, so that building it does not consume the random numbers of the DiT's initialisation."""
+    with torch.random.fork_rng(devices=[]):
+        tok = build_tokenizer(TrainConfig.from_dict(tok_ck["config"]))
+    tok.load_state_dict(tok_ck["ema"])
+    return tok.eval().to(device)
 
 
 def encode_latents(cfg: TrainConfig, out, clips: torch.Tensor, device) -> dict:
@@ -35,10 +44,7 @@ def encode_latents(cfg: TrainConfig, out, clips: torch.Tensor, device) -> dict:
         c = torch.load(cache, map_location="cpu", weights_only=False)
         if c["key"] == key:
             return c
-    with torch.random.fork_rng(devices=[]):     # building it must not consume the random numbers of the DiT's init
-        tok = build_tokenizer(TrainConfig.from_dict(tok_ck["config"]))
-    tok.load_state_dict(tok_ck["ema"])
-    tok.eval().to(device)
+    tok = frozen_tokenizer(tok_ck, device)
     with torch.no_grad():
         z = torch.cat([tok.encode_video(to_float(clips[i:i + 128]).to(device)).float().cpu()
                        for i in range(0, len(clips), 128)])                       # (N, F, L, C)
@@ -52,17 +58,10 @@ def encode_latents(cfg: TrainConfig, out, clips: torch.Tensor, device) -> dict:
 def shard_latents(cfg: TrainConfig, out, cache, device) -> loaders.LatentShards:
     """The DiT stage's data on a benchmark cache: every clip encoded once with the frozen tokenizer (EMA weights)
     into latent shards in ``out/latents/`` (by every process, each its share; reused while the tokenizer checkpoint
-    and the cache are the same). The tokenizer is built on a forked random state: the DiT's initial weights do not
-    depend on whether the shards had to be written."""
+    and the cache are the same)."""
     tok_ck = ckpt.load_file(ckpt.checkpoint_path(out, "tokenizer"))
     key = {"tokenizer_step": tok_ck["step"], "cache": str(Path(cfg.cache).resolve()), "num_clips": len(cache),
            "dataset": cfg.dataset, "image_size": cfg.image_size, "num_frames": cfg.num_frames}
 
-    def frozen_tokenizer():
-        with torch.random.fork_rng(devices=[]):
-            tok = build_tokenizer(TrainConfig.from_dict(tok_ck["config"]))
-        tok.load_state_dict(tok_ck["ema"])
-        return tok.eval().to(device)
-
-    return loaders.encode_shards(frozen_tokenizer, cache, Path(out) / "latents", key, device,
+    return loaders.encode_shards(lambda: frozen_tokenizer(tok_ck, device), cache, Path(out) / "latents", key, device,
                                  bf16=cfg.precision == "bf16")

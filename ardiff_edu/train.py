@@ -256,8 +256,9 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         return z0.to(device, non_blocking=True), t[rows], noise[rows].to(device), y, first_frames(z0.shape[2:])
 
     def first_frames(token_shape):
-        """``--first-frame-band``: timesteps ``(B, 1)`` and noise ``(B, 1, L, C)`` for every clip's frame 0 trained
-        alone once more (drawn after everything else, so runs without it draw exactly what they drew before)."""
+        """``--first-frame-band``: timesteps ``(B, K)`` and noise ``(B, K, L, C)`` for every clip's frame 0 trained
+        alone ``K = first_frame_draws`` more times (drawn after everything else, so runs without it draw exactly what
+        they drew before)."""
         if cfg.first_frame_band is None:
             return None
         K = cfg.first_frame_draws
