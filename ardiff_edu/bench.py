@@ -119,45 +119,53 @@ def _train_step(cfg):
 
 
 def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1") -> None:
-    """Training throughput of a preset's DiT on random latents, fp32 and bf16 autocast, against the recipe it replaced
-    (``before``, in its own precision), and the same DiT 1.5x and 2x wider (bf16), with achieved FLOP/s as a fraction
-    of a plain fp32 matmul, all timed in turn."""
+    """Training throughput of a preset's DiT on random latents against the recipe it replaced (``before``, in its own
+    precision) and of the same DiT 1.5x and 2x wider, each shape in fp32 and in bf16 autocast, with achieved FLOP/s as
+    a fraction of a plain fp32 matmul, all timed in turn. Which dtype is faster depends on the CPU (bf16 matrix units
+    or none), so every shape is timed in both and the faster one is marked: the choice is a measurement, not a rule."""
     from ardiff_edu.train import PRESETS
 
     cfg, old = PRESETS[preset], PRESETS[before]
-    step, flops, L = _train_step(cfg)
     old_step, old_flops, _ = _train_step(old)
     old_bf16 = old.precision == "bf16"
     # the same DiT made 1.5x and 2x wider, at the same width per head: how the FLOP/s share depends on the shape
     head_dim = cfg.width // cfg.heads
-    wider = {w: _train_step(replace(cfg, width=w, heads=w // head_dim))
-             for w in (cfg.width * 3 // 2, cfg.width * 2) if w % head_dim == 0 and w % 4 == 0}
+    widths = [cfg.width] + [w for w in (cfg.width * 3 // 2, cfg.width * 2) if w % head_dim == 0 and w % 4 == 0]
+    shapes = {w: _train_step(cfg if w == cfg.width else replace(cfg, width=w, heads=w // head_dim)) for w in widths}
+    L = shapes[cfg.width][2]
     a, a16 = torch.randn(1024, 1024), torch.randn(1024, 1024).bfloat16()
-    times = interleaved({"matmul": lambda: [a @ a for _ in range(8)], "matmul16": lambda: [a16 @ a16 for _ in range(8)],
-                         "fp32": lambda: step(False), "bf16": lambda: step(True),
-                         "before": lambda: old_step(old_bf16),
-                         **{f"width{w}": (lambda s=s: s[0](True)) for w, s in wider.items()}},
-                        repeat=repeat, warmup=2)
+    contenders = {"matmul": lambda: [a @ a for _ in range(8)], "matmul16": lambda: [a16 @ a16 for _ in range(8)],
+                  "before": lambda: old_step(old_bf16)}
+    for w, (step, _, _) in shapes.items():
+        for dtype in ("fp32", "bf16"):
+            contenders[f"{w} {dtype}"] = lambda step=step, bf16=dtype == "bf16": step(bf16)
+    times = interleaved(contenders, repeat=repeat, warmup=2)
     mm = [8 * 2 * 1024 ** 3 / t for t in times["matmul"]]
     mm16 = [8 * 2 * 1024 ** 3 / t for t in times["matmul16"]]
     B, F = cfg.batch_size, cfg.num_frames
     print(f"train: {cfg.name} DiT, B={B} F={F} L={L} width={cfg.width} depth={cfg.depth} heads={cfg.heads}, "
-          f"{flops / 1e9:.1f} GFLOP/step, {torch.get_num_threads()} threads; median [min-max] over {repeat} rounds")
+          f"{shapes[cfg.width][1] / 1e9:.1f} GFLOP/step, {torch.get_num_threads()} threads; median [min-max] over "
+          f"{repeat} rounds; * = the faster dtype of that shape")
     print(f"  1024² fp32 matmul   {spread(mm, 1e-9, '.0f')} GFLOP/s (the reference)")
     print(f"  1024² bf16 matmul   {spread(mm16, 1e-9, '.0f')} GFLOP/s = {spread([b / f for b, f in zip(mm16, mm)])}x "
           f"the fp32 one")
-    rows = [("fp32", "fp32", flops, cfg.batch_size), ("bf16", "bf16 autocast", flops, cfg.batch_size),
-            ("before", f"before: {old.name}, {old.heads} heads, {old.precision}", old_flops, old.batch_size)]
-    rows += [(f"width{w}", f"width {w}, bf16", fl, cfg.batch_size) for w, (_, fl, _) in wider.items()]
+    faster = {w: min(("fp32", "bf16"), key=lambda d: statistics.median(times[f"{w} {d}"])) for w in shapes}
+    names = {"fp32": "fp32", "bf16": "bf16 autocast"}
+    rows = []
+    for w, (_, fl, _) in shapes.items():
+        shape = f"{cfg.name} (width {w})" if w == cfg.width else f"width {w}"
+        rows += [(f"{w} {d}", f"{shape}, {names[d]}" + (" *" if faster[w] == d else ""), fl, B) for d in names]
+    rows.append(("before", f"before: {old.name}, {old.heads} heads, {old.precision}", old_flops, old.batch_size))
     pad = max(len(label) for _, label, _, _ in rows)
-    for name, label, fl, b in rows:
-        sec = times[name]
+    for key, label, fl, b in rows:
+        sec = times[key]
         frac = [fl / t / m for t, m in zip(sec, mm)]
         print(f"  {label:<{pad}} {spread([1 / t for t in sec])} steps/s  {spread([b / t for t in sec], fmt='.0f')} "
               f"clips/s  = {spread(frac)}x the matmul's FLOP/s")
-    shares = profile_shares(lambda: step(True), steps=repeat)
-    print(f"  where a bf16 step's time goes (self CPU time over {repeat} steps, torch.profiler): "
-          + ", ".join(f"{name} {share:.0%}" for name, share in shares))
+    best = faster[cfg.width]
+    shares = profile_shares(lambda: shapes[cfg.width][0](best == "bf16"), steps=repeat)
+    print(f"  where one {names[best]} step of {cfg.name} spends its time (self CPU time over {repeat} steps, "
+          f"torch.profiler): " + ", ".join(f"{name} {share:.0%}" for name, share in shares))
 
 
 def profile_shares(fn: Callable[[], None], steps: int = 3, top: int = 6) -> list[tuple[str, float]]:

@@ -40,9 +40,15 @@ def test_interleaved_timings_and_their_spread():
 def test_bench_train_and_sample_print_ratios_with_their_spread(capsys, tmp_path):
     bench.bench_train(repeat=1, preset="balls-smoke", before="balls-smoke")
     out = capsys.readouterr().out
-    assert "fp32" in out and "bf16 autocast" in out and "clips/s" in out and "the matmul's FLOP/s" in out
-    assert "before: balls-smoke, 2 heads, fp32" in out and out.count("clips/s") == 5
-    assert "width 48, bf16" in out and "width 64, bf16" in out                # 1.5x and 2x wider, 16 per head
+    assert "balls-smoke (width 32), fp32" in out and "balls-smoke (width 32), bf16 autocast" in out
+    assert "clips/s" in out and "the matmul's FLOP/s" in out
+    assert "before: balls-smoke, 2 heads, fp32" in out and out.count("clips/s") == 7
+    for w in (48, 64):                                                         # 1.5x and 2x wider, 16 per head
+        assert f"width {w}, fp32" in out and f"width {w}, bf16 autocast" in out
+    rows = [line for line in out.splitlines() if "clips/s" in line and "before:" not in line]
+    marked = [line for line in rows if "*" in line.split("steps/s")[0]]
+    assert len(marked) == 3                                                    # one faster dtype per shape
+    assert "spends its time" in out
     bench.bench_sample(repeat=1, num_videos=1, num_steps=2, checkpoint=tmp_path / "none.pt")
     lines = capsys.readouterr().out.splitlines()
     assert "random DiT" in lines[0] and len(lines) == 5                   # s = 0, 1, 2 = S; then 64 frames
