@@ -172,6 +172,11 @@ def sample_parser() -> argparse.ArgumentParser:
     p.add_argument("--context-noise", type=int, default=0,
                    help="feed finished frames noised to this timestep (0 = clean, the official behaviour)")
     p.add_argument("--no-kv-cache", action="store_true", help="recompute finished frames in every network call")
+    p.add_argument("--autoguide", type=Path, default=None,
+                   help="guide each video's first frame away from this weaker checkpoint of the same latents "
+                        "(autoguidance, not in the paper; e.g. data/checkpoints/ablation/fopp.pt)")
+    p.add_argument("--autoguide-scale", type=float, default=None,
+                   help="the autoguidance weight w (default with --autoguide: the measured choice)")
     p.add_argument("--fps", type=int, default=8, help="frames per second of .mp4/.gif")
     p.add_argument("--scale", type=int, default=2, help="upscale .mp4/.gif frames this many times")
     p.add_argument("--batch-size", type=int, default=None, help="videos per sampler call (default: all)")
@@ -194,10 +199,14 @@ def sample_main(argv: list[str] | None = None) -> int:
             check_int("--prefix-frames", args.prefix_frames, 1, args.num_frames - 1)
         if args.cfg_scale != 1.0 and args.label is None:
             raise ValueError(f"--cfg-scale={args.cfg_scale} needs --label (an unconditional model has no guidance)")
-        from ardiff_edu.pipeline import choose_threads, generate, load_pipeline
+        if args.autoguide_scale is not None and args.autoguide is None:
+            raise ValueError(f"--autoguide-scale={args.autoguide_scale} needs --autoguide (a weaker checkpoint)")
+        from ardiff_edu.pipeline import AUTOGUIDE_SCALE, choose_threads, generate, load_pipeline
         from ardiff_edu.video import write_videos
 
         pipe = load_pipeline(args.checkpoint)
+        autoguide = None if args.autoguide is None else load_pipeline(args.autoguide)
+        w = 1.0 if autoguide is None else AUTOGUIDE_SCALE if args.autoguide_scale is None else args.autoguide_scale
         if args.threads == "auto":
             choose_threads(pipe, args.batch_size or args.num_videos, args.window)
         else:
@@ -210,13 +219,14 @@ def sample_main(argv: list[str] | None = None) -> int:
                           prefix_frames=args.prefix_frames, labels=args.label, cfg_scale=args.cfg_scale,
                           overflow=args.overflow, context_noise=args.context_noise,
                           kv_cache=False if args.no_kv_cache else None, batch_size=args.batch_size,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, autoguide=autoguide, autoguide_scale=w)
         from ardiff_edu.ad import ad_nfe
 
         nfe = ad_nfe(args.num_frames, args.num_steps, args.s, args.window or pipe.config.num_frames, args.overflow,
                      pipe.noise_schedule.T, args.prefix_frames or 0)
         title = (f"{args.checkpoint.stem}: s={args.s}, S={args.num_steps}, NFE={nfe}"
-                 + (f", {args.prefix_frames} given" if args.prefix_frames else ""))
+                 + (f", {args.prefix_frames} given" if args.prefix_frames else "")
+                 + (f", autoguide {w:g}" if autoguide is not None else ""))
         path = write_videos(args.out, videos, fps=args.fps, scale=args.scale, title=title)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

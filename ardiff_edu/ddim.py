@@ -33,6 +33,13 @@ network only on the frames after them, up to the last frame updated in that iter
 right cannot influence the earlier ones). Positions count from the window's first frame, so when the window slides
 the cache is rebuilt from the frames still inside it. Leaky and full masks, ``keep="official"`` and fresh per-call
 context noise cannot be cached exactly; :func:`sample` then runs without the cache (or refuses ``kv_cache=True``).
+
+**Autoguidance of the first frame** (not in the paper or its code; Karras et al., "Guiding a Diffusion Model with a
+Bad Version of Itself", 2024). Under the strictly causal mask the first frame is a draw from an image model of one
+frame. ``autoguide`` is a weaker model of the same latents (the same DiT trained for fewer steps); while frame 0 is
+being denoised its prediction becomes ``D_weak + w · (D − D_weak)``, ``w = autoguide_scale``: guidance away from the
+errors the weaker model makes more of, which pulls the first frame's ball count towards the data's. Only frame 0 is
+guided: the later frames, guided the same way, drift in colour much more (``data/samples/autoguidance.md``).
 """
 
 from __future__ import annotations
@@ -123,7 +130,8 @@ def _null_label(model) -> int:
 def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: NoiseSchedule | None = None,
            labels=None, cfg_scale: float = 1.0, prefix: torch.Tensor | None = None, keep: str = "exact",
            context_noise: int = 0, context_eps: torch.Tensor | None = None, kv_cache: bool | None = None,
-           prediction: str | None = None, progress: bool = False, callback=None) -> torch.Tensor:
+           prediction: str | None = None, progress: bool = False, callback=None, autoguide=None,
+           autoguide_scale: float = 1.0) -> torch.Tensor:
     """Run DDIM (η = 0) over ``schedule``; return the latents ``(B, F, L, C)``.
 
     Args:
@@ -142,6 +150,10 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         kv_cache: ``None`` = use the KV cache whenever it is exact; ``True`` = require it; ``False`` = never.
         callback: ``callback(i, x, x0_hat)`` after iteration ``i``: the state and the estimates of the computed
             frames (``None`` elsewhere); do not modify them.
+        autoguide, autoguide_scale: a weaker model of the same latents and ``w``: frame 0's prediction becomes
+            ``D_weak + w · (D − D_weak)`` (module docstring); ``None`` or ``w = 1`` = no autoguidance. Needs a video
+            without given frames, strictly causal models of the same prediction type, and no classifier-free
+            guidance.
     """
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be an ardiff_edu.ad.Schedule, got {type(schedule).__name__}")
@@ -165,6 +177,26 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
     template = torch.tensor(schedule.template, dtype=torch.long)
     coef = ddim_coefficients(template, ns.alphas_cumprod)
 
+    autoguide_scale = check_float("autoguide_scale", autoguide_scale, 0.0)
+    if autoguide is None and autoguide_scale != 1.0:
+        raise ValueError(f"autoguide_scale={autoguide_scale} needs autoguide (a weaker model of the same latents)")
+    if autoguide_scale == 1.0:
+        autoguide = None                               # w = 1 is the model itself
+    if autoguide is not None:
+        weak_prediction = getattr(autoguide, "prediction", "x0")
+        if weak_prediction != prediction:
+            raise ValueError(f"autoguide predicts {weak_prediction!r} but the model predicts {prediction!r}: "
+                             f"guidance mixes the two outputs, so they must predict the same quantity")
+        if K:
+            raise ValueError(f"autoguide guides the first frame of a video, but the schedule gives the first {K} "
+                             f"frames (prefix): there is nothing to guide; use autoguide=None")
+        for name, m in (("model", model), ("autoguide", autoguide)):
+            if getattr(m, "mask_kind", "causal") != "causal":
+                raise ValueError(f"autoguide needs strictly causal DiTs (mask='causal'), but the {name} has "
+                                 f"mask={m.mask_kind!r}: its frame 0 sees later frames, which the guide is not shown")
+        if cfg_scale != 1.0:
+            raise ValueError(f"autoguide together with classifier-free guidance (cfg_scale={cfg_scale}) is not "
+                             f"supported; use one of them")
     if labels is not None:
         labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
         labels = labels.expand(B) if labels.numel() == 1 else labels
@@ -225,6 +257,10 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
                                                                                               tt[:, lo:hi])
         if guided:
             out = out[B:] + cfg_scale * (out[:B] - out[B:])
+        if autoguide is not None and ready == 0 and bool(upd[0]):    # frame 0 is being denoised in this call
+            weak_in = (fed[:, :1], t[None, :1].expand(B, 1)) + (() if labels is None else (labels,))
+            weak = autoguide(*weak_in)
+            out[:, :1] = weak + autoguide_scale * (out[:, :1] - weak)   # $D_w = D_{weak} + w\,(D - D_{weak})$
         seg = slice(ready, stop)
         xs, ks, mask = x[:, seg], k[seg], upd[seg].reshape(1, -1, 1, 1)
         if keep == "official":

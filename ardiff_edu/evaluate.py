@@ -26,7 +26,7 @@ import numpy as np
 
 from ardiff_edu.fvd import i3d_protocol, load_i3d
 from ardiff_edu.metrics import ball_stats
-from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, load_pipeline
+from ardiff_edu.pipeline import AUTOGUIDE_SCALE, DEFAULT_CHECKPOINT, load_pipeline
 from ardiff_edu.protocol import TASKS, run_task
 from ardiff_edu.results import (markdown_table, merge, report_markdown, save_json, text_table, write_plots,
                                 write_report)
@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--given", type=int, default=4, help="predict: frames given from the real clip")
     p.add_argument("--context-noise", type=int, nargs="+", default=[0],
                    help="drift: noise levels (timesteps) at which finished frames are fed back; 0 = clean")
+    p.add_argument("--autoguide", type=Path, default=None,
+                   help="generate, drift: guide every video's first frame away from this weaker checkpoint of the "
+                        "same latents (autoguidance; not in the paper)")
+    p.add_argument("--autoguide-scale", type=float, default=None,
+                   help=f"the autoguidance weight w (with --autoguide; default {AUTOGUIDE_SCALE:g}, the measured "
+                        f"choice)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and of the held-out real clips")
     p.add_argument("--videonet", default=str(DEFAULT_VIDEONET),
                    help="the toy video network for the Fréchet distance ('none' to skip)")
@@ -94,9 +100,15 @@ def evaluate(args: argparse.Namespace) -> dict:
         else:
             videonet = load_videonet(args.videonet)
     i3d = None if args.i3d_weights is None else load_i3d(args.i3d_weights)
+    if args.autoguide_scale is not None and args.autoguide is None:
+        raise ValueError(f"--autoguide-scale={args.autoguide_scale} needs --autoguide (a weaker checkpoint)")
+    autoguide = None if args.autoguide is None else load_pipeline(args.autoguide)
+    w = 1.0 if autoguide is None else AUTOGUIDE_SCALE if args.autoguide_scale is None else args.autoguide_scale
     result = run_task(args.task, pipelines, args.s, args.num_videos, args.num_frames, args.num_steps, args.seed,
                       args.control_s, args.given, args.context_noise, videonet, i3d, args.num_boot, paths=paths,
-                      num_reference=args.num_reference, progress=not args.no_progress)
+                      num_reference=args.num_reference, progress=not args.no_progress, autoguide=autoguide,
+                      autoguide_scale=w,
+                      autoguide_path=args.autoguide)
     if i3d is not None:
         result["protocol"]["i3d"] = i3d_protocol(args.i3d_weights, result["protocol"]["i3d"]["feature_dim"],
                                                  args.num_videos, args.num_frames)

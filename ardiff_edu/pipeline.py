@@ -28,10 +28,14 @@ from ardiff_edu.train import TrainConfig, build_dit, build_tokenizer, load_clips
 from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_int, fastest
 from ardiff_edu.video import to_float, to_uint8
 
-__all__ = ["DEFAULT_CHECKPOINT", "Pipeline", "load_pipeline", "export", "generate", "real_clips", "choose_threads"]
+__all__ = ["DEFAULT_CHECKPOINT", "AUTOGUIDE_SCALE", "Pipeline", "load_pipeline", "export", "generate", "real_clips",
+           "check_same_latents", "choose_threads"]
 
 #: The shipped checkpoint, the default of every command that samples.
 DEFAULT_CHECKPOINT = DATA_DIR / "checkpoints" / "balls.pt"
+#: The autoguidance weight ``w`` of the command lines: the one whose first frames' ball counts came closest to the
+#: data's for the default model guided by the FoPP ablation arm (``python data/samples/autoguidance.py``).
+AUTOGUIDE_SCALE = 4.0
 #: Seeds of held-out clips start here (the training data uses ``data_seed``, 0 by default).
 HELD_OUT_SEED = 10_000
 
@@ -145,7 +149,8 @@ def real_clips(pipeline: Pipeline, num_videos: int, num_frames: int, seed: int =
 def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: int = 5, num_steps: int = 50,
              window: int | None = None, seed: int = 0, prefix_frames=None, labels=None, cfg_scale: float = 1.0,
              overflow: str = "raise", keep: str = "exact", context_noise: int = 0, kv_cache: bool | None = None,
-             batch_size: int | None = None, progress: bool = False, return_latents: bool = False, callback=None):
+             batch_size: int | None = None, progress: bool = False, return_latents: bool = False, callback=None,
+             autoguide: Pipeline | None = None, autoguide_scale: float = 1.0):
     """Generate ``num_videos`` videos with AR-Diffusion's AD schedule and decode them: uint8 ``(M, N, H, W, 3)``.
 
     Args:
@@ -160,6 +165,8 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
         overflow, keep, context_noise, kv_cache: see :func:`ardiff_edu.ad.ad_schedule` and
             :func:`ardiff_edu.ddim.sample`.
         return_latents: also return the latents ``(M, N, L, C)``.
+        autoguide, autoguide_scale: autoguidance of the first frame by a weaker pipeline of the same latents (the
+            same tokenizer and normalisation) with weight ``w`` (:func:`ardiff_edu.ddim.sample`).
     """
     M = check_int("num_videos", num_videos, 1)
     N = check_int("num_frames", num_frames, 1)
@@ -180,6 +187,8 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
                                  f"{prefix_videos.dtype} {prefix_videos.shape}")
             check_int("prefix_frames (K)", prefix_videos.shape[1], 1, N - 1)
     K = 0 if prefix_videos is None else prefix_videos.shape[1]
+    if autoguide is not None:
+        check_same_latents(pipeline, autoguide)
     schedule = ad_schedule(N, S, check_int("s", s, 0, S), window, pipeline.noise_schedule.T, overflow, K)
     model = pipeline.model
     generator = torch.Generator().manual_seed(int(seed))
@@ -197,10 +206,31 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
                              labels=None if labels is None else labels[sl], cfg_scale=cfg_scale,
                              prefix=None if prefix is None else prefix[sl], keep=keep, context_noise=context_noise,
                              context_eps=None if ctx_eps is None else ctx_eps[sl],
-                             kv_cache=kv_cache, progress=progress, callback=callback))
+                             kv_cache=kv_cache, progress=progress, callback=callback,
+                             autoguide=None if autoguide is None else autoguide.model,
+                             autoguide_scale=autoguide_scale))
     latents = torch.cat(chunks)
     videos = pipeline.decode_uint8(latents)
     return (videos, latents) if return_latents else videos
+
+
+def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
+    """Raise ``ValueError`` unless ``other`` diffuses the same latents as ``pipeline``: the same tokenizer weights,
+    latent normalisation, token shape and noise schedule (what mixing two models' predictions needs)."""
+    if not isinstance(other, Pipeline):
+        raise ValueError(f"autoguide must be a Pipeline (load_pipeline(path)), got {type(other).__name__}")
+    mine, theirs = pipeline.tokenizer.state_dict(), other.tokenizer.state_dict()
+    a, b = pipeline.noise_schedule, other.noise_schedule
+    checks = {"token shape": (pipeline.model.num_tokens, pipeline.model.token_dim) == (other.model.num_tokens,
+                                                                                      other.model.token_dim),
+              "noise schedule": a.T == b.T and torch.equal(a.alphas_cumprod, b.alphas_cumprod),
+              "tokenizer weights": mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine),
+              "latent normalisation": torch.equal(pipeline.latent_mean, other.latent_mean)
+              and torch.equal(pipeline.latent_std, other.latent_std)}
+    differ = [what for what, same in checks.items() if not same]
+    if differ:
+        raise ValueError(f"autoguide must diffuse the same latents as the model, but its {', '.join(differ)} "
+                         f"differ{'s' if len(differ) == 1 else ''}")
 
 
 def choose_threads(pipeline: Pipeline, num_videos: int, window: int | None = None) -> int:

@@ -190,8 +190,10 @@ def sanity_sets(pipe, real, seed: int = 0) -> list[dict]:
 
 def generation_rows(pipe, label: str, s_values, num_videos: int, num_frames: int, num_steps: int, seed: int = 0,
                     window: int | None = None, overflow: str = "wait", control_s: int | None = None,
-                    prefix_frames: int | None = None, context_noise: int = 0, progress: bool = False) -> list[dict]:
-    """Videos of checkpoint ``label`` for every ``s`` (and the equal-NFE control of ``control_s``), same noise."""
+                    prefix_frames: int | None = None, context_noise: int = 0, progress: bool = False,
+                    autoguide=None, autoguide_scale: float = 1.0) -> list[dict]:
+    """Videos of checkpoint ``label`` for every ``s`` (and the equal-NFE control of ``control_s``), same noise;
+    ``autoguide``, ``autoguide_scale``: autoguidance of the first frame (:func:`ardiff_edu.pipeline.generate`)."""
     F, S = check_int("num_frames", num_frames, 2), check_int("num_steps", num_steps, 1)
     T, W = pipe.noise_schedule.T, window or pipe.config.num_frames
     K = prefix_frames or 0
@@ -202,11 +204,14 @@ def generation_rows(pipe, label: str, s_values, num_videos: int, num_frames: int
     rows = []
     for s, steps, group in configs:
         videos = generate(pipe, num_videos, F, s, num_steps=steps, window=W, seed=seed, overflow=overflow,
-                          prefix_frames=prefix_frames, context_noise=context_noise, progress=progress)
-        name = f"{label} s={s} S={steps}" + (f" ctx={context_noise}" if context_noise else "")
+                          prefix_frames=prefix_frames, context_noise=context_noise, progress=progress,
+                          autoguide=autoguide, autoguide_scale=autoguide_scale)
+        name = (f"{label} s={s} S={steps}" + (f" ctx={context_noise}" if context_noise else "")
+                + (f" autoguide={autoguide_scale:g}" if autoguide is not None else ""))
         rows.append(row(group, videos, name=name + (f" (equal NFE to s={control_s})" if group == "control" else ""),
                         checkpoint=label, s=s, S=steps, nfe=ad_nfe(F, steps, s, W, overflow, T, K), frames=F,
-                        context_noise=context_noise, control_of=control_s if group == "control" else None))
+                        context_noise=context_noise, control_of=control_s if group == "control" else None,
+                        autoguide_scale=autoguide_scale if autoguide is not None else None))
     return rows
 
 
@@ -236,13 +241,14 @@ def prediction_baselines(pipe, truth, given: int) -> list[dict]:
 
 
 def drift_rows(pipe, label: str, s: int, num_videos: int, num_frames: int, num_steps: int, seed: int = 0,
-               context_noise=(0,), progress: bool = False) -> list[dict]:
+               context_noise=(0,), progress: bool = False, autoguide=None,
+               autoguide_scale: float = 1.0) -> list[dict]:
     """Long videos of ``label`` with the sliding window, one row per context-noise level."""
     rows = []
     for tau in context_noise:
         rows += generation_rows(pipe, label, [s], num_videos, num_frames, num_steps, seed,
                                 context_noise=check_int("context_noise", tau, 0, pipe.noise_schedule.T - 1),
-                                progress=progress)
+                                progress=progress, autoguide=autoguide, autoguide_scale=autoguide_scale)
     return rows
 
 
@@ -255,10 +261,17 @@ def _describe(pipe, path=None) -> dict:
 def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, num_frames: int = 16,
              num_steps: int = 20, seed: int = 0, control_s: int | None = None, given: int = 4, context_noise=(0,),
              videonet=None, i3d=None, num_boot: int = 1000, sanity: bool = True, paths: dict | None = None,
-             num_reference: int = 256, progress: bool = False) -> dict:
+             num_reference: int = 256, progress: bool = False, autoguide=None, autoguide_scale: float = 1.0,
+             autoguide_path=None) -> dict:
     """Generate and score every row of ``task`` for ``pipelines`` (``{label: Pipeline}``, same dataset and frame
-    size); returns ``{"task", "protocol", "rows"}`` with the videos dropped (JSON-ready up to NaNs)."""
+    size); returns ``{"task", "protocol", "rows"}`` with the videos dropped (JSON-ready up to NaNs). ``autoguide``
+    (a weaker :class:`~ardiff_edu.pipeline.Pipeline`, from ``autoguide_path``) guides every generated video's first
+    frame with weight ``autoguide_scale``; ``predict`` gives the first frames, so it refuses it."""
     task = check_choice("task", task, TASKS)
+    if autoguide is not None and task == "predict":
+        raise ValueError("autoguide guides the first frame, which the predict task gives: use it with generate "
+                         "or drift")
+    guide = {"autoguide": autoguide, "autoguide_scale": autoguide_scale}
     M, F = check_int("num_videos", num_videos, 2), check_int("num_frames", num_frames, 2)
     first = next(iter(pipelines.values()))
     segment = first.config.num_frames
@@ -273,7 +286,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
         rows += sanity_sets(first, truth, seed)[:2] if sanity else []
         for label, pipe in pipelines.items():
             rows += generation_rows(pipe, label, s_values, M, F, num_steps, seed, control_s=control_s,
-                                    progress=progress)
+                                    progress=progress, **guide)
         rows += sanity_sets(first, truth, seed)[2:] if sanity else []
     elif task == "predict":
         check_int("given", given, 1, F - 1)
@@ -285,7 +298,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
         rows += [row("sanity", truth, name="real", frames=F)]
         for label, pipe in pipelines.items():
             for s in s_values:
-                rows += drift_rows(pipe, label, s, M, F, num_steps, seed, context_noise, progress)
+                rows += drift_rows(pipe, label, s, M, F, num_steps, seed, context_noise, progress, **guide)
     bar = rows
     if progress:
         from tqdm.auto import tqdm
@@ -308,6 +321,9 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
                 "tracker": dict(DEFAULTS), "segment": segment if task == "drift" else None,
                 "given": given if task == "predict" else None,
                 "context_noise": list(context_noise) if task == "drift" else None,
+                "autoguide": None if autoguide is None else {"path": None if autoguide_path is None
+                                                             else str(autoguide_path), "scale": autoguide_scale,
+                                                             "frames": "the first frame of every video"},
                 "checkpoints": {k: _describe(p, (paths or {}).get(k)) for k, p in pipelines.items()},
                 "i3d": None if i3d is None else {"feature_dim": int(scorer._ref["i3d"].shape[-1])
                                                  if "i3d" in scorer._ref else None},

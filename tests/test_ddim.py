@@ -301,3 +301,69 @@ def test_cfg_with_the_kv_cache():
     a = ddim_sample(model, sched, x, NS, labels=labels, cfg_scale=2.0, kv_cache=False)
     b = ddim_sample(model, sched, x, NS, labels=labels, cfg_scale=2.0, kv_cache=True)
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# autoguidance of the first frame
+# ----------------------------------------------------------------------------------------------------------------
+def _weak_dit(F=6):
+    weak = _random_dit(F=F)
+    for p in weak.parameters():                                   # another model of the same latents
+        p.data.mul_(0.8)
+    return weak
+
+
+def test_autoguidance_mixes_frame_0s_prediction_and_only_while_it_is_denoised():
+    model, weak = _random_dit(), _weak_dit()
+    S, w = 4, 3.0
+    template = torch.tensor(step_template(S, NS.T))
+    coef = ddim_coefficients(template, NS.alphas_cumprod)
+    x = _noise(1)
+    expected = x.clone()                                          # one frame by hand: D_w = D_weak + w (D - D_weak)
+    for k in range(1, S + 1):
+        t = torch.full((B, 1), int(template[k]))
+        d, d_weak = model(expected, t), weak(expected, t)
+        expected = coef["c_x"][k].float() * expected + coef["c_x0"][k].float() * (d_weak + w * (d - d_weak))
+    got = ddim_sample(model, ad_schedule(1, S, 0), x, NS, autoguide=weak, autoguide_scale=w)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    # in a video, frame 0 is the same draw (it attends only to itself); later frames are not guided themselves
+    x6 = torch.cat([x, _noise(5, seed=1)], 1)
+    video = ddim_sample(model, ad_schedule(6, S, 2), x6, NS, autoguide=weak, autoguide_scale=w)
+    torch.testing.assert_close(video[:, :1], expected, rtol=1e-5, atol=1e-5)
+    plain = ddim_sample(model, ad_schedule(6, S, 2), x6, NS)
+    assert not torch.allclose(plain[:, 0], video[:, 0], atol=1e-3)
+    # w = 1 is the model itself, bit for bit, and a guide identical to the model changes nothing
+    assert torch.equal(ddim_sample(model, ad_schedule(6, S, 2), x6, NS, autoguide=weak, autoguide_scale=1.0), plain)
+    torch.testing.assert_close(ddim_sample(model, ad_schedule(6, S, 2), x6, NS, autoguide=model, autoguide_scale=w),
+                               plain, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("F,S,s,window", [(6, 4, 2, None), (11, 6, 2, 6)])
+def test_autoguidance_with_and_without_the_kv_cache(F, S, s, window):
+    model, weak, sched, x = _random_dit(), _weak_dit(), ad_schedule(F, S, s, window), _noise(F)
+    a = ddim_sample(model, sched, x, NS, autoguide=weak, autoguide_scale=2.5, kv_cache=False)
+    b = ddim_sample(model, sched, x, NS, autoguide=weak, autoguide_scale=2.5, kv_cache=True)
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_autoguidance_refuses_what_it_cannot_mean():
+    model, weak, sched, x = _random_dit(), _weak_dit(), ad_schedule(6, 4, 2), _noise(6)
+    with pytest.raises(ValueError, match="autoguide_scale=3.0 needs autoguide"):
+        ddim_sample(model, sched, x, NS, autoguide_scale=3.0)
+    with pytest.raises(ValueError, match=r"autoguide_scale must be >= 0.0, got -1"):
+        ddim_sample(model, sched, x, NS, autoguide=weak, autoguide_scale=-1.0)
+    weak.prediction = "eps"
+    with pytest.raises(ValueError, match="autoguide predicts 'eps' but the model predicts 'x0'"):
+        ddim_sample(model, sched, x, NS, autoguide=weak, autoguide_scale=2.0)
+    weak.prediction = "x0"
+    with pytest.raises(ValueError, match="gives the first 2 frames"):
+        ddim_sample(model, ad_schedule(6, 4, 2, prefix_frames=2), x, NS, prefix=x[:, :2], autoguide=weak,
+                    autoguide_scale=2.0)
+    for full_one in ("model", "autoguide"):
+        pair = {"model": model, "autoguide": weak, full_one: _random_dit(mask="full")}
+        with pytest.raises(ValueError, match=f"the {full_one} has mask='full'"):
+            ddim_sample(pair["model"], sched, x, NS, autoguide=pair["autoguide"], autoguide_scale=2.0)
+    conditional = _random_dit(num_classes=3)
+    with pytest.raises(ValueError, match="classifier-free guidance"):
+        ddim_sample(conditional, sched, x, NS, labels=torch.tensor([0, 1]), cfg_scale=2.0, autoguide=weak,
+                    autoguide_scale=2.0)

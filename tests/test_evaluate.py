@@ -10,7 +10,7 @@ import torch
 
 from ardiff_edu.ad import ad_nfe
 from ardiff_edu.evaluate import main
-from ardiff_edu.pipeline import load_pipeline
+from ardiff_edu.pipeline import AUTOGUIDE_SCALE, load_pipeline
 from ardiff_edu.protocol import SANITY, equal_nfe_steps, ground_truth, run_task
 from ardiff_edu.results import claims, claims_markdown, load_json, markdown_table, merge, text_table
 
@@ -67,6 +67,37 @@ def test_drift_rows_per_segment(tiny_checkpoint):
     assert [r["name"] for r in res["rows"]] == ["real", "tiny s=1 S=3", "tiny s=1 S=3 ctx=50"]
     assert res["rows"][0]["starts"] == [0, 8, 16] and len(res["rows"][2]["curves"]["match_frac"]) == 3
     assert "frames 0–15" in markdown_table(res) and text_table(res).splitlines()[0].startswith("row")
+
+
+def test_autoguided_rows_are_named_and_recorded_and_predict_refuses_them(tiny_checkpoint):
+    pipe, weak = load_pipeline(tiny_checkpoint), load_pipeline(tiny_checkpoint)
+    torch.manual_seed(0)
+    for p in weak.model.parameters():
+        p.data.add_(0.1 * torch.randn_like(p))
+    res = run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, num_boot=10,
+                   sanity=False, autoguide=weak, autoguide_scale=2.0, autoguide_path="weak.pt")
+    assert [r["name"] for r in res["rows"]] == ["tiny s=1 S=3 autoguide=2"]
+    assert res["rows"][0]["autoguide_scale"] == 2.0
+    assert res["protocol"]["autoguide"] == {"path": "weak.pt", "scale": 2.0, "frames": "the first frame of every video"}
+    plain = run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, num_boot=10,
+                     sanity=False)
+    assert plain["protocol"]["autoguide"] is None and plain["rows"][0]["name"] == "tiny s=1 S=3"
+    with pytest.raises(ValueError, match="which the predict task gives"):
+        run_task("predict", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, given=2,
+                 num_boot=10, autoguide=weak, autoguide_scale=2.0)
+    with pytest.raises(ValueError, match="--autoguide-scale=2.0 needs --autoguide"):
+        main(["--checkpoint", str(tiny_checkpoint), "--autoguide-scale", "2", "--num-videos", "2"])
+
+
+def test_the_command_line_autoguides_with_the_default_weight(tiny_checkpoint, tmp_path):
+    out = tmp_path / "ag.json"
+    assert main(["--checkpoint", str(tiny_checkpoint), "--autoguide", str(tiny_checkpoint), "--s", "1",
+                 "--num-videos", "2", "--num-frames", "8", "--num-steps", "3", "--num-boot", "10",
+                 "--videonet", "none", "--no-progress", "--out", str(out)]) == 0
+    result = load_json(out)
+    assert result["protocol"]["autoguide"]["scale"] == AUTOGUIDE_SCALE and "--autoguide" in result["command"]
+    generated = [r["name"] for r in result["rows"] if r["group"] == "generated"]
+    assert generated == [f"tiny s=1 S=3 autoguide={AUTOGUIDE_SCALE:g}"]
 
 
 class StandInI3D(torch.nn.Module):

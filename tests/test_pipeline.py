@@ -1,4 +1,6 @@
-"""ardiff_edu.pipeline and the sample command: checkpoint -> Pipeline -> videos, export, bad files."""
+"""ardiff_edu.pipeline and the sample command: checkpoint -> Pipeline -> videos, export, bad files, autoguidance."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -149,3 +151,45 @@ def test_every_shipped_checkpoint_names_a_preset_that_reproduces_its_recipe():
         assert not differ, f"{path.name}: {sorted(differ)} differ from its preset"
         meta = load_file(path)["meta"]
         assert (meta["steps"], meta["tokenizer_steps"]) == (preset["steps"], preset["tok_steps"]), path.name
+
+
+def _weaker(pipe):
+    """Another model of the same latents: the same tokenizer and normalisation, other DiT weights."""
+    weak = copy.deepcopy(pipe)
+    torch.manual_seed(0)
+    for p in weak.model.parameters():
+        p.data.add_(0.1 * torch.randn_like(p))
+    return weak
+
+
+def test_autoguidance_changes_the_videos_and_needs_a_pipeline_of_the_same_latents(pipe):
+    weak = _weaker(pipe)
+    plain = generate(pipe, 2, 6, s=2, num_steps=4, seed=1)
+    guided = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, autoguide=weak, autoguide_scale=3.0)
+    assert guided.shape == plain.shape and not np.array_equal(guided, plain)
+    assert np.array_equal(generate(pipe, 2, 6, s=2, num_steps=4, seed=1, autoguide=weak, autoguide_scale=1.0), plain)
+    other_norm, other_tok = copy.deepcopy(weak), copy.deepcopy(weak)
+    other_norm.latent_std = other_norm.latent_std * 2
+    next(other_tok.tokenizer.parameters()).data.add_(1.0)
+    for other, message in ((other_norm, "its latent normalisation differs"),
+                           (other_tok, "its tokenizer weights differs"), (pipe.model, "must be a Pipeline")):
+        with pytest.raises(ValueError, match=message):
+            generate(pipe, 1, 4, s=1, num_steps=4, autoguide=other, autoguide_scale=2.0)
+
+
+def test_sample_command_with_autoguidance(pipe, tiny_checkpoint, tmp_path, capsys):
+    weak_file = tmp_path / "weak.pt"
+    ck = torch.load(tiny_checkpoint, weights_only=False)
+    torch.manual_seed(0)
+    ck["dit"] = {k: v + 0.1 * torch.randn_like(v) if v.is_floating_point() else v for k, v in ck["dit"].items()}
+    torch.save(ck, weak_file)
+    common = ["--checkpoint", str(tiny_checkpoint), "--num-frames", "6", "--s", "2", "--num-steps", "4",
+              "--num-videos", "2", "--seed", "1", "--no-progress"]
+    assert sample_main(common + ["--autoguide", str(weak_file), "--autoguide-scale", "3", "--out",
+                                 str(tmp_path / "g.npy")]) == 0
+    expected = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, autoguide=load_pipeline(weak_file),
+                        autoguide_scale=3.0)
+    assert np.array_equal(np.load(tmp_path / "g.npy"), expected)
+    assert sample_main(common + ["--autoguide-scale", "2", "--out", str(tmp_path / "h.npy")]) == 1
+    assert "--autoguide-scale=2.0 needs --autoguide" in capsys.readouterr().err
+    assert not (tmp_path / "h.npy").exists()

@@ -23,10 +23,20 @@ $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 
 # the same 16-frame table at S = 20, the protocol of data/results/ (the ablation arms), to compare with them
 $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 0 5 --num-steps 20 --num-frames 16 --num-videos 64 \
     --seed 0 --no-progress --out "$OUT/quality16_S20.json"
+# autoguidance of the first frame (beyond the paper; data/samples/autoguidance.md): the same noise, frame 0 guided
+# away from the FoPP ablation arm, the weight of ardiff_edu.pipeline.AUTOGUIDE_SCALE
+WEAK=${WEAK:-data/checkpoints/ablation/fopp.pt}
+$PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
+    --out "$OUT/balls_16f_s5_autoguide.gif" --no-progress
+$PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames 16 --num-videos 64 \
+    --seed 0 --autoguide "$WEAK" --no-progress --out "$OUT/quality16_autoguide.json"
+$PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames 64 --num-videos 32 \
+    --seed 0 --autoguide "$WEAK" --no-progress --out "$OUT/quality64_autoguide.json"
 $PY -c "
 from ardiff_edu.results import load_json, quality_markdown
-for n in (16, 64):
-    r = load_json('$OUT/quality%d.json' % n)
-    print(f'### {n} frames\n\n\`{r[\"command\"]}\`\n\n' + quality_markdown(r) + '\n')
+for name, what in (('16', '16 frames'), ('64', '64 frames'), ('16_autoguide', '16 frames, first frame autoguided'),
+                   ('64_autoguide', '64 frames, first frame autoguided')):
+    r = load_json('$OUT/quality%s.json' % name)
+    print(f'### {what}\n\n\`{r[\"command\"]}\`\n\n' + quality_markdown(r) + '\n')
 " > "$OUT/quality.md"
 cat "$OUT/quality.md"
