@@ -216,7 +216,9 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
 
 def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
     """Raise ``ValueError`` unless ``other`` diffuses the same latents as ``pipeline``: the same tokenizer weights,
-    latent normalisation, token shape and noise schedule (what mixing two models' predictions needs)."""
+    token shape and noise schedule, and a latent normalisation within 1 % of a standard deviation (a fine-tune
+    re-measures it on its own encoding, which the fp16 tokenizer of an export moves by about 0.1 %); what mixing two
+    models' predictions needs."""
     if not isinstance(other, Pipeline):
         raise ValueError(f"autoguide must be a Pipeline (load_pipeline(path)), got {type(other).__name__}")
     mine, theirs = pipeline.tokenizer.state_dict(), other.tokenizer.state_dict()
@@ -225,12 +227,12 @@ def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
                                                                                       other.model.token_dim),
               "noise schedule": a.T == b.T and torch.equal(a.alphas_cumprod, b.alphas_cumprod),
               "tokenizer weights": mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine),
-              "latent normalisation": torch.equal(pipeline.latent_mean, other.latent_mean)
-              and torch.equal(pipeline.latent_std, other.latent_std)}
+              "latent normalisation": pipeline.latent_mean.shape == other.latent_mean.shape
+              and bool(((pipeline.latent_mean - other.latent_mean).abs() <= 0.01 * pipeline.latent_std).all()
+                       and ((pipeline.latent_std - other.latent_std).abs() <= 0.01 * pipeline.latent_std).all())}
     differ = [what for what, same in checks.items() if not same]
     if differ:
-        raise ValueError(f"autoguide must diffuse the same latents as the model, but its {', '.join(differ)} "
-                         f"differ{'s' if len(differ) == 1 else ''}")
+        raise ValueError(f"autoguide must diffuse the same latents as the model; these differ: {', '.join(differ)}")
 
 
 def choose_threads(pipeline: Pipeline, num_videos: int, window: int | None = None) -> int:

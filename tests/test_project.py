@@ -73,7 +73,7 @@ def test_ci_runs_the_readme_test_command():
 def test_shipped_checkpoints_stay_small():
     ckpts = list((REPO_ROOT / "data").rglob("*.pt"))
     total_mb = sum(p.stat().st_size for p in ckpts) / 1e6
-    assert total_mb < 20, f"shipped checkpoints take {total_mb:.1f} MB (limit 20 MB)"
+    assert total_mb < 40, f"shipped checkpoints take {total_mb:.1f} MB (limit 40 MB)"
 
 
 def test_notebooks_are_named_by_path_or_stem():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-make every sample video and the quality tables of data/samples/README.md from the shipped checkpoint.
+# Re-make every sample video and the quality tables of data/samples/README.md from the shipped checkpoints.
 # Run from the repository root inside the environment (`. .venv/bin/activate`):  bash data/samples/regenerate.sh
 # Deterministic: the noise comes from --seed, and every process uses one thread (OMP_NUM_THREADS=1).
 set -euo pipefail
@@ -32,10 +32,28 @@ $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 
     --seed 0 --autoguide "$WEAK" --no-progress --out "$OUT/quality16_autoguide.json"
 $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames 64 --num-videos 32 \
     --seed 0 --autoguide "$WEAK" --no-progress --out "$OUT/quality64_autoguide.json"
+# the default model fine-tuned with per-frame noise (../checkpoints/README.md), with and without autoguidance
+FT=${FINETUNED:-data/checkpoints/balls-independent.pt}
+$PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 \
+    --out "$OUT/balls-independent_16f_s5.gif" --no-progress
+$PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
+    --out "$OUT/balls-independent_16f_s5_autoguide.gif" --no-progress
+for frames in 16 64; do
+    videos=$(( frames == 16 ? 64 : 32 ))
+    $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
+        --num-videos $videos --seed 0 --no-progress --out "$OUT/quality${frames}_independent.json"
+    $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
+        --num-videos $videos --seed 0 --autoguide "$WEAK" --no-progress \
+        --out "$OUT/quality${frames}_independent_autoguide.json"
+done
 $PY -c "
 from ardiff_edu.results import load_json, quality_markdown
 for name, what in (('16', '16 frames'), ('64', '64 frames'), ('16_autoguide', '16 frames, first frame autoguided'),
-                   ('64_autoguide', '64 frames, first frame autoguided')):
+                   ('64_autoguide', '64 frames, first frame autoguided'),
+                   ('16_independent', 'balls-independent.pt, 16 frames'),
+                   ('64_independent', 'balls-independent.pt, 64 frames'),
+                   ('16_independent_autoguide', 'balls-independent.pt, 16 frames, first frame autoguided'),
+                   ('64_independent_autoguide', 'balls-independent.pt, 64 frames, first frame autoguided')):
     r = load_json('$OUT/quality%s.json' % name)
     print(f'### {what}\n\n\`{r[\"command\"]}\`\n\n' + quality_markdown(r) + '\n')
 " > "$OUT/quality.md"
