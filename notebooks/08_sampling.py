@@ -354,9 +354,9 @@ K = 4
 truth, _ = real_clips(pipe, M, F, seed=0)
 pred = generate(pipe, M, F, s=2, num_steps=S, prefix_frames=K, seed=0)
 given_back = pipe.decode_uint8(pipe.encode_uint8(truth[:, :K]))
-print("given frames come back as the tokenizer reconstructs them: max |difference| =",
-      int(np.abs(pred[:, :K].astype(int) - given_back.astype(int)).max()), "/ 255")
-assert np.abs(pred[:, :K].astype(int) - given_back.astype(int)).max() <= 1
+gap = int(np.abs(pred[:, :K].astype(int) - given_back.astype(int)).max())      # 0 or 1 by rounding, CPU-dependent
+print("given frames come back as the tokenizer reconstructs them, within 1 / 255:", gap <= 1)
+assert gap <= 1
 
 future = truth[:, K:]
 candidates = {"model (s=2)": pred[:, K:], "copy the last given frame": np.repeat(truth[:, K - 1:K], F - K, axis=1),
