@@ -199,14 +199,11 @@ def sample_main(argv: list[str] | None = None) -> int:
             check_int("--prefix-frames", args.prefix_frames, 1, args.num_frames - 1)
         if args.cfg_scale != 1.0 and args.label is None:
             raise ValueError(f"--cfg-scale={args.cfg_scale} needs --label (an unconditional model has no guidance)")
-        if args.autoguide_scale is not None and args.autoguide is None:
-            raise ValueError(f"--autoguide-scale={args.autoguide_scale} needs --autoguide (a weaker checkpoint)")
-        from ardiff_edu.pipeline import AUTOGUIDE_SCALE, choose_threads, generate, load_pipeline
+        from ardiff_edu.pipeline import choose_threads, generate, load_autoguide, load_pipeline
         from ardiff_edu.video import write_videos
 
+        autoguide, w = load_autoguide(args.autoguide, args.autoguide_scale)
         pipe = load_pipeline(args.checkpoint)
-        autoguide = None if args.autoguide is None else load_pipeline(args.autoguide)
-        w = 1.0 if autoguide is None else AUTOGUIDE_SCALE if args.autoguide_scale is None else args.autoguide_scale
         if args.threads == "auto":
             choose_threads(pipe, args.batch_size or args.num_videos, args.window)
         else:

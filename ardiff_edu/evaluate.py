@@ -26,7 +26,7 @@ import numpy as np
 
 from ardiff_edu.fvd import i3d_protocol, load_i3d
 from ardiff_edu.metrics import ball_stats
-from ardiff_edu.pipeline import AUTOGUIDE_SCALE, DEFAULT_CHECKPOINT, load_pipeline
+from ardiff_edu.pipeline import AUTOGUIDE_SCALE, DEFAULT_CHECKPOINT, load_autoguide, load_pipeline
 from ardiff_edu.protocol import TASKS, run_task
 from ardiff_edu.results import (markdown_table, merge, report_markdown, save_json, text_table, write_plots,
                                 write_report)
@@ -100,10 +100,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         else:
             videonet = load_videonet(args.videonet)
     i3d = None if args.i3d_weights is None else load_i3d(args.i3d_weights)
-    if args.autoguide_scale is not None and args.autoguide is None:
-        raise ValueError(f"--autoguide-scale={args.autoguide_scale} needs --autoguide (a weaker checkpoint)")
-    autoguide = None if args.autoguide is None else load_pipeline(args.autoguide)
-    w = 1.0 if autoguide is None else AUTOGUIDE_SCALE if args.autoguide_scale is None else args.autoguide_scale
+    autoguide, w = load_autoguide(args.autoguide, args.autoguide_scale)
     result = run_task(args.task, pipelines, args.s, args.num_videos, args.num_frames, args.num_steps, args.seed,
                       args.control_s, args.given, args.context_noise, videonet, i3d, args.num_boot, paths=paths,
                       num_reference=args.num_reference, progress=not args.no_progress, autoguide=autoguide,

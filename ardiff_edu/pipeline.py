@@ -29,7 +29,7 @@ from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_in
 from ardiff_edu.video import to_float, to_uint8
 
 __all__ = ["DEFAULT_CHECKPOINT", "AUTOGUIDE_SCALE", "Pipeline", "load_pipeline", "export", "generate", "real_clips",
-           "check_same_latents", "choose_threads"]
+           "check_same_latents", "load_autoguide", "choose_threads"]
 
 #: The shipped checkpoint, the default of every command that samples.
 DEFAULT_CHECKPOINT = DATA_DIR / "checkpoints" / "balls.pt"
@@ -233,6 +233,16 @@ def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
     differ = [what for what, same in checks.items() if not same]
     if differ:
         raise ValueError(f"autoguide must diffuse the same latents as the model; these differ: {', '.join(differ)}")
+
+
+def load_autoguide(path, scale: float | None) -> tuple[Pipeline | None, float]:
+    """The command lines' ``--autoguide PATH --autoguide-scale W``: the weaker pipeline (``None`` without a path) and
+    the weight to sample with (1 = none without a path; :data:`AUTOGUIDE_SCALE` when a path comes without a weight)."""
+    if path is None:
+        if scale is not None:
+            raise ValueError(f"--autoguide-scale={scale} needs --autoguide (a weaker checkpoint)")
+        return None, 1.0
+    return load_pipeline(path), AUTOGUIDE_SCALE if scale is None else scale
 
 
 def choose_threads(pipeline: Pipeline, num_videos: int, window: int | None = None) -> int:

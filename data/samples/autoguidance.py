@@ -49,11 +49,12 @@ def main() -> None:
     torch.set_num_threads(1)
     pipe, weak = load_pipeline(MODEL), load_pipeline(WEAK)
     real, _ = real_clips(pipe, DRAWS, 1, seed=SEED)
-    truth = count_shares(blob_counts(real)[:, 0])
+    real_counts = blob_counts(real)[:, 0]
+    truth = count_shares(real_counts)
     print(f"Model `{MODEL}`, weaker model `{WEAK}`.\n")
     print(f"## 1. The weight: first frames ({DRAWS} draws, `S = {S}`, seed {SEED})\n")
     print("| w | 0 / 1 / 2 / 3 / 4+ balls | total-variation distance to real |\n|---|---|---|")
-    print(f"| real first frames | {shares(blob_counts(real)[:, 0])} | 0 |")
+    print(f"| real first frames | {shares(real_counts)} | 0 |")
     distance = {}
     for w in WEIGHTS:
         frames = generate(pipe, DRAWS, 1, s=0, num_steps=S, seed=SEED, autoguide=weak, autoguide_scale=w)
