@@ -87,8 +87,9 @@ def bench_sample(repeat: int = 3, num_videos: int = 2, num_steps: int = 10, chec
               f"({statistics.median(per_video) / base:5.1f}x s=0)   KV cache: {spread(ratios)}x faster")
 
 
-def _train_step(cfg):
-    """One optimizer step of ``cfg``'s DiT on random latents (``step(bf16)``) and its FLOPs, counted in fp32."""
+def _train_step(cfg, compile: bool = False):
+    """One optimizer step of ``cfg``'s DiT on random latents (``step(bf16)``) and its FLOPs, counted in fp32;
+    ``compile=True`` runs the forward pass through ``torch.compile`` (as ``train --compile`` does)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from ardiff_edu.checkpoint import make_generators
@@ -99,6 +100,7 @@ def _train_step(cfg):
     L = build_tokenizer(cfg).num_tokens
     torch.manual_seed(0)
     model = build_dit(cfg, L)
+    net = torch.compile(model) if compile else model
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     ns, gens = NoiseSchedule(cfg.num_timesteps), make_generators(0)
     B, F = cfg.batch_size, cfg.num_frames
@@ -108,21 +110,30 @@ def _train_step(cfg):
         t = sample_timesteps(cfg.timesteps, B, F, cfg.num_timesteps, generator=gens["time"])
         noise = torch.randn(z.shape, generator=gens["noise"])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = dit_loss(model, z, t, noise, ns, prediction=cfg.prediction).mean()
+            loss = dit_loss(net, z, t, noise, ns, prediction=cfg.prediction).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
 
+    if compile:
+        return step, None, L
     with FlopCounterMode(display=False) as fc:
         step(False)
     return step, fc.get_total_flops(), L
+
+
+#: bench_train times bf16 autocast only where a bf16 matmul runs at least this share of an fp32 one's speed
+BF16_MIN_SHARE = 0.1
 
 
 def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1") -> None:
     """Training throughput of a preset's DiT on random latents against the recipe it replaced (``before``, in its own
     precision) and of the same DiT 1.5x and 2x wider, each shape in fp32 and in bf16 autocast, with achieved FLOP/s as
     a fraction of a plain fp32 matmul, all timed in turn. Which dtype is faster depends on the CPU (bf16 matrix units
-    or none), so every shape is timed in both and the faster one is marked: the choice is a measurement, not a rule."""
+    or none), so every shape is timed in both and the faster one is marked: the choice is a measurement, not a rule
+    (on a CPU whose bf16 matmul is under ``BF16_MIN_SHARE`` of the fp32 one's speed, bf16 is left out). Last, the
+    preset's shape in its faster dtype through ``torch.compile`` (``train --compile``) against the same eager step, in
+    rounds of their own."""
     from ardiff_edu.train import PRESETS
 
     cfg, old = PRESETS[preset], PRESETS[before]
@@ -134,38 +145,63 @@ def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1"
     shapes = {w: _train_step(cfg if w == cfg.width else replace(cfg, width=w, heads=w // head_dim)) for w in widths}
     L = shapes[cfg.width][2]
     a, a16 = torch.randn(1024, 1024), torch.randn(1024, 1024).bfloat16()
-    contenders = {"matmul": lambda: [a @ a for _ in range(8)], "matmul16": lambda: [a16 @ a16 for _ in range(8)],
-                  "before": lambda: old_step(old_bf16)}
+    # one matmul in each dtype first: a CPU without bf16 units runs a bf16 matmul 100x slower than an fp32 one
+    # (seconds per DiT step), and a dtype whose matmul is under BF16_MIN_SHARE as fast cannot win, so it is not timed
+    first = interleaved({"fp32": lambda: a @ a, "bf16": lambda: a16 @ a16}, repeat=repeat, warmup=1)
+    bf16_shares = [f / b for f, b in zip(first["fp32"], first["bf16"])]
+    dtypes = ("fp32", "bf16") if statistics.median(bf16_shares) >= BF16_MIN_SHARE else ("fp32",)
+    contenders = {"matmul": lambda: [a @ a for _ in range(8)],
+                  "before": lambda: old_step(old_bf16 and "bf16" in dtypes)}
     for w, (step, _, _) in shapes.items():
-        for dtype in ("fp32", "bf16"):
+        for dtype in dtypes:
             contenders[f"{w} {dtype}"] = lambda step=step, bf16=dtype == "bf16": step(bf16)
     times = interleaved(contenders, repeat=repeat, warmup=2)
     mm = [8 * 2 * 1024 ** 3 / t for t in times["matmul"]]
-    mm16 = [8 * 2 * 1024 ** 3 / t for t in times["matmul16"]]
     B, F = cfg.batch_size, cfg.num_frames
     print(f"train: {cfg.name} DiT, B={B} F={F} L={L} width={cfg.width} depth={cfg.depth} heads={cfg.heads}, "
           f"{shapes[cfg.width][1] / 1e9:.1f} GFLOP/step, {torch.get_num_threads()} threads; median [min-max] over "
           f"{repeat} rounds; * = the faster dtype of that shape")
     print(f"  1024² fp32 matmul   {spread(mm, 1e-9, '.0f')} GFLOP/s (the reference)")
-    print(f"  1024² bf16 matmul   {spread(mm16, 1e-9, '.0f')} GFLOP/s = {spread([b / f for b, f in zip(mm16, mm)])}x "
-          f"the fp32 one")
-    faster = {w: min(("fp32", "bf16"), key=lambda d: statistics.median(times[f"{w} {d}"])) for w in shapes}
-    names = {"fp32": "fp32", "bf16": "bf16 autocast"}
+    print(f"  1024² bf16 matmul   {spread([2 * 1024 ** 3 / t for t in first['bf16']], 1e-9, '.0f')} GFLOP/s = "
+          f"{spread(bf16_shares)}x the fp32 one (timed apart)")
+    if len(dtypes) == 1:
+        print(f"  bf16 autocast not timed: its matmul is under {BF16_MIN_SHARE}x as fast as the fp32 one")
+    faster = {w: min(dtypes, key=lambda d: statistics.median(times[f"{w} {d}"])) for w in shapes}
+    names = {d: {"fp32": "fp32", "bf16": "bf16 autocast"}[d] for d in dtypes}
     rows = []
     for w, (_, fl, _) in shapes.items():
         shape = f"{cfg.name} (width {w})" if w == cfg.width else f"width {w}"
         rows += [(f"{w} {d}", f"{shape}, {names[d]}" + (" *" if faster[w] == d else ""), fl, B) for d in names]
-    rows.append(("before", f"before: {old.name}, {old.heads} heads, {old.precision}", old_flops, old.batch_size))
-    pad = max(len(label) for _, label, _, _ in rows)
-    for key, label, fl, b in rows:
-        sec = times[key]
-        frac = [fl / t / m for t, m in zip(sec, mm)]
-        print(f"  {label:<{pad}} {spread([1 / t for t in sec])} steps/s  {spread([b / t for t in sec], fmt='.0f')} "
-              f"clips/s  = {spread(frac)}x the matmul's FLOP/s")
+    old_dtype = old.precision if "bf16" in dtypes else "fp32"
+    rows.append(("before", f"before: {old.name}, {old.heads} heads, {old_dtype}", old_flops, old.batch_size))
     best = faster[cfg.width]
+    again_labels = {"eager": f"{cfg.name}, {names[best]}, eager (again)",
+                    "compiled": f"{cfg.name}, {names[best]}, torch.compile"}
+    pad = max(len(label) for label in [r[1] for r in rows] + list(again_labels.values()))
+    for key, label, fl, b in rows:
+        print(_throughput(label.ljust(pad), times[key], fl, b, mm))
+    # torch.compile (inductor) of the default shape in its faster dtype, against the same eager step and the matmul
+    # again; the first two (untimed) calls compile, which takes about a minute on a CPU (a second call can recompile)
+    compiled = _train_step(cfg, compile=True)[0]
+    eager = shapes[cfg.width][0]
+    again = interleaved({"matmul": contenders["matmul"], "eager": lambda: eager(best == "bf16"),
+                         "compiled": lambda: compiled(best == "bf16")}, repeat=repeat, warmup=2)
+    mm = [8 * 2 * 1024 ** 3 / t for t in again["matmul"]]
+    for key, label in again_labels.items():
+        print(_throughput(label.ljust(pad), again[key], shapes[cfg.width][1], B, mm))
+    print(f"  torch.compile speed-up: {spread([e / c for e, c in zip(again['eager'], again['compiled'])])}x "
+          f"(train --compile)")
     shares = profile_shares(lambda: shapes[cfg.width][0](best == "bf16"), steps=repeat)
     print(f"  where one {names[best]} step of {cfg.name} spends its time (self CPU time over {repeat} steps, "
           f"torch.profiler): " + ", ".join(f"{name} {share:.0%}" for name, share in shares))
+
+
+def _throughput(label: str, sec: list[float], flops: float, batch: int, matmul_flops: list[float]) -> str:
+    """One row: steps/s and clips/s of ``sec`` (seconds per step), and FLOP/s as a share of the matmul's, round by
+    round."""
+    share = spread([flops / t / m for t, m in zip(sec, matmul_flops)])
+    return (f"  {label} {spread([1 / t for t in sec])} steps/s  {spread([batch / t for t in sec], fmt='.0f')} clips/s  "
+            f"= {share}x the matmul's FLOP/s")
 
 
 def profile_shares(fn: Callable[[], None], steps: int = 3, top: int = 6) -> list[tuple[str, float]]:

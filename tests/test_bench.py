@@ -37,12 +37,24 @@ def test_interleaved_timings_and_their_spread():
     assert bench.spread([3.0, 1.0, 2.0]) == "2.00 [1.00–3.00]"
 
 
-def test_bench_train_and_sample_print_ratios_with_their_spread(capsys, tmp_path):
+def test_bench_train_and_sample_print_ratios_with_their_spread(capsys, tmp_path, monkeypatch):
+    import torch
+
+    compiled = []
+    real = torch.compile             # inductor takes about a minute on a CPU: the same wrapper on the eager backend
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: compiled.append(model) or real(model, backend="eager"))
+    monkeypatch.setattr(bench, "BF16_MIN_SHARE", 1e9)             # no CPU runs bf16 that fast: bf16 is not timed
+    bench.bench_train(repeat=1, preset="balls-smoke", before="balls-smoke")
+    out = capsys.readouterr().out
+    assert "bf16 autocast not timed" in out and out.count("clips/s") == 6 and "autocast *" not in out
+    compiled.clear()
+    monkeypatch.setattr(bench, "BF16_MIN_SHARE", 0.0)             # every CPU: both dtypes timed
     bench.bench_train(repeat=1, preset="balls-smoke", before="balls-smoke")
     out = capsys.readouterr().out
     assert "balls-smoke (width 32), fp32" in out and "balls-smoke (width 32), bf16 autocast" in out
     assert "clips/s" in out and "the matmul's FLOP/s" in out
-    assert "before: balls-smoke, 2 heads, fp32" in out and out.count("clips/s") == 7
+    assert "before: balls-smoke, 2 heads, fp32" in out and out.count("clips/s") == 9
+    assert len(compiled) == 1 and "eager (again)" in out and "torch.compile speed-up" in out
     for w in (48, 64):                                                         # 1.5x and 2x wider, 16 per head
         assert f"width {w}, fp32" in out and f"width {w}, bf16 autocast" in out
     rows = [line for line in out.splitlines() if "clips/s" in line and "before:" not in line]

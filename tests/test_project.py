@@ -1,5 +1,6 @@
 """Project-level checks: dependency lists agree, notebook pairs are in sync and executed, CI runs the README command."""
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -197,3 +198,20 @@ def test_first_frame_restarts_use_the_package_sampler_and_agree_with_the_steps_t
     steps = (REPO_ROOT / "data" / "samples" / "steps" / "empty_frames.md").read_text()
     row = re.search(r"^\| `runs/balls/dit-step024000.pt` \| ([0-9. /]+) \|", steps, re.M).group(1)
     assert generated == pure == row
+
+
+def test_acceleration_sweep_runs_and_its_default_row_is_the_quality_table(capsys, monkeypatch):
+    """data/samples/acceleration.md: the script runs (here on 2 clips and one setting), and its committed row for the
+    sampler's defaults (S = 50, s = 5, the same 64 videos of seed 0) is the fine-tune's 16-frame quality table."""
+    acceleration = _script(REPO_ROOT / "data" / "samples" / "acceleration.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(acceleration.main, ["data/checkpoints/balls-independent.pt"], videos=2, settings=((4, 2),))
+    printed = capsys.readouterr().out
+    assert "8 real frames, then s = S" in printed and "S = 4, s = 2, NFE 34" in printed
+    committed = (REPO_ROOT / "data" / "samples" / "acceleration.md").read_text()
+    cells = re.search(r"^\| `data/checkpoints/balls-independent.pt`: S = 50, s = 5, NFE 125 \| (.*) \|$", committed,
+                      re.M).group(1).split(" | ")
+    table = json.loads((REPO_ROOT / "data" / "samples" / "quality16_independent.json").read_text())
+    ours = next(r for r in table["rows"] if r["name"].endswith("s=5 S=50"))["values"]
+    assert [float(c) for c in cells[:5]] == [round(ours[k], d) for k, d in (("accel_median", 2), ("accel_mean", 2),
+                                             ("match_frac", 2), ("colour_drift_median", 1), ("empty_frac", 3))]
