@@ -215,3 +215,17 @@ def test_acceleration_sweep_runs_and_its_default_row_is_the_quality_table(capsys
     ours = next(r for r in table["rows"] if r["name"].endswith("s=5 S=50"))["values"]
     assert [float(c) for c in cells[:5]] == [round(ours[k], d) for k, d in (("accel_median", 2), ("accel_mean", 2),
                                              ("match_frac", 2), ("colour_drift_median", 1), ("empty_frac", 3))]
+
+
+def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monkeypatch):
+    """data/samples/next_frame.md: re-run with one noise; the rows that do not depend on the number of noises (the
+    clips chosen, the straight-line and tokenizer references) are the committed ones."""
+    next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(next_frame.main, ["data/checkpoints/balls-independent.pt"], seeds=1)
+    printed = capsys.readouterr().out.splitlines()
+    committed = (REPO_ROOT / "data" / "samples" / "next_frame.md").read_text().splitlines()
+    assert printed[4:6] == committed[4:6] and "constant velocity" in printed[4] and "tokenizer" in printed[5]
+    error, bias, spread = (float(c) for c in printed[6].strip("| ").split(" | ")[2:])
+    tokenizer_error = float(committed[5].strip("| ").split(" | ")[2])
+    assert spread == 0.0 and bias == error > tokenizer_error                  # one noise: no spread, all bias
