@@ -145,6 +145,7 @@ def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1"
     shapes = {w: _train_step(cfg if w == cfg.width else replace(cfg, width=w, heads=w // head_dim)) for w in widths}
     L = shapes[cfg.width][2]
     a, a16 = torch.randn(1024, 1024), torch.randn(1024, 1024).bfloat16()
+    per_matmul = 2 * 1024 ** 3                                                    # one 1024² matmul
     # one matmul in each dtype first: a CPU without bf16 units runs a bf16 matmul 100x slower than an fp32 one
     # (seconds per DiT step), and a dtype whose matmul is under BF16_MIN_SHARE as fast cannot win, so it is not timed
     first = interleaved({"fp32": lambda: a @ a, "bf16": lambda: a16 @ a16}, repeat=repeat, warmup=1)
@@ -156,22 +157,22 @@ def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1"
         for dtype in dtypes:
             contenders[f"{w} {dtype}"] = lambda step=step, bf16=dtype == "bf16": step(bf16)
     times = interleaved(contenders, repeat=repeat, warmup=2)
-    mm = [8 * 2 * 1024 ** 3 / t for t in times["matmul"]]
+    mm = [8 * per_matmul / t for t in times["matmul"]]
     B, F = cfg.batch_size, cfg.num_frames
     print(f"train: {cfg.name} DiT, B={B} F={F} L={L} width={cfg.width} depth={cfg.depth} heads={cfg.heads}, "
           f"{shapes[cfg.width][1] / 1e9:.1f} GFLOP/step, {torch.get_num_threads()} threads; median [min-max] over "
           f"{repeat} rounds; * = the faster dtype of that shape")
     print(f"  1024² fp32 matmul   {spread(mm, 1e-9, '.0f')} GFLOP/s (the reference)")
-    print(f"  1024² bf16 matmul   {spread([2 * 1024 ** 3 / t for t in first['bf16']], 1e-9, '.0f')} GFLOP/s = "
+    print(f"  1024² bf16 matmul   {spread([per_matmul / t for t in first['bf16']], 1e-9, '.0f')} GFLOP/s = "
           f"{spread(bf16_shares)}x the fp32 one (timed apart)")
     if len(dtypes) == 1:
         print(f"  bf16 autocast not timed: its matmul is under {BF16_MIN_SHARE}x as fast as the fp32 one")
     faster = {w: min(dtypes, key=lambda d: statistics.median(times[f"{w} {d}"])) for w in shapes}
-    names = {d: {"fp32": "fp32", "bf16": "bf16 autocast"}[d] for d in dtypes}
+    names = {"fp32": "fp32", "bf16": "bf16 autocast"}
     rows = []
     for w, (_, fl, _) in shapes.items():
         shape = f"{cfg.name} (width {w})" if w == cfg.width else f"width {w}"
-        rows += [(f"{w} {d}", f"{shape}, {names[d]}" + (" *" if faster[w] == d else ""), fl, B) for d in names]
+        rows += [(f"{w} {d}", f"{shape}, {names[d]}" + (" *" if faster[w] == d else ""), fl, B) for d in dtypes]
     old_dtype = old.precision if "bf16" in dtypes else "fp32"
     rows.append(("before", f"before: {old.name}, {old.heads} heads, {old_dtype}", old_flops, old.batch_size))
     best = faster[cfg.width]
@@ -186,7 +187,7 @@ def bench_train(repeat: int = 5, preset: str = "balls", before: str = "balls-v1"
     eager = shapes[cfg.width][0]
     again = interleaved({"matmul": contenders["matmul"], "eager": lambda: eager(best == "bf16"),
                          "compiled": lambda: compiled(best == "bf16")}, repeat=repeat, warmup=2)
-    mm = [8 * 2 * 1024 ** 3 / t for t in again["matmul"]]
+    mm = [8 * per_matmul / t for t in again["matmul"]]
     for key, label in again_labels.items():
         print(_throughput(label.ljust(pad), again[key], shapes[cfg.width][1], B, mm))
     print(f"  torch.compile speed-up: {spread([e / c for e, c in zip(again['eager'], again['compiled'])])}x "
