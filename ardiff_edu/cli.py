@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ardiff_edu.utils import check_choice, check_int
+from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = ["train_main", "sample_main"]
 
@@ -177,6 +177,9 @@ def sample_parser() -> argparse.ArgumentParser:
                         "(autoguidance, not in the paper; e.g. data/checkpoints/ablation/fopp.pt)")
     p.add_argument("--autoguide-scale", type=float, default=None,
                    help="the autoguidance weight w (default with --autoguide: the measured choice)")
+    p.add_argument("--history-guidance", type=float, default=1.0,
+                   help="history guidance: every frame guided by the frames before it with this weight w (1 = none; "
+                        "not in the paper; data/samples/history_guidance.md)")
     p.add_argument("--fps", type=int, default=8, help="frames per second of .mp4/.gif")
     p.add_argument("--scale", type=int, default=2, help="upscale .mp4/.gif frames this many times")
     p.add_argument("--batch-size", type=int, default=None, help="videos per sampler call (default: all)")
@@ -195,6 +198,7 @@ def sample_main(argv: list[str] | None = None) -> int:
             check_int(f"--{name.replace('_', '-')}", getattr(args, name), 1)
         check_int("--s", args.s, 0, args.num_steps)
         check_int("--fps", args.fps, 1, 120)
+        check_float("--history-guidance", args.history_guidance, 0.0)
         if args.prefix_frames is not None:
             check_int("--prefix-frames", args.prefix_frames, 1, args.num_frames - 1)
         if args.cfg_scale != 1.0 and args.label is None:
@@ -216,14 +220,16 @@ def sample_main(argv: list[str] | None = None) -> int:
                           prefix_frames=args.prefix_frames, labels=args.label, cfg_scale=args.cfg_scale,
                           overflow=args.overflow, context_noise=args.context_noise,
                           kv_cache=False if args.no_kv_cache else None, batch_size=args.batch_size,
-                          progress=not args.no_progress, autoguide=autoguide, autoguide_scale=w)
+                          progress=not args.no_progress, autoguide=autoguide, autoguide_scale=w,
+                          history_guidance=args.history_guidance)
         from ardiff_edu.ad import ad_nfe
 
         nfe = ad_nfe(args.num_frames, args.num_steps, args.s, args.window or pipe.config.num_frames, args.overflow,
                      pipe.noise_schedule.T, args.prefix_frames or 0)
         title = (f"{args.checkpoint.stem}: s={args.s}, S={args.num_steps}, NFE={nfe}"
                  + (f", {args.prefix_frames} given" if args.prefix_frames else "")
-                 + (f", autoguide {w:g}" if autoguide is not None else ""))
+                 + (f", autoguide {w:g}" if autoguide is not None else "")
+                 + (f", history {args.history_guidance:g}" if args.history_guidance != 1 else ""))
         path = write_videos(args.out, videos, fps=args.fps, scale=args.scale, title=title)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

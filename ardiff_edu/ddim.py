@@ -40,6 +40,14 @@ frame. ``autoguide`` is a weaker model of the same latents (the same DiT trained
 being denoised its prediction becomes ``D_weak + w · (D − D_weak)``, ``w = autoguide_scale``: guidance away from the
 errors the weaker model makes more of, which pulls the first frame's ball count towards the data's. Only frame 0 is
 guided: the later frames, guided the same way, drift in colour much more (``data/samples/autoguidance.md``).
+
+**History guidance** (not in the paper or its code; the "vanilla history guidance" of Song et al., "History-Guided
+Video Diffusion", 2025, arXiv 2502.06764). Classifier-free guidance whose condition is the history: every frame's
+prediction ``D`` (the frame with the frames before it) becomes ``D_alone + w · (D − D_alone)``, where ``D_alone`` is
+the network's prediction for that frame **alone**, fed as the first frame of a clip at the same noise level. A strictly
+causal model learns ``D_alone`` for free (it is what it sees for frame 0 of every training clip), so no label dropout
+is needed; Song et al. instead mask the history with noise. ``w = history_guidance``; frames without history in the
+window (its first frame) are left as they are. It costs one extra one-frame call per computed frame.
 """
 
 from __future__ import annotations
@@ -131,7 +139,7 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
            labels=None, cfg_scale: float = 1.0, prefix: torch.Tensor | None = None, keep: str = "exact",
            context_noise: int = 0, context_eps: torch.Tensor | None = None, kv_cache: bool | None = None,
            prediction: str | None = None, progress: bool = False, callback=None, autoguide=None,
-           autoguide_scale: float = 1.0) -> torch.Tensor:
+           autoguide_scale: float = 1.0, history_guidance: float = 1.0) -> torch.Tensor:
     """Run DDIM (η = 0) over ``schedule``; return the latents ``(B, F, L, C)``.
 
     Args:
@@ -154,6 +162,9 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
             ``D_weak + w · (D − D_weak)`` (module docstring); ``None`` or ``w = 1`` = no autoguidance. Needs a video
             without given frames, strictly causal models of the same prediction type, and no classifier-free
             guidance.
+        history_guidance: ``w``: every frame's prediction becomes ``D_alone + w · (D − D_alone)``, ``D_alone`` the
+            prediction for the frame alone (module docstring); ``1`` = none. Needs a strictly causal model and no
+            classifier-free guidance.
     """
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be an ardiff_edu.ad.Schedule, got {type(schedule).__name__}")
@@ -197,6 +208,15 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         if cfg_scale != 1.0:
             raise ValueError(f"autoguide together with classifier-free guidance (cfg_scale={cfg_scale}) is not "
                              f"supported; use one of them")
+    history_guidance = check_float("history_guidance", history_guidance, 0.0)
+    if history_guidance != 1.0:
+        if getattr(model, "mask_kind", "causal") != "causal":
+            raise ValueError(f"history_guidance needs a strictly causal model (mask='causal'), but it has "
+                             f"mask={model.mask_kind!r}: its frames see later frames, so 'a frame alone' is not what "
+                             f"it learned for a first frame")
+        if cfg_scale != 1.0:
+            raise ValueError(f"history_guidance together with classifier-free guidance (cfg_scale={cfg_scale}) is "
+                             f"not supported; use one of them")
     if labels is not None:
         labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
         labels = labels.expand(B) if labels.numel() == 1 else labels
@@ -257,6 +277,14 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
                                                                                               tt[:, lo:hi])
         if guided:
             out = out[B:] + cfg_scale * (out[:B] - out[B:])
+        first = max(ready, lo + 1)                     # frames with history in the window: [first, stop)
+        if history_guidance != 1.0 and first < stop:
+            n = stop - first
+            alone_in = (fed[:, first:stop].reshape(B * n, 1, *x.shape[2:]), t[first:stop].repeat(B)[:, None])
+            alone = model(*alone_in, *(() if labels is None else (labels.repeat_interleave(n),)))
+            alone = alone.reshape(B, n, *x.shape[2:])
+            # $D_w = D_{alone} + w\,(D - D_{alone})$: each frame guided by its own history
+            out[:, first - ready:] = alone + history_guidance * (out[:, first - ready:] - alone)
         if autoguide is not None and ready == 0 and bool(upd[0]):    # frame 0 is being denoised in this call
             weak_in = (fed[:, :1], t[None, :1].expand(B, 1)) + (() if labels is None else (labels,))
             weak = autoguide(*weak_in)

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--autoguide-scale", type=float, default=None,
                    help=f"the autoguidance weight w (with --autoguide; default {AUTOGUIDE_SCALE:g}, the measured "
                         f"choice)")
+    p.add_argument("--history-guidance", type=float, default=1.0,
+                   help="history guidance: every frame guided by the frames before it with this weight w (1 = none; "
+                        "not in the paper)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and of the held-out real clips")
     p.add_argument("--videonet", default=str(DEFAULT_VIDEONET),
                    help="the toy video network for the Fréchet distance ('none' to skip)")
@@ -104,7 +107,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     result = run_task(args.task, pipelines, args.s, args.num_videos, args.num_frames, args.num_steps, args.seed,
                       args.control_s, args.given, args.context_noise, videonet, i3d, args.num_boot, paths=paths,
                       num_reference=args.num_reference, progress=not args.no_progress, autoguide=autoguide,
-                      autoguide_scale=w, autoguide_path=args.autoguide)
+                      autoguide_scale=w, autoguide_path=args.autoguide, history_guidance=args.history_guidance)
     if i3d is not None:
         result["protocol"]["i3d"] = i3d_protocol(args.i3d_weights, result["protocol"]["i3d"]["feature_dim"],
                                                  args.num_videos, args.num_frames)

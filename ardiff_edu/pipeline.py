@@ -150,7 +150,7 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
              window: int | None = None, seed: int = 0, prefix_frames=None, labels=None, cfg_scale: float = 1.0,
              overflow: str = "raise", keep: str = "exact", context_noise: int = 0, kv_cache: bool | None = None,
              batch_size: int | None = None, progress: bool = False, return_latents: bool = False, callback=None,
-             autoguide: Pipeline | None = None, autoguide_scale: float = 1.0):
+             autoguide: Pipeline | None = None, autoguide_scale: float = 1.0, history_guidance: float = 1.0):
     """Generate ``num_videos`` videos with AR-Diffusion's AD schedule and decode them: uint8 ``(M, N, H, W, 3)``.
 
     Args:
@@ -167,6 +167,8 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
         return_latents: also return the latents ``(M, N, L, C)``.
         autoguide, autoguide_scale: autoguidance of the first frame by a weaker pipeline of the same latents (the
             same tokenizer and normalisation) with weight ``w`` (:func:`ardiff_edu.ddim.sample`).
+        history_guidance: ``w`` of history guidance, every frame guided by the frames before it
+            (:func:`ardiff_edu.ddim.sample`); ``1`` = none.
     """
     M = check_int("num_videos", num_videos, 1)
     N = check_int("num_frames", num_frames, 1)
@@ -208,7 +210,7 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
                              context_eps=None if ctx_eps is None else ctx_eps[sl],
                              kv_cache=kv_cache, progress=progress, callback=callback,
                              autoguide=None if autoguide is None else autoguide.model,
-                             autoguide_scale=autoguide_scale))
+                             autoguide_scale=autoguide_scale, history_guidance=history_guidance))
     latents = torch.cat(chunks)
     videos = pipeline.decode_uint8(latents)
     return (videos, latents) if return_latents else videos

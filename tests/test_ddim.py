@@ -367,3 +367,61 @@ def test_autoguidance_refuses_what_it_cannot_mean():
     with pytest.raises(ValueError, match="classifier-free guidance"):
         ddim_sample(conditional, sched, x, NS, labels=torch.tensor([0, 1]), cfg_scale=2.0, autoguide=weak,
                     autoguide_scale=2.0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# history guidance: every frame guided by the frames before it
+# ----------------------------------------------------------------------------------------------------------------
+class HistoryGuided(nn.Module):
+    """The definition, written independently of ``sample``: a frame's prediction becomes
+    ``D_alone + w (D - D_alone)``, ``D_alone`` the network on that frame alone; the window's first frame has no
+    history and keeps ``D``."""
+
+    def __init__(self, model, w):
+        super().__init__()
+        self.model, self.w, self.prediction, self.mask_kind = model, w, model.prediction, model.mask_kind
+
+    def forward(self, x, t, labels=None):
+        d = self.model(x, t)
+        alone = torch.cat([self.model(x[:, f:f + 1], t[:, f:f + 1]) for f in range(x.shape[1])], 1)
+        guided = alone + self.w * (d - alone)
+        return torch.cat([d[:, :1], guided[:, 1:]], 1)
+
+
+@pytest.mark.parametrize("F,S,s,window,K", [(6, 4, 2, None, 0), (6, 4, 4, None, 0), (11, 6, 2, 6, 0),
+                                            (6, 4, 1, None, 2)])
+def test_history_guidance_is_its_definition_with_and_without_the_kv_cache(F, S, s, window, K):
+    model, w = _random_dit(F=F if window is None else window), 2.5
+    sched, x = ad_schedule(F, S, s, window, prefix_frames=K), _noise(F)
+    prefix = torch.randn(B, K, L, C, generator=torch.Generator().manual_seed(4)) if K else None
+    expected = ddim_sample(HistoryGuided(model, w), sched, x, NS, prefix=prefix)      # never cached: not a DiT
+    for cache in (False, True):
+        got = ddim_sample(model, sched, x, NS, prefix=prefix, history_guidance=w, kv_cache=cache)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    plain = ddim_sample(model, sched, x, NS, prefix=prefix)
+    assert not torch.allclose(plain[:, K + 1:], expected[:, K + 1:], atol=1e-3)       # it changes the later frames
+    # w = 1 is the model itself, bit for bit
+    assert torch.equal(ddim_sample(model, sched, x, NS, prefix=prefix, history_guidance=1.0), plain)
+
+
+def test_history_guidance_leaves_the_first_frame_and_combines_with_autoguidance():
+    model, weak, sched, x = _random_dit(), _weak_dit(), ad_schedule(6, 4, 2), _noise(6)
+    plain = ddim_sample(model, sched, x, NS)
+    guided = ddim_sample(model, sched, x, NS, history_guidance=3.0)
+    torch.testing.assert_close(guided[:, 0], plain[:, 0], rtol=1e-5, atol=1e-5)       # frame 0 has no history
+    both = ddim_sample(model, sched, x, NS, history_guidance=3.0, autoguide=weak, autoguide_scale=2.0)
+    auto = ddim_sample(model, sched, x, NS, autoguide=weak, autoguide_scale=2.0)
+    torch.testing.assert_close(both[:, 0], auto[:, 0], rtol=1e-5, atol=1e-5)          # frame 0: autoguidance only
+    expected = ddim_sample(HistoryGuided(model, 3.0), sched, x, NS, autoguide=weak, autoguide_scale=2.0)
+    torch.testing.assert_close(both, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_history_guidance_refuses_what_it_cannot_mean():
+    model, sched, x = _random_dit(), ad_schedule(6, 4, 2), _noise(6)
+    with pytest.raises(ValueError, match=r"history_guidance must be >= 0.0, got -0.5"):
+        ddim_sample(model, sched, x, NS, history_guidance=-0.5)
+    with pytest.raises(ValueError, match="history_guidance needs a strictly causal model.*mask='full'"):
+        ddim_sample(_random_dit(mask="full"), sched, x, NS, history_guidance=2.0)
+    conditional = _random_dit(num_classes=3)
+    with pytest.raises(ValueError, match="history_guidance together with classifier-free guidance"):
+        ddim_sample(conditional, sched, x, NS, labels=torch.tensor([0, 1]), cfg_scale=2.0, history_guidance=2.0)

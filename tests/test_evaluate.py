@@ -100,6 +100,25 @@ def test_the_command_line_autoguides_with_the_default_weight(tiny_checkpoint, tm
     assert generated == [f"tiny s=1 S=3 autoguide={AUTOGUIDE_SCALE:g}"]
 
 
+def test_history_guided_rows_are_named_and_recorded_in_every_task(tiny_checkpoint, tmp_path):
+    pipe = load_pipeline(tiny_checkpoint)
+    for task, expected in (("generate", "tiny s=1 S=3 history=2"), ("predict", "tiny s=1 S=3 history=2"),
+                           ("drift", "tiny s=1 S=3 history=2")):
+        res = run_task(task, {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8 if task != "drift" else 24,
+                       num_steps=3, num_boot=10, sanity=False, given=2, history_guidance=2.0)
+        got = [r for r in res["rows"] if r["group"] in ("generated", "control")]
+        assert [r["name"] for r in got] == [expected] and got[0]["history_guidance"] == 2.0
+        assert res["protocol"]["history_guidance"] == 2.0
+    out = tmp_path / "hg.json"
+    assert main(["--checkpoint", str(tiny_checkpoint), "--history-guidance", "2", "--s", "1", "--num-videos", "2",
+                 "--num-frames", "8", "--num-steps", "3", "--num-boot", "10", "--videonet", "none", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert load_json(out)["protocol"]["history_guidance"] == 2.0
+    with pytest.raises(ValueError, match=r"history_guidance must be >= 0.0, got -1"):
+        run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, num_boot=10,
+                 history_guidance=-1.0)
+
+
 class StandInI3D(torch.nn.Module):
     def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
                 return_features: bool = False) -> torch.Tensor:

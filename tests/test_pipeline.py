@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from ardiff_edu.ad import ad_schedule
 from ardiff_edu.cli import sample_main
+from ardiff_edu.ddim import sample as ddim_sample
 from ardiff_edu.pipeline import export, generate, load_pipeline, real_clips
 from ardiff_edu.video import read_video
 
@@ -213,4 +215,22 @@ def test_sample_command_with_autoguidance(pipe, tiny_checkpoint, tmp_path, capsy
     assert np.array_equal(np.load(tmp_path / "g.npy"), expected)
     assert sample_main(common + ["--autoguide-scale", "2", "--out", str(tmp_path / "h.npy")]) == 1
     assert "--autoguide-scale=2.0 needs --autoguide" in capsys.readouterr().err
+    assert not (tmp_path / "h.npy").exists()
+
+
+def test_history_guidance_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny_checkpoint, tmp_path,
+                                                                                   capsys):
+    plain = generate(pipe, 2, 6, s=2, num_steps=4, seed=1)
+    guided, latents = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, history_guidance=2.0, return_latents=True)
+    assert guided.shape == plain.shape and not np.array_equal(guided, plain)
+    schedule = ad_schedule(6, 4, 2, pipe.config.num_frames, pipe.noise_schedule.T, "raise")
+    noise = torch.randn((2, 6, pipe.model.num_tokens, pipe.model.token_dim), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(latents, ddim_sample(pipe.model, schedule, noise, pipe.noise_schedule,
+                                                    history_guidance=2.0))
+    common = ["--checkpoint", str(tiny_checkpoint), "--num-frames", "6", "--s", "2", "--num-steps", "4",
+              "--num-videos", "2", "--seed", "1", "--no-progress"]
+    assert sample_main(common + ["--history-guidance", "2", "--out", str(tmp_path / "g.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "g.npy"), guided)
+    assert sample_main(common + ["--history-guidance", "-1", "--out", str(tmp_path / "h.npy")]) == 1
+    assert "--history-guidance must be >= 0.0, got -1" in capsys.readouterr().err
     assert not (tmp_path / "h.npy").exists()

@@ -217,15 +217,46 @@ def test_acceleration_sweep_runs_and_its_default_row_is_the_quality_table(capsys
                                              ("match_frac", 2), ("colour_drift_median", 1), ("empty_frac", 3))]
 
 
+def test_history_guidance_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
+    """data/samples/history_guidance.md: the script runs (2 videos, two weights); the committed choices follow its
+    rule from the committed rows; regenerate.sh samples with exactly those weights."""
+    sweep = _script(REPO_ROOT / "data" / "samples" / "history_guidance.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(sweep.main, ["data/checkpoints/balls.pt"], videos=2, weights=(1.0, 2.0))
+    printed = capsys.readouterr().out
+    assert "| `data/checkpoints/balls.pt` | 2 | " in printed and "**w = " in printed
+    rows = {1.0: {"speed_median": 1.5, "accel_median": 0.8}, 2.0: {"speed_median": 1.3, "accel_median": 0.4},
+            3.0: {"speed_median": 1.0, "accel_median": 0.3}}
+    assert sweep.choose(rows, real_speed=1.4) == 2.0 and sweep.choose(rows, real_speed=3.0) == 1.0
+    committed = (REPO_ROOT / "data" / "samples" / "history_guidance.md").read_text()
+    lines = [[c.strip() for c in line.strip("|").split("|")] for line in committed.splitlines()
+             if line.startswith("| ")]
+    header, real = lines[0], next(r for r in lines if r[0] == "real")
+    speed = header.index("speed_median")
+    chosen = dict(re.findall(r"^Chosen for `(.+?)`.*\*\*w = ([0-9.]+)\*\*", committed, re.M))
+    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
+    for path, w in chosen.items():
+        mine = {float(r[1]): {"speed_median": float(r[speed]), "accel_median": float(r[header.index("accel_median")])}
+                for r in lines if r[0] == f"`{path}`"}
+        assert sweep.choose(mine, float(real[speed])) == float(w)
+    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
+    assert float(re.search(r"HG_DEFAULT=\$\{HG_DEFAULT:-([0-9.]+)\}", script).group(1)) == float(
+        chosen["data/checkpoints/balls.pt"])
+    assert float(re.search(r"HG_FT=\$\{HG_FT:-([0-9.]+)\}", script).group(1)) == float(
+        chosen["data/checkpoints/balls-independent.pt"])
+
+
 def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monkeypatch):
     """data/samples/next_frame.md: re-run with one noise; the rows that do not depend on the number of noises (the
     clips chosen, the straight-line and tokenizer references) are the committed ones."""
     next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
     monkeypatch.chdir(REPO_ROOT)
-    _keeping_threads(next_frame.main, ["data/checkpoints/balls-independent.pt"], seeds=1)
+    _keeping_threads(next_frame.main, ["data/checkpoints/balls-independent.pt"], seeds=1, weights=(1.0, 2.0))
     printed = capsys.readouterr().out.splitlines()
     committed = (REPO_ROOT / "data" / "samples" / "next_frame.md").read_text().splitlines()
     assert printed[4:6] == committed[4:6] and "constant velocity" in printed[4] and "tokenizer" in printed[5]
-    error, bias, spread = (float(c) for c in printed[6].strip("| ").split(" | ")[2:])
     tokenizer_error = float(committed[5].strip("| ").split(" | ")[2])
-    assert spread == 0.0 and bias == error > tokenizer_error                  # one noise: no spread, all bias
+    assert "history guidance w = 2" in printed[7] and "history guidance" not in printed[6]
+    for line in printed[6:8]:
+        error, bias, spread = (float(c) for c in line.strip("| ").split(" | ")[2:])
+        assert spread == 0.0 and bias == error > tokenizer_error              # one noise: no spread, all bias

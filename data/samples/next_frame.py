@@ -1,6 +1,6 @@
 """Is the next ball misplaced on average, or scattered by the noise? One generated frame after real ones, measured.
 
-    python data/samples/next_frame.py data/checkpoints/balls.pt data/checkpoints/balls-independent.pt > data/samples/next_frame.md
+    python data/samples/next_frame.py data/checkpoints/balls.pt data/checkpoints/balls-independent.pt --history-guidance 1 1.5 2 > data/samples/next_frame.md
 
 ``acceleration.py`` finds the jerky motion in the model's one-step prediction. This script splits that error in two.
 Held-out clips (seed 0) whose ``GIVEN + 1`` real frames each hold exactly one ball (so the tracker cannot mismatch)
@@ -16,11 +16,13 @@ are given their first ``GIVEN`` frames, and the model generates frame ``GIVEN`` 
 Beside them: the same real frame through the tokenizer alone (the floor of any DiT on these latents), and a ball
 moved on at the constant velocity of the two frames before (how far the data itself is from straight motion, bounces
 included). Clips where a generated frame does not hold exactly one ball for every noise are left out and counted.
+``--history-guidance W ...`` repeats every checkpoint's row with history guidance of weight ``W``
+(:func:`ardiff_edu.ddim.sample`; ``1`` = none), which shows how that guidance trades the two parts.
 Positions in pixels of the 32×32 frame, the tracker of every other table (:func:`ardiff_edu.metrics.detect_blobs`),
 one thread, deterministic.
 """
 
-import sys
+import argparse
 
 import numpy as np
 import torch
@@ -37,7 +39,7 @@ def lone_ball(videos: np.ndarray, frame: int) -> np.ndarray:
     return np.array([b[0][0]["centroid"] if len(b[0]) == 1 else (np.nan, np.nan) for b in blobs], dtype=float)
 
 
-def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS) -> None:
+def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,)) -> None:
     torch.set_num_threads(1)
     first = load_pipeline(paths[0])
     real, _ = real_clips(first, clips, GIVEN + 1, seed=SEED)
@@ -59,17 +61,23 @@ def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS) -> None:
           f"| {np.median(np.linalg.norm(through[ok] - truth[ok], axis=1)):.3f} | | |", flush=True)
     for path in paths:
         pipe = load_pipeline(path)
-        got = np.stack([lone_ball(generate(pipe, len(real), GIVEN + 1, s=STEPS, num_steps=STEPS, seed=seed,
-                                           prefix_frames=real[:, :GIVEN]), GIVEN) for seed in range(seeds)])
-        ok = ~np.isnan(got).any(axis=(0, 2))
-        got, at = got[:, ok], truth[ok]
-        mean = got.mean(axis=0)
-        print(f"| `{path}` | {ok.sum()} | {np.median(np.linalg.norm(got - at, axis=2)):.3f} "
-              f"| {np.median(np.linalg.norm(mean - at, axis=1)):.3f} "
-              f"| {np.median(np.linalg.norm(got - mean, axis=2)):.3f} |", flush=True)
+        for w in weights:
+            got = np.stack([lone_ball(generate(pipe, len(real), GIVEN + 1, s=STEPS, num_steps=STEPS, seed=seed,
+                                               prefix_frames=real[:, :GIVEN], history_guidance=w), GIVEN)
+                            for seed in range(seeds)])
+            ok = ~np.isnan(got).any(axis=(0, 2))
+            got, at = got[:, ok], truth[ok]
+            mean = got.mean(axis=0)
+            name = f"`{path}`" + (f", history guidance w = {w:g}" if w != 1 else "")
+            print(f"| {name} | {ok.sum()} | {np.median(np.linalg.norm(got - at, axis=2)):.3f} "
+                  f"| {np.median(np.linalg.norm(mean - at, axis=1)):.3f} "
+                  f"| {np.median(np.linalg.norm(got - mean, axis=2)):.3f} |", flush=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit("usage: python data/samples/next_frame.py CHECKPOINT [CHECKPOINT ...]")
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description="one generated frame after real ones: error, bias and spread")
+    parser.add_argument("checkpoints", nargs="+")
+    parser.add_argument("--history-guidance", type=float, nargs="+", default=[1.0],
+                        help="weights of history guidance, one row each (1 = none)")
+    args = parser.parse_args()
+    main(args.checkpoints, weights=tuple(args.history_guidance))
