@@ -38,14 +38,6 @@ $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num
     --out "$OUT/balls-independent_16f_s5.gif" --no-progress
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
     --out "$OUT/balls-independent_16f_s5_autoguide.gif" --no-progress
-for frames in 16 64; do
-    videos=$(( frames == 16 ? 64 : 32 ))
-    $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
-        --num-videos $videos --seed 0 --no-progress --out "$OUT/quality${frames}_independent.json"
-    $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
-        --num-videos $videos --seed 0 --autoguide "$WEAK" --no-progress \
-        --out "$OUT/quality${frames}_independent_autoguide.json"
-done
 # history guidance (beyond the paper; data/samples/history_guidance.md, which chose each weight on the noise of seed
 # 1): every frame guided by the frames before it; the default model alone, and the fine-tune with frame 0 autoguided
 HG_DEFAULT=${HG_DEFAULT:-2}
@@ -56,6 +48,11 @@ $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num
     --history-guidance "$HG_FT" --out "$OUT/balls-independent_16f_s5_autoguide_history.gif" --no-progress
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
+    $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
+        --num-videos $videos --seed 0 --no-progress --out "$OUT/quality${frames}_independent.json"
+    $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
+        --num-videos $videos --seed 0 --autoguide "$WEAK" --no-progress \
+        --out "$OUT/quality${frames}_independent_autoguide.json"
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames $frames \
         --num-videos $videos --seed 0 --history-guidance "$HG_DEFAULT" --no-progress \
         --out "$OUT/quality${frames}_history.json"
