@@ -246,6 +246,44 @@ def test_history_guidance_sweep_runs_and_its_choices_are_the_rule_and_regenerate
         chosen["data/checkpoints/balls-independent.pt"])
 
 
+def test_history_guidance_64_frame_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
+    """data/samples/history_guidance64.md: the script runs (2 short videos, two weights); the committed choices follow
+    its rule (speed and toy Fréchet distance guards) from the committed rows; regenerate.sh's 64-frame weights are
+    exactly those choices."""
+    sweep = _script(REPO_ROOT / "data" / "samples" / "history_guidance64.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(sweep.main, settings=(("data/checkpoints/balls.pt", None),), videos=2, weights=(1.0, 2.0),
+                     frames=20, steps=6)
+    printed = capsys.readouterr().out
+    assert "| frames shuffled | |" in printed and "| `data/checkpoints/balls.pt` | 2 | " in printed
+    assert "over 20 frames" in printed and "**w = " in printed
+    rows = {1.0: {"speed_median": 1.5, "accel_median": 0.6, "fd_videonet": 1.0},
+            1.5: {"speed_median": 1.4, "accel_median": 0.4, "fd_videonet": 2.0},
+            2.0: {"speed_median": 1.3, "accel_median": 0.3, "fd_videonet": 9.0}}
+    assert sweep.choose(rows, real_speed=1.4, shuffled_fd=3.0) == 1.5        # 2 is straighter but too far from the data
+    assert sweep.choose(rows, real_speed=1.4, shuffled_fd=10.0) == 2.0
+    assert sweep.choose(rows, real_speed=1.4, shuffled_fd=0.5) == 1.0        # nothing qualifies: no guidance
+    committed = (REPO_ROOT / "data" / "samples" / "history_guidance64.md").read_text()
+    lines = [[c.strip().split(" [")[0] for c in line.strip("|").split("|")] for line in committed.splitlines()
+             if line.startswith("| ")]
+    header = lines[0]
+    sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
+    keys = ("speed_median", "accel_median", "fd_videonet")
+    chosen = dict(re.findall(r"^Chosen for `(.+?)` over 64 frames.*\*\*w = ([0-9.]+)\*\*", committed, re.M))
+    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
+    for path, w in chosen.items():
+        mine = {float(r[1]): {k: float(r[header.index(k)]) for k in keys}
+                for r in lines if r[0].startswith(f"`{path}`")}
+        assert len(mine) == len(sweep.WEIGHTS)
+        assert sweep.choose(mine, float(sanity["real"][header.index("speed_median")]),
+                            float(sanity["frames shuffled"][header.index("fd_videonet")])) == float(w)
+    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
+    assert float(re.search(r"HG64_DEFAULT=\$\{HG64_DEFAULT:-([0-9.]+)\}", script).group(1)) == float(
+        chosen["data/checkpoints/balls.pt"])
+    assert float(re.search(r"HG64_FT=\$\{HG64_FT:-([0-9.]+)\}", script).group(1)) == float(
+        chosen["data/checkpoints/balls-independent.pt"])
+
+
 def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monkeypatch):
     """data/samples/next_frame.md: re-run with one noise; the rows that do not depend on the number of noises (the
     clips chosen, the straight-line and tokenizer references) are the committed ones."""

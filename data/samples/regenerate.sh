@@ -38,26 +38,31 @@ $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num
     --out "$OUT/balls-independent_16f_s5.gif" --no-progress
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
     --out "$OUT/balls-independent_16f_s5_autoguide.gif" --no-progress
-# history guidance (beyond the paper; data/samples/history_guidance.md, which chose each weight on the noise of seed
-# 1): every frame guided by the frames before it; the default model alone, and the fine-tune with frame 0 autoguided
+# history guidance (beyond the paper): every frame guided by the frames before it; the default model alone, and the
+# fine-tune with frame 0 autoguided; the weights chosen on the noise of seed 1, for 16-frame clips by
+# data/samples/history_guidance.md and for 64-frame videos by data/samples/history_guidance64.md
 HG_DEFAULT=${HG_DEFAULT:-2}
 HG_FT=${HG_FT:-1.5}
+HG64_DEFAULT=${HG64_DEFAULT:-1.25}
+HG64_FT=${HG64_FT:-1.25}
 $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 5 --seed 0 --num-videos 4 \
     --history-guidance "$HG_DEFAULT" --out "$OUT/balls_16f_s5_history.gif" --no-progress
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
     --history-guidance "$HG_FT" --out "$OUT/balls-independent_16f_s5_autoguide_history.gif" --no-progress
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
+    hg_default=$HG_DEFAULT hg_ft=$HG_FT
+    if (( frames == 64 )); then hg_default=$HG64_DEFAULT hg_ft=$HG64_FT; fi
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
         --num-videos $videos --seed 0 --no-progress --out "$OUT/quality${frames}_independent.json"
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
         --num-videos $videos --seed 0 --autoguide "$WEAK" --no-progress \
         --out "$OUT/quality${frames}_independent_autoguide.json"
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames $frames \
-        --num-videos $videos --seed 0 --history-guidance "$HG_DEFAULT" --no-progress \
+        --num-videos $videos --seed 0 --history-guidance "$hg_default" --no-progress \
         --out "$OUT/quality${frames}_history.json"
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
-        --num-videos $videos --seed 0 --autoguide "$WEAK" --history-guidance "$HG_FT" --no-progress \
+        --num-videos $videos --seed 0 --autoguide "$WEAK" --history-guidance "$hg_ft" --no-progress \
         --out "$OUT/quality${frames}_independent_autoguide_history.json"
 done
 $PY -c "
