@@ -49,6 +49,8 @@ $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 5 --seed 0 --num
     --history-guidance "$HG_DEFAULT" --out "$OUT/balls_16f_s5_history.gif" --no-progress
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
     --history-guidance "$HG_FT" --out "$OUT/balls-independent_16f_s5_autoguide_history.gif" --no-progress
+$PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 64 --s 5 --seed 0 --num-videos 2 --autoguide "$WEAK" \
+    --history-guidance "$HG64_FT" --out "$OUT/balls-independent_64f_s5_autoguide_history.gif" --no-progress
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
     hg_default=$HG_DEFAULT hg_ft=$HG_FT
