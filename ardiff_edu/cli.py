@@ -147,7 +147,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
 
 def sample_parser() -> argparse.ArgumentParser:
-    from ardiff_edu.pipeline import DEFAULT_CHECKPOINT
+    from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, add_guidance_arguments
 
     p = argparse.ArgumentParser(
         prog="python -m ardiff_edu sample", formatter_class=_FORMAT,
@@ -172,14 +172,7 @@ def sample_parser() -> argparse.ArgumentParser:
     p.add_argument("--context-noise", type=int, default=0,
                    help="feed finished frames noised to this timestep (0 = clean, the official behaviour)")
     p.add_argument("--no-kv-cache", action="store_true", help="recompute finished frames in every network call")
-    p.add_argument("--autoguide", type=Path, default=None,
-                   help="guide each video's first frame away from this weaker checkpoint of the same latents "
-                        "(autoguidance, not in the paper; e.g. data/checkpoints/ablation/fopp.pt)")
-    p.add_argument("--autoguide-scale", type=float, default=None,
-                   help="the autoguidance weight w (default with --autoguide: the measured choice)")
-    p.add_argument("--history-guidance", type=float, default=1.0,
-                   help="history guidance: every frame guided by the frames before it with this weight w (1 = none; "
-                        "not in the paper; data/samples/history_guidance.md)")
+    add_guidance_arguments(p)
     p.add_argument("--fps", type=int, default=8, help="frames per second of .mp4/.gif")
     p.add_argument("--scale", type=int, default=2, help="upscale .mp4/.gif frames this many times")
     p.add_argument("--batch-size", type=int, default=None, help="videos per sampler call (default: all)")

@@ -26,7 +26,7 @@ import numpy as np
 
 from ardiff_edu.fvd import i3d_protocol, load_i3d
 from ardiff_edu.metrics import ball_stats
-from ardiff_edu.pipeline import AUTOGUIDE_SCALE, DEFAULT_CHECKPOINT, load_autoguide, load_pipeline
+from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, add_guidance_arguments, load_autoguide, load_pipeline
 from ardiff_edu.protocol import TASKS, run_task
 from ardiff_edu.results import (markdown_table, merge, report_markdown, save_json, text_table, write_plots,
                                 write_report)
@@ -58,15 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--given", type=int, default=4, help="predict: frames given from the real clip")
     p.add_argument("--context-noise", type=int, nargs="+", default=[0],
                    help="drift: noise levels (timesteps) at which finished frames are fed back; 0 = clean")
-    p.add_argument("--autoguide", type=Path, default=None,
-                   help="generate, drift: guide every video's first frame away from this weaker checkpoint of the "
-                        "same latents (autoguidance; not in the paper)")
-    p.add_argument("--autoguide-scale", type=float, default=None,
-                   help=f"the autoguidance weight w (with --autoguide; default {AUTOGUIDE_SCALE:g}, the measured "
-                        f"choice)")
-    p.add_argument("--history-guidance", type=float, default=1.0,
-                   help="history guidance: every frame guided by the frames before it with this weight w (1 = none; "
-                        "not in the paper)")
+    add_guidance_arguments(p, scope="generate, drift: ")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and of the held-out real clips")
     p.add_argument("--videonet", default=str(DEFAULT_VIDEONET),
                    help="the toy video network for the Fréchet distance ('none' to skip)")

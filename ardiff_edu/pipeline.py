@@ -29,7 +29,7 @@ from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_in
 from ardiff_edu.video import to_float, to_uint8
 
 __all__ = ["DEFAULT_CHECKPOINT", "AUTOGUIDE_SCALE", "Pipeline", "load_pipeline", "export", "generate", "real_clips",
-           "check_same_latents", "load_autoguide", "choose_threads"]
+           "check_same_latents", "add_guidance_arguments", "load_autoguide", "choose_threads"]
 
 #: The shipped checkpoint, the default of every command that samples.
 DEFAULT_CHECKPOINT = DATA_DIR / "checkpoints" / "balls.pt"
@@ -235,6 +235,22 @@ def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
     differ = [what for what, same in checks.items() if not same]
     if differ:
         raise ValueError(f"autoguide must diffuse the same latents as the model; these differ: {', '.join(differ)}")
+
+
+def add_guidance_arguments(parser, scope: str = "") -> None:
+    """Declare the guidance options of the ``sample`` and ``evaluate`` commands once: ``--autoguide PATH``,
+    ``--autoguide-scale W`` (both read back by :func:`load_autoguide`) and ``--history-guidance W``; ``scope`` starts
+    the autoguidance help (the tasks it applies to)."""
+    parser.add_argument("--autoguide", type=Path, default=None,
+                        help=f"{scope}guide every video's first frame away from this weaker checkpoint of the same "
+                             f"latents (autoguidance, not in the paper; e.g. data/checkpoints/ablation/fopp.pt)")
+    parser.add_argument("--autoguide-scale", type=float, default=None,
+                        help=f"the autoguidance weight w (with --autoguide; default {AUTOGUIDE_SCALE:g}, the measured "
+                             f"choice)")
+    parser.add_argument("--history-guidance", type=float, default=1.0,
+                        help="history guidance: every frame guided by the frames before it with this weight w (1 = "
+                             "none; not in the paper; the measured choices: data/samples/history_guidance.md for 16 "
+                             "frames, history_guidance64.md for 64)")
 
 
 def load_autoguide(path, scale: float | None) -> tuple[Pipeline | None, float]:

@@ -1,6 +1,7 @@
 """ardiff_edu.pipeline and the sample command: checkpoint -> Pipeline -> videos, export, bad files, autoguidance."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import torch
 from ardiff_edu.ad import ad_schedule
 from ardiff_edu.cli import sample_main
 from ardiff_edu.ddim import sample as ddim_sample
-from ardiff_edu.pipeline import export, generate, load_pipeline, real_clips
+from ardiff_edu.pipeline import export, generate, load_autoguide, load_pipeline, real_clips
 from ardiff_edu.video import read_video
 
 
@@ -234,3 +235,20 @@ def test_history_guidance_reaches_the_sampler_from_generate_and_the_sample_comma
     assert sample_main(common + ["--history-guidance", "-1", "--out", str(tmp_path / "h.npy")]) == 1
     assert "--history-guidance must be >= 0.0, got -1" in capsys.readouterr().err
     assert not (tmp_path / "h.npy").exists()
+
+
+def test_sample_and_evaluate_declare_the_same_guidance_options():
+    """Both commands take their guidance options from add_guidance_arguments: same flags, types and defaults, and the
+    defaults mean "no guidance" (load_autoguide gives weight 1 without a path; history weight 1)."""
+    from ardiff_edu.cli import sample_parser
+    from ardiff_edu.evaluate import build_parser
+
+    def options(parser):
+        return {a.dest: (a.type, a.default) for a in parser._actions
+                if a.dest in ("autoguide", "autoguide_scale", "history_guidance")}
+
+    assert options(sample_parser()) == options(build_parser()) == {
+        "autoguide": (Path, None), "autoguide_scale": (float, None), "history_guidance": (float, 1.0)}
+    args = build_parser().parse_args(["--autoguide-scale", "2", "--history-guidance", "1.25"])
+    assert (args.autoguide, args.autoguide_scale, args.history_guidance) == (None, 2.0, 1.25)
+    assert load_autoguide(None, None) == (None, 1.0)
