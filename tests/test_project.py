@@ -217,6 +217,29 @@ def test_acceleration_sweep_runs_and_its_default_row_is_the_quality_table(capsys
                                              ("match_frac", 2), ("colour_drift_median", 1), ("empty_frac", 3))]
 
 
+def _sweep_rows(committed: str) -> list[list[str]]:
+    """A committed sweep's Markdown table: one list of cells per row, the header first, intervals " [lo, hi]"
+    dropped."""
+    return [[c.strip().split(" [")[0] for c in line.strip("|").split("|")] for line in committed.splitlines()
+            if line.startswith("| ")]
+
+
+def _committed_choices(committed: str, qualifier: str = "") -> dict:
+    """``{checkpoint: w}`` from a sweep's lines "Chosen for `PATH`<qualifier> ... **w = W**", one per shipped model."""
+    chosen = {path: float(w) for path, w in re.findall(r"^Chosen for `(.+?)`" + re.escape(qualifier)
+                                                       + r".*\*\*w = ([0-9.]+)\*\*", committed, re.M)}
+    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
+    return chosen
+
+
+def _assert_regenerate_sh_samples_with(chosen: dict, default: str, finetuned: str) -> None:
+    """regenerate.sh's ``default=${default:-w}`` and ``finetuned=${finetuned:-w}`` are the weights chosen for balls.pt
+    and for the fine-tune."""
+    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
+    for name, path in ((default, "data/checkpoints/balls.pt"), (finetuned, "data/checkpoints/balls-independent.pt")):
+        assert float(re.search(rf"{name}=\$\{{{name}:-([0-9.]+)\}}", script).group(1)) == chosen[path]
+
+
 def test_history_guidance_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
     """data/samples/history_guidance.md: the script runs (2 videos, two weights); the committed choices follow its
     rule from the committed rows; regenerate.sh samples with exactly those weights."""
@@ -229,21 +252,15 @@ def test_history_guidance_sweep_runs_and_its_choices_are_the_rule_and_regenerate
             3.0: {"speed_median": 1.0, "accel_median": 0.3}}
     assert sweep.choose(rows, real_speed=1.4) == 2.0 and sweep.choose(rows, real_speed=3.0) == 1.0
     committed = (REPO_ROOT / "data" / "samples" / "history_guidance.md").read_text()
-    lines = [[c.strip() for c in line.strip("|").split("|")] for line in committed.splitlines()
-             if line.startswith("| ")]
+    lines = _sweep_rows(committed)
     header, real = lines[0], next(r for r in lines if r[0] == "real")
     speed = header.index("speed_median")
-    chosen = dict(re.findall(r"^Chosen for `(.+?)`.*\*\*w = ([0-9.]+)\*\*", committed, re.M))
-    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
+    chosen = _committed_choices(committed)
     for path, w in chosen.items():
         mine = {float(r[1]): {"speed_median": float(r[speed]), "accel_median": float(r[header.index("accel_median")])}
                 for r in lines if r[0] == f"`{path}`"}
-        assert sweep.choose(mine, float(real[speed])) == float(w)
-    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
-    assert float(re.search(r"HG_DEFAULT=\$\{HG_DEFAULT:-([0-9.]+)\}", script).group(1)) == float(
-        chosen["data/checkpoints/balls.pt"])
-    assert float(re.search(r"HG_FT=\$\{HG_FT:-([0-9.]+)\}", script).group(1)) == float(
-        chosen["data/checkpoints/balls-independent.pt"])
+        assert sweep.choose(mine, float(real[speed])) == w
+    _assert_regenerate_sh_samples_with(chosen, "HG_DEFAULT", "HG_FT")
 
 
 def test_history_guidance_64_frame_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
@@ -264,24 +281,18 @@ def test_history_guidance_64_frame_sweep_runs_and_its_choices_are_the_rule_and_r
     assert sweep.choose(rows, real_speed=1.4, shuffled_fd=10.0) == 2.0
     assert sweep.choose(rows, real_speed=1.4, shuffled_fd=0.5) == 1.0        # nothing qualifies: no guidance
     committed = (REPO_ROOT / "data" / "samples" / "history_guidance64.md").read_text()
-    lines = [[c.strip().split(" [")[0] for c in line.strip("|").split("|")] for line in committed.splitlines()
-             if line.startswith("| ")]
+    lines = _sweep_rows(committed)
     header = lines[0]
     sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
     keys = ("speed_median", "accel_median", "fd_videonet")
-    chosen = dict(re.findall(r"^Chosen for `(.+?)` over 64 frames.*\*\*w = ([0-9.]+)\*\*", committed, re.M))
-    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
+    chosen = _committed_choices(committed, " over 64 frames")
     for path, w in chosen.items():
         mine = {float(r[1]): {k: float(r[header.index(k)]) for k in keys}
                 for r in lines if r[0].startswith(f"`{path}`")}
         assert len(mine) == len(sweep.WEIGHTS)
         assert sweep.choose(mine, float(sanity["real"][header.index("speed_median")]),
-                            float(sanity["frames shuffled"][header.index("fd_videonet")])) == float(w)
-    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
-    assert float(re.search(r"HG64_DEFAULT=\$\{HG64_DEFAULT:-([0-9.]+)\}", script).group(1)) == float(
-        chosen["data/checkpoints/balls.pt"])
-    assert float(re.search(r"HG64_FT=\$\{HG64_FT:-([0-9.]+)\}", script).group(1)) == float(
-        chosen["data/checkpoints/balls-independent.pt"])
+                            float(sanity["frames shuffled"][header.index("fd_videonet")])) == w
+    _assert_regenerate_sh_samples_with(chosen, "HG64_DEFAULT", "HG64_FT")
 
 
 def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monkeypatch):
