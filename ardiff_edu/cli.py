@@ -214,7 +214,8 @@ def sample_main(argv: list[str] | None = None) -> int:
                           overflow=args.overflow, context_noise=args.context_noise,
                           kv_cache=False if args.no_kv_cache else None, batch_size=args.batch_size,
                           progress=not args.no_progress, autoguide=autoguide, autoguide_scale=w,
-                          history_guidance=args.history_guidance)
+                          history_guidance=args.history_guidance,
+                          history_guidance_max_t=args.history_guidance_max_t)
         from ardiff_edu.ad import ad_nfe
 
         nfe = ad_nfe(args.num_frames, args.num_steps, args.s, args.window or pipe.config.num_frames, args.overflow,
@@ -222,7 +223,8 @@ def sample_main(argv: list[str] | None = None) -> int:
         title = (f"{args.checkpoint.stem}: s={args.s}, S={args.num_steps}, NFE={nfe}"
                  + (f", {args.prefix_frames} given" if args.prefix_frames else "")
                  + (f", autoguide {w:g}" if autoguide is not None else "")
-                 + (f", history {args.history_guidance:g}" if args.history_guidance != 1 else ""))
+                 + (f", history {args.history_guidance:g}" if args.history_guidance != 1 else "")
+                 + (f" at t<{args.history_guidance_max_t}" if args.history_guidance_max_t is not None else ""))
         path = write_videos(args.out, videos, fps=args.fps, scale=args.scale, title=title)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -47,7 +47,11 @@ prediction ``D`` (the frame with the frames before it) becomes ``D_alone + w · 
 the network's prediction for that frame **alone**, fed as the first frame of a clip at the same noise level. A strictly
 causal model learns ``D_alone`` for free (it is what it sees for frame 0 of every training clip), so no label dropout
 is needed; Song et al. instead mask the history with noise. ``w = history_guidance``; frames without history in the
-window (its first frame) are left as they are. It costs one extra one-frame call per computed frame.
+window (its first frame) are left as they are. It costs one extra one-frame call per guided frame.
+``history_guidance_max_t = t_max`` limits it to an interval of noise levels, as Kynkäänniemi et al. ("Applying
+Guidance in a Limited Interval Improves Sample and Distribution Quality in Diffusion Models", 2024) do for
+classifier-free guidance: only frames labelled ``t < t_max`` are guided, so the noisy steps that place a new frame's
+balls are the model's own (``data/samples/history_guidance_interval.md``).
 """
 
 from __future__ import annotations
@@ -139,7 +143,8 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
            labels=None, cfg_scale: float = 1.0, prefix: torch.Tensor | None = None, keep: str = "exact",
            context_noise: int = 0, context_eps: torch.Tensor | None = None, kv_cache: bool | None = None,
            prediction: str | None = None, progress: bool = False, callback=None, autoguide=None,
-           autoguide_scale: float = 1.0, history_guidance: float = 1.0) -> torch.Tensor:
+           autoguide_scale: float = 1.0, history_guidance: float = 1.0,
+           history_guidance_max_t: int | None = None) -> torch.Tensor:
     """Run DDIM (η = 0) over ``schedule``; return the latents ``(B, F, L, C)``.
 
     Args:
@@ -165,6 +170,8 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         history_guidance: ``w``: every frame's prediction becomes ``D_alone + w · (D − D_alone)``, ``D_alone`` the
             prediction for the frame alone (module docstring); ``1`` = none. Needs a strictly causal model and no
             classifier-free guidance.
+        history_guidance_max_t: ``t_max``: guide only the frames labelled ``t < t_max`` (an int in ``[1, T]``);
+            ``None`` = every noise level (the same as ``T``).
     """
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be an ardiff_edu.ad.Schedule, got {type(schedule).__name__}")
@@ -217,6 +224,12 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         if cfg_scale != 1.0:
             raise ValueError(f"history_guidance together with classifier-free guidance (cfg_scale={cfg_scale}) is "
                              f"not supported; use one of them")
+    if history_guidance_max_t is None:
+        history_guidance_max_t = ns.T                  # every label t <= T - 1 is below it
+    elif history_guidance == 1.0:
+        raise ValueError(f"history_guidance_max_t={history_guidance_max_t} limits history guidance to an interval, "
+                         f"but history_guidance is 1 (none): give a weight w != 1 or leave the interval out")
+    max_t = check_int("history_guidance_max_t", history_guidance_max_t, 1, ns.T)
     if labels is not None:
         labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
         labels = labels.expand(B) if labels.numel() == 1 else labels
@@ -278,13 +291,15 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         if guided:
             out = out[B:] + cfg_scale * (out[:B] - out[B:])
         first = max(ready, lo + 1)                     # frames with history in the window: [first, stop)
-        if history_guidance != 1.0 and first < stop:
-            n = stop - first
-            alone_in = (fed[:, first:stop].reshape(B * n, 1, *x.shape[2:]), t[first:stop].repeat(B)[:, None])
+        guide = torch.arange(first, stop)
+        guide = guide[t[first:stop] < max_t]           # ... and labelled inside the guidance interval
+        if history_guidance != 1.0 and len(guide):
+            n = len(guide)
+            alone_in = (fed[:, guide].reshape(B * n, 1, *x.shape[2:]), t[guide].repeat(B)[:, None])
             alone = model(*alone_in, *(() if labels is None else (labels.repeat_interleave(n),)))
             alone = alone.reshape(B, n, *x.shape[2:])
             # $D_w = D_{alone} + w\,(D - D_{alone})$: each frame guided by its own history
-            out[:, first - ready:] = alone + history_guidance * (out[:, first - ready:] - alone)
+            out[:, guide - ready] = alone + history_guidance * (out[:, guide - ready] - alone)
         if autoguide is not None and ready == 0 and bool(upd[0]):    # frame 0 is being denoised in this call
             weak_in = (fed[:, :1], t[None, :1].expand(B, 1)) + (() if labels is None else (labels,))
             weak = autoguide(*weak_in)

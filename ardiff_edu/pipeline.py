@@ -150,7 +150,8 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
              window: int | None = None, seed: int = 0, prefix_frames=None, labels=None, cfg_scale: float = 1.0,
              overflow: str = "raise", keep: str = "exact", context_noise: int = 0, kv_cache: bool | None = None,
              batch_size: int | None = None, progress: bool = False, return_latents: bool = False, callback=None,
-             autoguide: Pipeline | None = None, autoguide_scale: float = 1.0, history_guidance: float = 1.0):
+             autoguide: Pipeline | None = None, autoguide_scale: float = 1.0, history_guidance: float = 1.0,
+             history_guidance_max_t: int | None = None):
     """Generate ``num_videos`` videos with AR-Diffusion's AD schedule and decode them: uint8 ``(M, N, H, W, 3)``.
 
     Args:
@@ -169,6 +170,7 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
             same tokenizer and normalisation) with weight ``w`` (:func:`ardiff_edu.ddim.sample`).
         history_guidance: ``w`` of history guidance, every frame guided by the frames before it
             (:func:`ardiff_edu.ddim.sample`); ``1`` = none.
+        history_guidance_max_t: guide only the frames labelled ``t < t_max`` (``None``: every noise level).
     """
     M = check_int("num_videos", num_videos, 1)
     N = check_int("num_frames", num_frames, 1)
@@ -210,7 +212,8 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
                              context_eps=None if ctx_eps is None else ctx_eps[sl],
                              kv_cache=kv_cache, progress=progress, callback=callback,
                              autoguide=None if autoguide is None else autoguide.model,
-                             autoguide_scale=autoguide_scale, history_guidance=history_guidance))
+                             autoguide_scale=autoguide_scale, history_guidance=history_guidance,
+                             history_guidance_max_t=history_guidance_max_t))
     latents = torch.cat(chunks)
     videos = pipeline.decode_uint8(latents)
     return (videos, latents) if return_latents else videos
@@ -239,8 +242,8 @@ def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
 
 def add_guidance_arguments(parser, scope: str = "") -> None:
     """Declare the guidance options of the ``sample`` and ``evaluate`` commands once: ``--autoguide PATH``,
-    ``--autoguide-scale W`` (both read back by :func:`load_autoguide`) and ``--history-guidance W``; ``scope`` starts
-    the autoguidance help (the tasks it applies to)."""
+    ``--autoguide-scale W`` (both read back by :func:`load_autoguide`), ``--history-guidance W`` and
+    ``--history-guidance-max-t T_MAX``; ``scope`` starts the autoguidance help (the tasks it applies to)."""
     parser.add_argument("--autoguide", type=Path, default=None,
                         help=f"{scope}guide every video's first frame away from this weaker checkpoint of the same "
                              f"latents (autoguidance, not in the paper; e.g. data/checkpoints/ablation/fopp.pt)")
@@ -250,7 +253,10 @@ def add_guidance_arguments(parser, scope: str = "") -> None:
     parser.add_argument("--history-guidance", type=float, default=1.0,
                         help="history guidance: every frame guided by the frames before it with this weight w (1 = "
                              "none; not in the paper; the measured choices: data/samples/history_guidance.md for 16 "
-                             "frames, history_guidance64.md for 64)")
+                             "frames, history_guidance64.md and history_guidance_interval.md for 64)")
+    parser.add_argument("--history-guidance-max-t", type=int, default=None,
+                        help="guide only the frames whose timestep t is below this (an interval of noise levels, in "
+                             "[1, T]; default: every level; data/samples/history_guidance_interval.md)")
 
 
 def load_autoguide(path, scale: float | None) -> tuple[Pipeline | None, float]:

@@ -377,14 +377,17 @@ class HistoryGuided(nn.Module):
     ``D_alone + w (D - D_alone)``, ``D_alone`` the network on that frame alone; the window's first frame has no
     history and keeps ``D``."""
 
-    def __init__(self, model, w):
+    def __init__(self, model, w, max_t=None):
         super().__init__()
         self.model, self.w, self.prediction, self.mask_kind = model, w, model.prediction, model.mask_kind
+        self.max_t = max_t
 
     def forward(self, x, t, labels=None):
         d = self.model(x, t)
         alone = torch.cat([self.model(x[:, f:f + 1], t[:, f:f + 1]) for f in range(x.shape[1])], 1)
         guided = alone + self.w * (d - alone)
+        if self.max_t is not None:                     # the interval: frames labelled t >= t_max keep D
+            guided = torch.where((t < self.max_t)[:, :, None, None], guided, d)
         return torch.cat([d[:, :1], guided[:, 1:]], 1)
 
 
@@ -402,6 +405,26 @@ def test_history_guidance_is_its_definition_with_and_without_the_kv_cache(F, S, 
     assert not torch.allclose(plain[:, K + 1:], expected[:, K + 1:], atol=1e-3)       # it changes the later frames
     # w = 1 is the model itself, bit for bit
     assert torch.equal(ddim_sample(model, sched, x, NS, prefix=prefix, history_guidance=1.0), plain)
+
+
+@pytest.mark.parametrize("F,S,s,window,K", [(6, 4, 2, None, 0), (11, 6, 2, 6, 0), (6, 4, 1, None, 2)])
+def test_history_guidance_interval_guides_only_the_frames_labelled_below_t_max(F, S, s, window, K):
+    model, w = _random_dit(F=F if window is None else window), 2.5
+    sched, x = ad_schedule(F, S, s, window, prefix_frames=K), _noise(F)
+    prefix = torch.randn(B, K, L, C, generator=torch.Generator().manual_seed(4)) if K else None
+    for cache in (False, True):                        # t_max = T: every label is below it, bit for bit
+        everywhere = ddim_sample(model, sched, x, NS, prefix=prefix, history_guidance=w, kv_cache=cache)
+        assert torch.equal(ddim_sample(model, sched, x, NS, prefix=prefix, history_guidance=w, kv_cache=cache,
+                                       history_guidance_max_t=NS.T), everywhere)
+    plain = ddim_sample(model, sched, x, NS, prefix=prefix)
+    max_t = int(np.median(sched.template))             # about half the labels on each side
+    expected = ddim_sample(HistoryGuided(model, w, max_t), sched, x, NS, prefix=prefix)
+    for cache in (False, True):
+        got = ddim_sample(model, sched, x, NS, prefix=prefix, history_guidance=w, kv_cache=cache,
+                          history_guidance_max_t=max_t)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    for other in (plain, everywhere):                  # neither the unguided nor the fully guided videos
+        assert not torch.allclose(expected[:, K + 1:], other[:, K + 1:], atol=1e-3)
 
 
 def test_history_guidance_leaves_the_first_frame_and_combines_with_autoguidance():
@@ -425,3 +448,8 @@ def test_history_guidance_refuses_what_it_cannot_mean():
     conditional = _random_dit(num_classes=3)
     with pytest.raises(ValueError, match="history_guidance together with classifier-free guidance"):
         ddim_sample(conditional, sched, x, NS, labels=torch.tensor([0, 1]), cfg_scale=2.0, history_guidance=2.0)
+    for bad in (0, NS.T + 1, 2.5):
+        with pytest.raises(ValueError, match=rf"history_guidance_max_t must be .*\[1, {NS.T}\], got {bad}"):
+            ddim_sample(model, sched, x, NS, history_guidance=2.0, history_guidance_max_t=bad)
+    with pytest.raises(ValueError, match=r"history_guidance_max_t=500 .* history_guidance is 1 \(none\)"):
+        ddim_sample(model, sched, x, NS, history_guidance_max_t=500)

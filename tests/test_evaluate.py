@@ -117,6 +117,17 @@ def test_history_guided_rows_are_named_and_recorded_in_every_task(tiny_checkpoin
     with pytest.raises(ValueError, match=r"history_guidance must be >= 0.0, got -1"):
         run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, num_boot=10,
                  history_guidance=-1.0)
+    half = pipe.noise_schedule.T // 2
+    res = run_task("drift", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=24, num_steps=3, num_boot=10,
+                   history_guidance=2.0, history_guidance_max_t=half)
+    got = [r for r in res["rows"] if r["group"] == "generated"]
+    assert [r["name"] for r in got] == [f"tiny s=1 S=3 history=2 t<{half}"]
+    assert got[0]["history_guidance_max_t"] == res["protocol"]["history_guidance_max_t"] == half
+    for w, bad, message in ((2.0, 0, rf"history_guidance_max_t must be in \[1, {pipe.noise_schedule.T}\], got 0"),
+                            (1.0, half, rf"history_guidance_max_t={half} needs a history guidance weight")):
+        with pytest.raises(ValueError, match=message):
+            run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3,
+                     num_boot=10, history_guidance=w, history_guidance_max_t=bad)
 
 
 class StandInI3D(torch.nn.Module):

@@ -235,6 +235,17 @@ def test_history_guidance_reaches_the_sampler_from_generate_and_the_sample_comma
     assert sample_main(common + ["--history-guidance", "-1", "--out", str(tmp_path / "h.npy")]) == 1
     assert "--history-guidance must be >= 0.0, got -1" in capsys.readouterr().err
     assert not (tmp_path / "h.npy").exists()
+    half = pipe.noise_schedule.T // 2                   # the interval: only frames labelled t < half are guided
+    interval, between = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, history_guidance=2.0,
+                                 history_guidance_max_t=half, return_latents=True)
+    unguided = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, return_latents=True)[1]
+    assert not torch.allclose(between, latents, atol=1e-4) and not torch.allclose(between, unguided, atol=1e-4)
+    assert sample_main(common + ["--history-guidance", "2", "--history-guidance-max-t", str(half),
+                                 "--out", str(tmp_path / "i.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "i.npy"), interval)
+    assert sample_main(common + ["--history-guidance-max-t", str(half), "--out", str(tmp_path / "j.npy")]) == 1
+    assert f"history_guidance_max_t={half} limits history guidance" in capsys.readouterr().err
+    assert not (tmp_path / "j.npy").exists()
 
 
 def test_sample_and_evaluate_declare_the_same_guidance_options():
@@ -245,10 +256,13 @@ def test_sample_and_evaluate_declare_the_same_guidance_options():
 
     def options(parser):
         return {a.dest: (a.type, a.default) for a in parser._actions
-                if a.dest in ("autoguide", "autoguide_scale", "history_guidance")}
+                if a.dest in ("autoguide", "autoguide_scale", "history_guidance", "history_guidance_max_t")}
 
     assert options(sample_parser()) == options(build_parser()) == {
-        "autoguide": (Path, None), "autoguide_scale": (float, None), "history_guidance": (float, 1.0)}
-    args = build_parser().parse_args(["--autoguide-scale", "2", "--history-guidance", "1.25"])
+        "autoguide": (Path, None), "autoguide_scale": (float, None), "history_guidance": (float, 1.0),
+        "history_guidance_max_t": (int, None)}
+    args = build_parser().parse_args(["--autoguide-scale", "2", "--history-guidance", "1.25",
+                                      "--history-guidance-max-t", "500"])
     assert (args.autoguide, args.autoguide_scale, args.history_guidance) == (None, 2.0, 1.25)
+    assert args.history_guidance_max_t == 500
     assert load_autoguide(None, None) == (None, 1.0)
