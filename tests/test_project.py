@@ -265,8 +265,8 @@ def test_history_guidance_sweep_runs_and_its_choices_are_the_rule_and_regenerate
 
 def test_history_guidance_64_frame_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
     """data/samples/history_guidance64.md: the script runs (2 short videos, two weights); the committed choices follow
-    its rule (speed and toy Fréchet distance guards) from the committed rows; regenerate.sh's 64-frame weights are
-    exactly those choices."""
+    its rule (speed and toy Fréchet distance guards) from the committed rows; the interval sweep, whose choices
+    regenerate.sh uses, re-measures them at every noise level."""
     sweep = _script(REPO_ROOT / "data" / "samples" / "history_guidance64.py")
     monkeypatch.chdir(REPO_ROOT)
     _keeping_threads(sweep.main, settings=(("data/checkpoints/balls.pt", None),), videos=2, weights=(1.0, 2.0),
@@ -292,7 +292,48 @@ def test_history_guidance_64_frame_sweep_runs_and_its_choices_are_the_rule_and_r
         assert len(mine) == len(sweep.WEIGHTS)
         assert sweep.choose(mine, float(sanity["real"][header.index("speed_median")]),
                             float(sanity["frames shuffled"][header.index("fd_videonet")])) == w
-    _assert_regenerate_sh_samples_with(chosen, "HG64_DEFAULT", "HG64_FT")
+    # regenerate.sh takes its 64-frame guidance from the later interval sweep, which re-measures these choices
+    interval = _script(REPO_ROOT / "data" / "samples" / "history_guidance_interval.py")
+    assert all((w, interval.T) in interval.CANDIDATES for w in chosen.values())
+
+
+def test_history_guidance_interval_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
+    """data/samples/history_guidance_interval.md: the script runs (2 short videos, two candidates, one process); its
+    rule is history_guidance64.py's over (w, t_max); the committed choices follow it from the committed rows; and
+    regenerate.sh's 64-frame weights and intervals are exactly those choices."""
+    sweep = _script(REPO_ROOT / "data" / "samples" / "history_guidance_interval.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(sweep.main, settings=(("data/checkpoints/balls.pt", None),), videos=2, frames=20, steps=6,
+                     candidates=((1.0, sweep.T), (2.0, 500)), workers=1)
+    printed = capsys.readouterr().out
+    assert "| frames shuffled | | |" in printed and "| `data/checkpoints/balls.pt` | 2 | 500 | " in printed
+    assert "over 20 frames" in printed and "**w = " in printed
+    rows = {(1.0, 1000): {"speed_median": 1.5, "accel_median": 0.6, "fd_videonet": 1.0},
+            (1.25, 1000): {"speed_median": 1.4, "accel_median": 0.4, "fd_videonet": 2.0},
+            (2.0, 500): {"speed_median": 1.3, "accel_median": 0.3, "fd_videonet": 2.5}}
+    assert sweep.choose(rows, real_speed=1.4, shuffled_fd=3.0) == (2.0, 500)
+    assert sweep.choose(rows, real_speed=1.4, shuffled_fd=2.2) == (1.25, 1000)       # the interval: too far
+    assert sweep.choose(rows, real_speed=1.4, shuffled_fd=0.5) == (1.0, 1000)        # nothing qualifies: none
+    committed = (REPO_ROOT / "data" / "samples" / "history_guidance_interval.md").read_text()
+    lines = _sweep_rows(committed)
+    header = lines[0]
+    sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
+    keys = ("speed_median", "accel_median", "fd_videonet")
+    chosen = {path: (float(w), int(t_max)) for path, w, t_max in re.findall(
+        r"^Chosen for `(.+?)` over 64 frames.*\*\*w = ([0-9.]+), t_max = ([0-9]+)\*\*", committed, re.M)}
+    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
+    for path, choice in chosen.items():
+        mine = {(float(r[1]), int(r[2])): {k: float(r[header.index(k)]) for k in keys}
+                for r in lines if r[0].startswith(f"`{path}`")}
+        assert set(mine) == set(sweep.CANDIDATES)
+        assert sweep.choose(mine, float(sanity["real"][header.index("speed_median")]),
+                            float(sanity["frames shuffled"][header.index("fd_videonet")])) == choice
+    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
+    for path, weight, interval in (("data/checkpoints/balls.pt", "HG64_DEFAULT", "HG64_DEFAULT_MAX_T"),
+                                   ("data/checkpoints/balls-independent.pt", "HG64_FT", "HG64_FT_MAX_T")):
+        w = float(re.search(rf"{weight}=\$\{{{weight}:-([0-9.]+)\}}", script).group(1))
+        t_max = int(re.search(rf"{interval}=\$\{{{interval}:-([0-9]+)\}}", script).group(1))
+        assert (w, t_max) == chosen[path]
 
 
 def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monkeypatch):

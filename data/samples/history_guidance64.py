@@ -44,8 +44,8 @@ def choose(rows: dict, real_speed: float, shuffled_fd: float, tolerance: float =
     return min(kept, key=lambda w: (rows[w]["accel_median"], w)) if kept else 1.0
 
 
-def cells(row: dict) -> str:
-    return " | ".join(f"{row['values'][k]:.{d}f} [{row['ci'][k][0]:.{d}f}, {row['ci'][k][1]:.{d}f}]" for k, d in KEYS)
+def cells(row: dict, keys=KEYS) -> str:
+    return " | ".join(f"{row['values'][k]:.{d}f} [{row['ci'][k][0]:.{d}f}, {row['ci'][k][1]:.{d}f}]" for k, d in keys)
 
 
 def main(settings=SETTINGS, videos: int = VIDEOS, weights=WEIGHTS, frames: int = FRAMES, steps: int = STEPS) -> dict:

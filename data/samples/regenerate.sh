@@ -39,35 +39,58 @@ $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
     --out "$OUT/balls-independent_16f_s5_autoguide.gif" --no-progress
 # history guidance (beyond the paper): every frame guided by the frames before it; the default model alone, and the
-# fine-tune with frame 0 autoguided; the weights chosen on the noise of seed 1, for 16-frame clips by
-# data/samples/history_guidance.md and for 64-frame videos by data/samples/history_guidance64.md
+# fine-tune with frame 0 autoguided; for 16-frame clips the weights chosen on the noise of seed 1 by
+# data/samples/history_guidance.md, for 64-frame videos the weight w and the interval t < t_max chosen on the noise of
+# seed 2 by data/samples/history_guidance_interval.md (t_max = 1000: every noise level; w = 1: no guidance, and no
+# history-guided GIF or table)
 HG_DEFAULT=${HG_DEFAULT:-2}
 HG_FT=${HG_FT:-1.5}
-HG64_DEFAULT=${HG64_DEFAULT:-1.25}
-HG64_FT=${HG64_FT:-1.25}
+HG64_DEFAULT=${HG64_DEFAULT:-1.5}
+HG64_DEFAULT_MAX_T=${HG64_DEFAULT_MAX_T:-500}
+HG64_FT=${HG64_FT:-1}
+HG64_FT_MAX_T=${HG64_FT_MAX_T:-1000}
+# the flags for weight $1 on t < $2; --history-guidance-max-t only for a limited interval
+hg_flags() { echo "--history-guidance $1"; if (( $2 < 1000 )); then echo "--history-guidance-max-t $2"; fi; }
 $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 5 --seed 0 --num-videos 4 \
     --history-guidance "$HG_DEFAULT" --out "$OUT/balls_16f_s5_history.gif" --no-progress
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
     --history-guidance "$HG_FT" --out "$OUT/balls-independent_16f_s5_autoguide_history.gif" --no-progress
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 64 --s 5 --seed 0 --num-videos 2 --autoguide "$WEAK" \
-    --history-guidance "$HG64_FT" --out "$OUT/balls-independent_64f_s5_autoguide_history.gif" --no-progress
+    --out "$OUT/balls-independent_64f_s5_autoguide.gif" --no-progress
+if [[ $HG64_DEFAULT != 1 ]]; then
+    $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 64 --s 5 --seed 0 --num-videos 2 \
+        $(hg_flags "$HG64_DEFAULT" "$HG64_DEFAULT_MAX_T") --out "$OUT/balls_64f_s5_history.gif" --no-progress
+fi
+if [[ $HG64_FT != 1 ]]; then
+    $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 64 --s 5 --seed 0 --num-videos 2 --autoguide "$WEAK" \
+        $(hg_flags "$HG64_FT" "$HG64_FT_MAX_T") --out "$OUT/balls-independent_64f_s5_autoguide_history.gif" \
+        --no-progress
+fi
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
-    hg_default=$HG_DEFAULT hg_ft=$HG_FT
-    if (( frames == 64 )); then hg_default=$HG64_DEFAULT hg_ft=$HG64_FT; fi
+    hg_default=$HG_DEFAULT hg_ft=$HG_FT max_t_default=1000 max_t_ft=1000
+    if (( frames == 64 )); then
+        hg_default=$HG64_DEFAULT hg_ft=$HG64_FT max_t_default=$HG64_DEFAULT_MAX_T max_t_ft=$HG64_FT_MAX_T
+    fi
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
         --num-videos $videos --seed 0 --no-progress --out "$OUT/quality${frames}_independent.json"
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
         --num-videos $videos --seed 0 --autoguide "$WEAK" --no-progress \
         --out "$OUT/quality${frames}_independent_autoguide.json"
-    $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames $frames \
-        --num-videos $videos --seed 0 --history-guidance "$hg_default" --no-progress \
-        --out "$OUT/quality${frames}_history.json"
-    $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
-        --num-videos $videos --seed 0 --autoguide "$WEAK" --history-guidance "$hg_ft" --no-progress \
-        --out "$OUT/quality${frames}_independent_autoguide_history.json"
+    rm -f "$OUT/quality${frames}_history".{json,md} "$OUT/quality${frames}_independent_autoguide_history".{json,md}
+    if [[ $hg_default != 1 ]]; then
+        $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames $frames \
+            --num-videos $videos --seed 0 $(hg_flags $hg_default $max_t_default) --no-progress \
+            --out "$OUT/quality${frames}_history.json"
+    fi
+    if [[ $hg_ft != 1 ]]; then
+        $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
+            --num-videos $videos --seed 0 --autoguide "$WEAK" $(hg_flags $hg_ft $max_t_ft) --no-progress \
+            --out "$OUT/quality${frames}_independent_autoguide_history.json"
+    fi
 done
 $PY -c "
+from pathlib import Path
 from ardiff_edu.results import load_json, quality_markdown
 for name, what in (('16', '16 frames'), ('64', '64 frames'), ('16_autoguide', '16 frames, first frame autoguided'),
                    ('64_autoguide', '64 frames, first frame autoguided'),
@@ -80,6 +103,8 @@ for name, what in (('16', '16 frames'), ('64', '64 frames'), ('16_autoguide', '1
                     'balls-independent.pt, 16 frames, first frame autoguided, history guidance'),
                    ('64_independent_autoguide_history',
                     'balls-independent.pt, 64 frames, first frame autoguided, history guidance')):
+    if not Path('$OUT/quality%s.json' % name).exists():     # a history guidance of weight 1: none, no table
+        continue
     r = load_json('$OUT/quality%s.json' % name)
     print(f'### {what}\n\n\`{r[\"command\"]}\`\n\n' + quality_markdown(r) + '\n')
 " > "$OUT/quality.md"
