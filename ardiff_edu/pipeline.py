@@ -252,11 +252,11 @@ def add_guidance_arguments(parser, scope: str = "") -> None:
                              f"choice)")
     parser.add_argument("--history-guidance", type=float, default=1.0,
                         help="history guidance: every frame guided by the frames before it with this weight w (1 = "
-                             "none; not in the paper; the measured choices: data/samples/history_guidance.md for 16 "
-                             "frames, history_guidance64.md and history_guidance_interval.md for 64)")
+                             "none; not in the paper; the measured choices: data/samples/history_guidance_interval16.md"
+                             " for 16 frames, history_guidance_interval.md for 64)")
     parser.add_argument("--history-guidance-max-t", type=int, default=None,
                         help="guide only the frames whose timestep t is below this (an interval of noise levels, in "
-                             "[1, T]; default: every level; data/samples/history_guidance_interval.md)")
+                             "[1, T]; default: every level; data/samples/history_guidance_interval*.md)")
 
 
 def load_autoguide(path, scale: float | None) -> tuple[Pipeline | None, float]:

@@ -232,17 +232,9 @@ def _committed_choices(committed: str, qualifier: str = "") -> dict:
     return chosen
 
 
-def _assert_regenerate_sh_samples_with(chosen: dict, default: str, finetuned: str) -> None:
-    """regenerate.sh's ``default=${default:-w}`` and ``finetuned=${finetuned:-w}`` are the weights chosen for balls.pt
-    and for the fine-tune."""
-    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
-    for name, path in ((default, "data/checkpoints/balls.pt"), (finetuned, "data/checkpoints/balls-independent.pt")):
-        assert float(re.search(rf"{name}=\$\{{{name}:-([0-9.]+)\}}", script).group(1)) == chosen[path]
-
-
 def test_history_guidance_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
     """data/samples/history_guidance.md: the script runs (2 videos, two weights); the committed choices follow its
-    rule from the committed rows; regenerate.sh samples with exactly those weights."""
+    rule from the committed rows; the interval sweep, whose choices regenerate.sh uses, re-measures them."""
     sweep = _script(REPO_ROOT / "data" / "samples" / "history_guidance.py")
     monkeypatch.chdir(REPO_ROOT)
     _keeping_threads(sweep.main, ["data/checkpoints/balls.pt"], videos=2, weights=(1.0, 2.0))
@@ -260,7 +252,9 @@ def test_history_guidance_sweep_runs_and_its_choices_are_the_rule_and_regenerate
         mine = {float(r[1]): {"speed_median": float(r[speed]), "accel_median": float(r[header.index("accel_median")])}
                 for r in lines if r[0] == f"`{path}`"}
         assert sweep.choose(mine, float(real[speed])) == w
-    _assert_regenerate_sh_samples_with(chosen, "HG_DEFAULT", "HG_FT")
+    # regenerate.sh takes its 16-frame guidance from the later interval sweep, which re-measures these choices
+    interval = _script(REPO_ROOT / "data" / "samples" / "history_guidance_interval.py")
+    assert all((w, interval.T) in interval.CANDIDATES[16] for w in chosen.values())
 
 
 def test_history_guidance_64_frame_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
@@ -294,13 +288,12 @@ def test_history_guidance_64_frame_sweep_runs_and_its_choices_are_the_rule_and_r
                             float(sanity["frames shuffled"][header.index("fd_videonet")])) == w
     # regenerate.sh takes its 64-frame guidance from the later interval sweep, which re-measures these choices
     interval = _script(REPO_ROOT / "data" / "samples" / "history_guidance_interval.py")
-    assert all((w, interval.T) in interval.CANDIDATES for w in chosen.values())
+    assert all((w, interval.T) in interval.CANDIDATES[64] for w in chosen.values())
 
 
-def test_history_guidance_interval_sweep_runs_and_its_choices_are_the_rule_and_regenerate_sh(capsys, monkeypatch):
-    """data/samples/history_guidance_interval.md: the script runs (2 short videos, two candidates, one process); its
-    rule is history_guidance64.py's over (w, t_max); the committed choices follow it from the committed rows; and
-    regenerate.sh's 64-frame weights and intervals are exactly those choices."""
+def test_history_guidance_interval_sweep_runs_and_its_rule_is_the_64_frame_rule(capsys, monkeypatch):
+    """data/samples/history_guidance_interval.py runs (2 short videos, two candidates, one process), and its rule is
+    history_guidance64.py's over (w, t_max)."""
     sweep = _script(REPO_ROOT / "data" / "samples" / "history_guidance_interval.py")
     monkeypatch.chdir(REPO_ROOT)
     _keeping_threads(sweep.main, settings=(("data/checkpoints/balls.pt", None),), videos=2, frames=20, steps=6,
@@ -314,23 +307,32 @@ def test_history_guidance_interval_sweep_runs_and_its_choices_are_the_rule_and_r
     assert sweep.choose(rows, real_speed=1.4, shuffled_fd=3.0) == (2.0, 500)
     assert sweep.choose(rows, real_speed=1.4, shuffled_fd=2.2) == (1.25, 1000)       # the interval: too far
     assert sweep.choose(rows, real_speed=1.4, shuffled_fd=0.5) == (1.0, 1000)        # nothing qualifies: none
-    committed = (REPO_ROOT / "data" / "samples" / "history_guidance_interval.md").read_text()
+
+
+@pytest.mark.parametrize("frames, suffix, default, finetuned", [
+    (64, "", ("HG64_DEFAULT", "HG64_DEFAULT_MAX_T"), ("HG64_FT", "HG64_FT_MAX_T")),
+    (16, "16", ("HG_DEFAULT", "HG_DEFAULT_MAX_T"), ("HG_FT", "HG_FT_MAX_T"))])
+def test_history_guidance_interval_choices_are_the_rule_and_regenerate_sh(frames, suffix, default, finetuned):
+    """data/samples/history_guidance_interval{suffix}.md: the committed choices follow the rule from the committed rows
+    of every candidate, and regenerate.sh samples and scores exactly those weights and intervals."""
+    sweep = _script(REPO_ROOT / "data" / "samples" / "history_guidance_interval.py")
+    committed = (REPO_ROOT / "data" / "samples" / f"history_guidance_interval{suffix}.md").read_text()
     lines = _sweep_rows(committed)
     header = lines[0]
     sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
     keys = ("speed_median", "accel_median", "fd_videonet")
     chosen = {path: (float(w), int(t_max)) for path, w, t_max in re.findall(
-        r"^Chosen for `(.+?)` over 64 frames.*\*\*w = ([0-9.]+), t_max = ([0-9]+)\*\*", committed, re.M)}
+        rf"^Chosen for `(.+?)` over {frames} frames.*\*\*w = ([0-9.]+), t_max = ([0-9]+)\*\*", committed, re.M)}
     assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
     for path, choice in chosen.items():
         mine = {(float(r[1]), int(r[2])): {k: float(r[header.index(k)]) for k in keys}
                 for r in lines if r[0].startswith(f"`{path}`")}
-        assert set(mine) == set(sweep.CANDIDATES)
+        assert set(mine) == set(sweep.CANDIDATES[frames])
         assert sweep.choose(mine, float(sanity["real"][header.index("speed_median")]),
                             float(sanity["frames shuffled"][header.index("fd_videonet")])) == choice
     script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
-    for path, weight, interval in (("data/checkpoints/balls.pt", "HG64_DEFAULT", "HG64_DEFAULT_MAX_T"),
-                                   ("data/checkpoints/balls-independent.pt", "HG64_FT", "HG64_FT_MAX_T")):
+    for path, (weight, interval) in (("data/checkpoints/balls.pt", default),
+                                     ("data/checkpoints/balls-independent.pt", finetuned)):
         w = float(re.search(rf"{weight}=\$\{{{weight}:-([0-9.]+)\}}", script).group(1))
         t_max = int(re.search(rf"{interval}=\$\{{{interval}:-([0-9]+)\}}", script).group(1))
         assert (w, t_max) == chosen[path]

@@ -1,6 +1,7 @@
-"""History guidance over 64-frame videos, limited to an interval of noise levels: ``(w, t_max)`` swept on new noise.
+"""History guidance limited to an interval of noise levels: ``(w, t_max)`` swept on new noise, 64 and 16 frames.
 
     python data/samples/history_guidance_interval.py > data/samples/history_guidance_interval.md
+    python data/samples/history_guidance_interval.py 16 > data/samples/history_guidance_interval16.md
 
 ``history_guidance64.md`` (noise of seed 1) found that a weight above 1.25 straightens the balls' paths further but
 carries a 64-frame video away from the data (toy Fréchet distance above the "frames shuffled" row's). An exploratory
@@ -19,8 +20,16 @@ The rule, written before this script was first run: the rule of ``history_guidan
 from the file beside this one) over the candidates: the smallest median acceleration among those whose median ball
 speed stays within 10 % of the real clips' and whose toy Fréchet distance stays below the "frames shuffled" row's; no
 guidance if none qualifies. The two settings run in two processes of one thread each; every number is the same as
-in one process. The median speed is printed to three decimals: the first run printed two, and ``balls.pt``'s chosen
-row then read 1.34, below the rounded bound, where the rule had compared unrounded values (1.343 against 1.339).
+in one process.
+
+The 64-frame choice failed to hold on new noise, so the 16-frame weights of ``history_guidance.md`` (seed 1) get the
+same test: with ``16`` the script generates 32 clips of 16 frames for ``CANDIDATES[16]`` (no guidance, the 16-frame
+sweep's weights 1.5 and 2 at every level, and three intervals) and applies the same rule, speed and Fréchet guards
+(the 16-frame sweep had the speed guard only); candidates and rule written before its first run.
+
+The median speed and acceleration are printed to three decimals: the first 64-frame run printed two,
+and ``balls.pt``'s chosen row then read 1.34, below the rounded bound, where the rule had compared unrounded values
+(1.343 against 1.339); the first 16-frame run showed two of the fine-tune's rows at the same rounded acceleration.
 """
 
 import importlib.util
@@ -40,11 +49,13 @@ _spec = importlib.util.spec_from_file_location("history_guidance64", Path(__file
 HG64 = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(HG64)
 SETTINGS = HG64.SETTINGS
-# the columns of history_guidance64.md, with the median speed to three decimals: the rule compares it with a bound
-KEYS = tuple((key, 3 if key == "speed_median" else digits) for key, digits in HG64.KEYS)
+# the columns of history_guidance64.md, with the median speed and acceleration to three decimals: the rule compares
+# the speed with a bound and ranks by acceleration
+KEYS = tuple((key, 3 if key in ("speed_median", "accel_median") else digits) for key, digits in HG64.KEYS)
 
 VIDEOS, FRAMES, S_AR, STEPS, SEED, T = 32, 64, 5, 50, 2, 1000
-CANDIDATES = ((1.0, T), (1.25, T), (1.5, 500), (2.0, 500), (3.0, 500), (3.0, 250))    # (w, t_max): guide t < t_max
+CANDIDATES = {64: ((1.0, T), (1.25, T), (1.5, 500), (2.0, 500), (3.0, 500), (3.0, 250)),  # (w, t_max): t < t_max
+              16: ((1.0, T), (1.5, T), (2.0, T), (2.0, 500), (3.0, 500), (3.0, 250))}
 
 
 def choose(rows: dict, real_speed: float, shuffled_fd: float) -> tuple:
@@ -78,8 +89,9 @@ def run_setting(path: str, weak, candidates, videos: int, frames: int, steps: in
     return kept, rows
 
 
-def main(settings=SETTINGS, videos: int = VIDEOS, candidates=CANDIDATES, frames: int = FRAMES, steps: int = STEPS,
+def main(settings=SETTINGS, videos: int = VIDEOS, candidates=None, frames: int = FRAMES, steps: int = STEPS,
          workers: int = 2) -> dict:
+    candidates = CANDIDATES[frames] if candidates is None else candidates
     jobs = [(path, weak, candidates, videos, frames, steps, i == 0) for i, (path, weak) in enumerate(settings)]
     if workers > 1:
         with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
@@ -87,7 +99,7 @@ def main(settings=SETTINGS, videos: int = VIDEOS, candidates=CANDIDATES, frames:
     else:
         results = [run_setting(*job) for job in jobs]
     sanity = results[0][0]
-    print(f"{videos} videos of {frames} frames (sliding window), `s = {S_AR}`, `S = {steps}`, noise of seed {SEED}; "
+    print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {S_AR}`, `S = {steps}`, noise of seed {SEED}; "
           f"held-out real clips of seed {SEED}. History guidance with weight `w` on the frames labelled "
           f"`t < t_max` (`t_max = {T}`: every level). Medians over tracked balls, 95 % intervals over videos; "
           f"`fd_videonet` is the toy Fréchet distance (not FVD). The last column is the time to generate and score, "
@@ -116,6 +128,7 @@ def main(settings=SETTINGS, videos: int = VIDEOS, candidates=CANDIDATES, frames:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
-        sys.exit("usage: python data/samples/history_guidance_interval.py > data/samples/history_guidance_interval.md")
-    main()
+    if sys.argv[1:] not in ([], ["16"], ["64"]):
+        sys.exit("usage: python data/samples/history_guidance_interval.py [16 | 64 (default)] "
+                 "> data/samples/history_guidance_interval{16,}.md")
+    main(frames=int(sys.argv[1]) if len(sys.argv) > 1 else FRAMES)

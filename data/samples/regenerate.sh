@@ -39,22 +39,27 @@ $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
     --out "$OUT/balls-independent_16f_s5_autoguide.gif" --no-progress
 # history guidance (beyond the paper): every frame guided by the frames before it; the default model alone, and the
-# fine-tune with frame 0 autoguided; for 16-frame clips the weights chosen on the noise of seed 1 by
-# data/samples/history_guidance.md, for 64-frame videos the weight w and the interval t < t_max chosen on the noise of
-# seed 2 by data/samples/history_guidance_interval.md (t_max = 1000: every noise level; w = 1: no guidance, and no
-# history-guided GIF or table)
+# fine-tune with frame 0 autoguided; the weight w and the interval t < t_max chosen on the noise of seed 2 by
+# data/samples/history_guidance_interval16.md for 16-frame clips and data/samples/history_guidance_interval.md for
+# 64-frame videos (t_max = 1000: every noise level; w = 1: no guidance, and no history-guided GIF or table)
 HG_DEFAULT=${HG_DEFAULT:-2}
-HG_FT=${HG_FT:-1.5}
+HG_DEFAULT_MAX_T=${HG_DEFAULT_MAX_T:-500}
+HG_FT=${HG_FT:-2}
+HG_FT_MAX_T=${HG_FT_MAX_T:-500}
 HG64_DEFAULT=${HG64_DEFAULT:-1.5}
 HG64_DEFAULT_MAX_T=${HG64_DEFAULT_MAX_T:-500}
 HG64_FT=${HG64_FT:-1}
 HG64_FT_MAX_T=${HG64_FT_MAX_T:-1000}
 # the flags for weight $1 on t < $2; --history-guidance-max-t only for a limited interval
 hg_flags() { echo "--history-guidance $1"; if (( $2 < 1000 )); then echo "--history-guidance-max-t $2"; fi; }
-$PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 5 --seed 0 --num-videos 4 \
-    --history-guidance "$HG_DEFAULT" --out "$OUT/balls_16f_s5_history.gif" --no-progress
-$PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
-    --history-guidance "$HG_FT" --out "$OUT/balls-independent_16f_s5_autoguide_history.gif" --no-progress
+if [[ $HG_DEFAULT != 1 ]]; then
+    $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 5 --seed 0 --num-videos 4 \
+        $(hg_flags "$HG_DEFAULT" "$HG_DEFAULT_MAX_T") --out "$OUT/balls_16f_s5_history.gif" --no-progress
+fi
+if [[ $HG_FT != 1 ]]; then
+    $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
+        $(hg_flags "$HG_FT" "$HG_FT_MAX_T") --out "$OUT/balls-independent_16f_s5_autoguide_history.gif" --no-progress
+fi
 $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 64 --s 5 --seed 0 --num-videos 2 --autoguide "$WEAK" \
     --out "$OUT/balls-independent_64f_s5_autoguide.gif" --no-progress
 if [[ $HG64_DEFAULT != 1 ]]; then
@@ -68,7 +73,7 @@ if [[ $HG64_FT != 1 ]]; then
 fi
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
-    hg_default=$HG_DEFAULT hg_ft=$HG_FT max_t_default=1000 max_t_ft=1000
+    hg_default=$HG_DEFAULT hg_ft=$HG_FT max_t_default=$HG_DEFAULT_MAX_T max_t_ft=$HG_FT_MAX_T
     if (( frames == 64 )); then
         hg_default=$HG64_DEFAULT hg_ft=$HG64_FT max_t_default=$HG64_DEFAULT_MAX_T max_t_ft=$HG64_FT_MAX_T
     fi
