@@ -291,9 +291,9 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         if guided:
             out = out[B:] + cfg_scale * (out[:B] - out[B:])
         first = max(ready, lo + 1)                     # frames with history in the window: [first, stop)
-        guide = torch.arange(first, stop)
-        guide = guide[t[first:stop] < max_t]           # ... and labelled inside the guidance interval
-        if history_guidance != 1.0 and len(guide):
+        # ... labelled inside the guidance interval: the frames history guidance changes (none without it)
+        guide = torch.arange(first, stop)[t[first:stop] < max_t] if history_guidance != 1.0 else ()
+        if len(guide):
             n = len(guide)
             alone_in = (fed[:, guide].reshape(B * n, 1, *x.shape[2:]), t[guide].repeat(B)[:, None])
             alone = model(*alone_in, *(() if labels is None else (labels.repeat_interleave(n),)))
