@@ -67,7 +67,8 @@ def train_parser() -> argparse.ArgumentParser:
                    help="with --first-frame-band: K band draws of frame 0 per clip and step (default 1)")
     p.add_argument("--init-from", metavar="FILE",
                    help="start the DiT from an exported checkpoint (its tokenizer and EMA weights) instead of random "
-                        "weights: a fine-tune under this command's recipe (--stage dit only)")
+                        "weights: a fine-tune under this command's recipe (--stage dit only); a larger --depth appends new "
+                        "blocks that start as the identity")
     p.add_argument("--mask", choices=MASKS, help="attention mask (leaky needs --num-context-tokens >= 1)")
     p.add_argument("--num-context-tokens", type=int, help="learned context tokens prepended to the sequence")
     p.add_argument("--official-residual", action="store_true", default=None,

@@ -7,8 +7,11 @@ EMA) become the starting weights of both the trained model and its EMA. The opti
 and the random generators start afresh, from the run's own config. An export holds fp16 weights, so the run starts from
 those rounded weights and recomputes its latent statistics with the rounded tokenizer.
 
-A fine-tune keeps the architecture (every field of :data:`ARCHITECTURE`); the data, the seed and the whole training
-recipe are the run's own.
+A fine-tune keeps the architecture (every field of :data:`ARCHITECTURE`) with one exception: it may **grow the
+depth** (``--depth`` larger than the export's). The export's blocks keep their weights and places; the new blocks are
+appended after them, freshly initialised. Their adaLN-Zero gates start at 0, so each new block starts as the identity
+and the grown network computes exactly the function of the export (a test checks it): training starts from the
+export's model with more room to improve it. The data, the seed and the whole training recipe are the run's own.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from ardiff_edu import checkpoint as ckpt
 from ardiff_edu import distributed as dist
 from ardiff_edu.config import FIXED_ON_RESUME, TrainConfig, build_tokenizer
 
-__all__ = ["ARCHITECTURE", "load_init", "install_tokenizer", "dit_weights"]
+__all__ = ["ARCHITECTURE", "load_init", "install_tokenizer", "load_dit"]
 
 #: What a fine-tune must share with the checkpoint it starts from: the shapes of the tokenizer and of the DiT.
 ARCHITECTURE = tuple(f for f in FIXED_ON_RESUME if f not in ("dataset", "num_clips", "data_seed", "seed", "init_from"))
@@ -32,8 +35,11 @@ def load_init(path, cfg: TrainConfig) -> dict:
         raise ValueError(f"init_from={str(path)!r} is a run checkpoint, not an exported one: --resume continues a "
                          f"run; to start a new one from it, export it first (train --export RUN --to FILE)")
     init = TrainConfig.from_dict(ck["config"])
+    if cfg.depth < init.depth:
+        raise ValueError(f"cannot start from {str(path)!r} with depth={cfg.depth}: it has {init.depth} blocks; a "
+                         f"fine-tune can add blocks (depth >= {init.depth}), not remove them")
     for name in ARCHITECTURE:
-        if getattr(init, name) != getattr(cfg, name):
+        if name != "depth" and getattr(init, name) != getattr(cfg, name):
             raise ValueError(f"cannot start from {str(path)!r}: it was trained with {name}={getattr(init, name)!r} "
                              f"and this run has {name}={getattr(cfg, name)!r}; a fine-tune keeps the architecture "
                              f"({', '.join(ARCHITECTURE)})")
@@ -61,9 +67,17 @@ def install_tokenizer(cfg: TrainConfig, out, rank: int = 0) -> dict:
     return ck
 
 
-def dit_weights(ck: dict) -> dict[str, torch.Tensor]:
-    """The export's DiT (EMA) weights in fp32, to load into a freshly built DiT."""
-    return _fp32(ck["dit"])
+def load_dit(model: torch.nn.Module, ck: dict) -> None:
+    """Load the export's DiT (EMA) weights, in fp32, into the freshly built ``model`` of the run.
+
+    A model deeper than the export keeps its own fresh blocks ``depth_export, ..., depth - 1`` (identity at the start,
+    see the module's docstring); every other weight must come from the export."""
+    first_new = TrainConfig.from_dict(ck["config"]).depth
+    missing, unexpected = model.load_state_dict(_fp32(ck["dit"]), strict=False)
+    new = [k for k in missing if k.startswith("blocks.") and int(k.split(".")[1]) >= first_new]
+    if unexpected or len(new) != len(missing):
+        raise ValueError(f"the export's DiT does not fit the run's: unexpected {unexpected}, missing "
+                         f"{sorted(set(missing) - set(new))}")
 
 
 def _fp32(state: dict) -> dict[str, torch.Tensor]:

@@ -201,7 +201,7 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
             extra["init_meta"] = init["meta"] if init is not None else saved.get("init_meta")
         model = build_dit(cfg, num_tokens)
         if init is not None:
-            model.load_state_dict(finetune.dit_weights(init))
+            finetune.load_dit(model, init)
         total, base_lr, decay, wd, sched_kind = cfg.steps, cfg.lr, cfg.ema_decay, cfg.weight_decay, cfg.lr_schedule
         warmup = cfg.warmup
         noise_schedule = NoiseSchedule(cfg.num_timesteps)

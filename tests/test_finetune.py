@@ -9,7 +9,7 @@ import torch
 from ardiff_edu import finetune
 from ardiff_edu.checkpoint import load_file, read_log
 from ardiff_edu.cli import train_main
-from ardiff_edu.pipeline import export
+from ardiff_edu.pipeline import export, load_pipeline
 from ardiff_edu.train import PRESETS, preflight, train
 
 torch.set_num_threads(2)
@@ -93,3 +93,30 @@ def test_the_command_line_fine_tunes_and_refuses_both_stages(exported, tmp_path,
     assert "--init-from" in (out / "commands.txt").read_text()
     saved = load_file(out / "dit.pt")["config"]
     assert saved["init_from"] == str(exported) and saved["first_frame_draws"] == 3
+
+
+def test_a_fine_tune_can_grow_the_depth_and_starts_as_the_same_function(exported, tmp_path):
+    ck = load_file(exported)
+    depth = ck["config"]["depth"]
+    grown = train(replace(SMOKE, init_from=str(exported), depth=depth + 2, steps=0), tmp_path / "g", "dit",
+                  progress=False)["model"]
+    assert len(grown.blocks) == depth + 2
+    base = PRESETS["balls-smoke"]
+    old = load_pipeline(exported).model.float()
+    x = torch.randn(2, base.num_frames, old.num_tokens, old.token_dim, generator=torch.Generator().manual_seed(0))
+    t = torch.randint(0, base.num_timesteps, (2, base.num_frames), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(grown.eval()(x, t), old.eval()(x, t))           # new blocks: the identity at step 0
+    sd = grown.state_dict()
+    assert all(torch.equal(sd[k], v.float()) for k, v in ck["dit"].items())  # the export's blocks kept in place
+    assert not torch.equal(sd[f"blocks.{depth}.qkv.weight"], sd["blocks.0.qkv.weight"])
+    done = train(replace(SMOKE, init_from=str(exported), depth=depth + 2), tmp_path / "g", "dit", resume=True,
+                 progress=False)
+    assert done["step"] == SMOKE.steps
+    assert done["model"].blocks[depth].ada[-1].weight.abs().sum() > 0       # the new blocks' gates learn
+    bigger = export(tmp_path / "g", tmp_path / "g.pt")                    # a grown export loads and samples
+    assert len(load_pipeline(bigger).model.blocks) == depth + 2
+    with pytest.raises(ValueError, match=rf"with depth={depth + 1}: it has {depth + 2} blocks; a fine-tune can add "
+                                         rf"blocks \(depth >= {depth + 2}\), not remove them"):
+        train(replace(SMOKE, init_from=str(bigger), depth=depth + 1), tmp_path / "s", "dit", progress=False)
+    assert not (tmp_path / "s" / "dit.pt").exists()

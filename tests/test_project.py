@@ -5,6 +5,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -343,12 +344,25 @@ def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monk
     clips chosen, the straight-line and tokenizer references) are the committed ones."""
     next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
     monkeypatch.chdir(REPO_ROOT)
-    _keeping_threads(next_frame.main, ["data/checkpoints/balls-independent.pt"], seeds=1, weights=(1.0, 2.0))
+    _keeping_threads(next_frame.main, ["data/checkpoints/balls-independent.pt"], seeds=1, weights=(1.0, 2.0),
+                     along=True)
     printed = capsys.readouterr().out.splitlines()
     committed = (REPO_ROOT / "data" / "samples" / "next_frame.md").read_text().splitlines()
-    assert printed[4:6] == committed[4:6] and "constant velocity" in printed[4] and "tokenizer" in printed[5]
+    assert "bias along the motion" in printed[2] and all(line.endswith(" | |") for line in printed[4:6])
+    assert [line[:-4] for line in printed[4:6]] == committed[4:6]      # --along only adds columns
+    assert "constant velocity" in printed[4] and "tokenizer" in printed[5]
     tokenizer_error = float(committed[5].strip("| ").split(" | ")[2])
     assert "history guidance w = 2" in printed[7] and "history guidance" not in printed[6]
     for line in printed[6:8]:
-        error, bias, spread = (float(c) for c in line.strip("| ").split(" | ")[2:])
+        cells = line.strip("| ").split(" | ")
+        error, bias, spread = (float(c) for c in cells[2:5])
         assert spread == 0.0 and bias == error > tokenizer_error              # one noise: no spread, all bias
+        signed, absolute = (float(c) for c in cells[5].split("; "))
+        assert abs(signed) <= absolute <= bias + 1e-3 and float(cells[6]) <= bias + 1e-3
+
+
+def test_next_frame_splits_an_offset_along_and_across_the_motion():
+    next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
+    motion = np.array([[2.0, 0.0], [0.0, -1.0], [3.0, 4.0]])
+    offset = np.array([[-0.5, 0.2], [0.0, 0.3], [0.6, 0.8]])                 # lags; lags; runs ahead by 1 px
+    assert next_frame.along_across(offset, motion) == pytest.approx((-0.3, 0.5, 0.0))

@@ -16,7 +16,9 @@ are given their first ``GIVEN`` frames, and the model generates frame ``GIVEN`` 
 Beside them: the same real frame through the tokenizer alone (the floor of any DiT on these latents), and a ball
 moved on at the constant velocity of the two frames before (how far the data itself is from straight motion, bounces
 included). Clips where a generated frame does not hold exactly one ball for every noise are left out and counted.
-``--history-guidance W ...`` repeats every checkpoint's row with history guidance of weight ``W``
+``--along`` adds two columns that split the bias by the ball's real motion into frame ``GIVEN``: **along** it
+(the signed median, negative = the mean generated ball lags behind the real one, positive = it runs ahead; then the
+median of its absolute value) and **across** it (the median of the absolute sideways part). ``--history-guidance W ...`` repeats every checkpoint's row with history guidance of weight ``W``
 (:func:`ardiff_edu.ddim.sample`; ``1`` = none), which shows how that guidance trades the two parts.
 Positions in pixels of the 32×32 frame, the tracker of every other table (:func:`ardiff_edu.metrics.detect_blobs`),
 one thread, deterministic.
@@ -39,7 +41,16 @@ def lone_ball(videos: np.ndarray, frame: int) -> np.ndarray:
     return np.array([b[0][0]["centroid"] if len(b[0]) == 1 else (np.nan, np.nan) for b in blobs], dtype=float)
 
 
-def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,)) -> None:
+def along_across(offset: np.ndarray, motion: np.ndarray) -> tuple[float, float, float]:
+    """Medians of the signed and of the absolute part of ``offset (M, 2)`` along ``motion (M, 2)``, and of the absolute
+    part across it."""
+    unit = motion / np.linalg.norm(motion, axis=1, keepdims=True)
+    along = (offset * unit).sum(axis=1)
+    across = offset[:, 0] * unit[:, 1] - offset[:, 1] * unit[:, 0]
+    return float(np.median(along)), float(np.median(np.abs(along))), float(np.median(np.abs(across)))
+
+
+def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,), along: bool = False) -> None:
     torch.set_num_threads(1)
     first = load_pipeline(paths[0])
     real, _ = real_clips(first, clips, GIVEN + 1, seed=SEED)
@@ -50,15 +61,17 @@ def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,
     print(f"{len(real)} of {clips} held-out clips (seed {SEED}) hold one ball in each of their first {GIVEN + 1} "
           f"frames; frame {GIVEN} generated after {GIVEN} real ones with {seeds} noises (seeds 0-{seeds - 1}), "
           f"`S = {STEPS}`. Distances in pixels (32×32 frames), medians.\n")
-    print("| frame 8 from | clips | error | bias (mean over noises) | spread (around that mean) |")
-    print("|---|---|---|---|---|")
+    extra = " bias along the motion (signed; absolute) | bias across it |" if along else ""
+    print("| frame 8 from | clips | error | bias (mean over noises) | spread (around that mean) |" + extra)
+    print("|---|---|---|---|---|" + "---|---|" * along)
+    blank = " | |" if along else ""
     straight = 2 * centres[GIVEN - 1] - centres[GIVEN - 2]
     print(f"| constant velocity of frames {GIVEN - 2}-{GIVEN - 1} | {len(real)} "
-          f"| {np.median(np.linalg.norm(straight - truth, axis=1)):.3f} | | |")
+          f"| {np.median(np.linalg.norm(straight - truth, axis=1)):.3f} | | |{blank}")
     through = lone_ball(first.decode_uint8(first.encode_uint8(real)), GIVEN)
     ok = ~np.isnan(through).any(axis=1)
     print(f"| the real frame through the tokenizer | {ok.sum()} "
-          f"| {np.median(np.linalg.norm(through[ok] - truth[ok], axis=1)):.3f} | | |", flush=True)
+          f"| {np.median(np.linalg.norm(through[ok] - truth[ok], axis=1)):.3f} | | |{blank}", flush=True)
     for path in paths:
         pipe = load_pipeline(path)
         for w in weights:
@@ -69,9 +82,14 @@ def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,
             got, at = got[:, ok], truth[ok]
             mean = got.mean(axis=0)
             name = f"`{path}`" + (f", history guidance w = {w:g}" if w != 1 else "")
+            split = ""
+            if along:
+                moved = at - centres[GIVEN - 1][ok]
+                still = np.linalg.norm(moved, axis=1) == 0            # no direction to split by
+                split = " {:+.3f}; {:.3f} | {:.3f} |".format(*along_across((mean - at)[~still], moved[~still]))
             print(f"| {name} | {ok.sum()} | {np.median(np.linalg.norm(got - at, axis=2)):.3f} "
                   f"| {np.median(np.linalg.norm(mean - at, axis=1)):.3f} "
-                  f"| {np.median(np.linalg.norm(got - mean, axis=2)):.3f} |", flush=True)
+                  f"| {np.median(np.linalg.norm(got - mean, axis=2)):.3f} |{split}", flush=True)
 
 
 if __name__ == "__main__":
@@ -79,5 +97,6 @@ if __name__ == "__main__":
     parser.add_argument("checkpoints", nargs="+")
     parser.add_argument("--history-guidance", type=float, nargs="+", default=[1.0],
                         help="weights of history guidance, one row each (1 = none)")
+    parser.add_argument("--along", action="store_true", help="split the bias along and across the real motion")
     args = parser.parse_args()
-    main(args.checkpoints, weights=tuple(args.history_guidance))
+    main(args.checkpoints, weights=tuple(args.history_guidance), along=args.along)
