@@ -24,7 +24,7 @@ _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 _OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps",
               "sync_fraction", "first_frame_band", "first_frame_draws", "init_from", "mask", "num_context_tokens",
               "official_residual", "prediction", "ema_decay", "device", "precision", "compile", "seed", "ckpt_every",
-              "keep_every", "log_every", "cache", "workers")
+              "keep_every", "log_every", "cache", "workers", "num_clips", "data_seed")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -78,6 +78,9 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", dest="cache", metavar="CACHE",
                    help="a clip cache made by `python -m ardiff_edu prepare`, streamed (the *-paper presets need one)")
     p.add_argument("--workers", type=int, help="data-loader worker processes per training process (with --data)")
+    p.add_argument("--num-clips", type=int, help="clips of generated training data (default: the preset's)")
+    p.add_argument("--data-seed", type=int, help="seed of the generated training data (default: the preset's; "
+                   "held-out clips use 10000 and up)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default: the preset's)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="fp32, bf16 autocast, or auto: the faster of the two, measured when the run starts")

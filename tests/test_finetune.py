@@ -89,10 +89,12 @@ def test_the_command_line_fine_tunes_and_refuses_both_stages(exported, tmp_path,
     assert train_main(args + ["--stage", "all"]) == 1
     assert "--stage dit only" in capsys.readouterr().err and not out.exists()      # nothing written
     assert train_main(args + ["--stage", "dit", "--steps", "2", "--first-frame-band", "450", "900",
-                              "--first-frame-draws", "3"]) == 0
+                              "--first-frame-draws", "3", "--num-clips", "24", "--data-seed", "7"]) == 0
     assert "--init-from" in (out / "commands.txt").read_text()
     saved = load_file(out / "dit.pt")["config"]
     assert saved["init_from"] == str(exported) and saved["first_frame_draws"] == 3
+    assert (saved["num_clips"], saved["data_seed"]) == (24, 7)                 # a fine-tune on other data
+    assert torch.load(out / "latents.pt", weights_only=False)["latents"].shape[0] == 24
 
 
 def test_a_fine_tune_can_grow_the_depth_and_starts_as_the_same_function(exported, tmp_path):

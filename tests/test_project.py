@@ -345,15 +345,19 @@ def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monk
     next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
     monkeypatch.chdir(REPO_ROOT)
     _keeping_threads(next_frame.main, ["data/checkpoints/balls-independent.pt"], seeds=1, weights=(1.0, 2.0),
-                     along=True)
+                     along=True, context_noise=(0, 200))
     printed = capsys.readouterr().out.splitlines()
     committed = (REPO_ROOT / "data" / "samples" / "next_frame.md").read_text().splitlines()
     assert "bias along the motion" in printed[2] and all(line.endswith(" | |") for line in printed[4:6])
     assert [line[:-4] for line in printed[4:6]] == committed[4:6]      # --along only adds columns
     assert "constant velocity" in printed[4] and "tokenizer" in printed[5]
     tokenizer_error = float(committed[5].strip("| ").split(" | ")[2])
-    assert "history guidance w = 2" in printed[7] and "history guidance" not in printed[6]
-    for line in printed[6:8]:
+    names = [line.split(" | ")[0] for line in printed[6:10]]
+    assert [("history guidance w = 2" in n, "fed at t = 200" in n) for n in names] == [
+        (False, False), (False, True), (True, False), (True, True)]
+    rows = [line.strip("| ").split(" | ") for line in printed[6:10]]
+    assert rows[1][2:] != rows[0][2:] and rows[3][2:] != rows[2][2:]         # the noisy history is another input
+    for line in printed[6:10]:
         cells = line.strip("| ").split(" | ")
         error, bias, spread = (float(c) for c in cells[2:5])
         assert spread == 0.0 and bias == error > tokenizer_error              # one noise: no spread, all bias
@@ -366,3 +370,18 @@ def test_next_frame_splits_an_offset_along_and_across_the_motion():
     motion = np.array([[2.0, 0.0], [0.0, -1.0], [3.0, 4.0]])
     offset = np.array([[-0.5, 0.2], [0.0, 0.3], [0.6, 0.8]])                 # lags; lags; runs ahead by 1 px
     assert next_frame.along_across(offset, motion) == pytest.approx((-0.3, 0.5, 0.0))
+
+
+def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
+    """--training-clips: the clips come from the first checkpoint's own training data, not the held-out ones."""
+    next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
+    monkeypatch.chdir(REPO_ROOT)
+    from ardiff_edu.pipeline import load_pipeline
+    from ardiff_edu.train import load_clips
+    path = "data/checkpoints/balls.pt"
+    _keeping_threads(next_frame.main, [path], clips=24, seeds=1, training_clips=True)
+    printed = capsys.readouterr().out.splitlines()
+    assert f"of 24 training clips of `{path}` (its first 24: 10000 clips, data seed 0)" in printed[0]
+    train = load_clips(load_pipeline(path).config)[0][:24, :next_frame.GIVEN + 1].numpy()
+    lone = ~np.isnan(np.stack([next_frame.lone_ball(train, f) for f in range(next_frame.GIVEN + 1)])).any(axis=(0, 2))
+    assert printed[0].startswith(f"{lone.sum()} of 24 ") and f"| {lone.sum()} |" in printed[4]

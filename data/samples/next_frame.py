@@ -16,10 +16,14 @@ are given their first ``GIVEN`` frames, and the model generates frame ``GIVEN`` 
 Beside them: the same real frame through the tokenizer alone (the floor of any DiT on these latents), and a ball
 moved on at the constant velocity of the two frames before (how far the data itself is from straight motion, bounces
 included). Clips where a generated frame does not hold exactly one ball for every noise are left out and counted.
-``--along`` adds two columns that split the bias by the ball's real motion into frame ``GIVEN``: **along** it
-(the signed median, negative = the mean generated ball lags behind the real one, positive = it runs ahead; then the
-median of its absolute value) and **across** it (the median of the absolute sideways part). ``--history-guidance W ...`` repeats every checkpoint's row with history guidance of weight ``W``
-(:func:`ardiff_edu.ddim.sample`; ``1`` = none), which shows how that guidance trades the two parts.
+``--along`` adds two columns that split the bias by the ball's real motion into frame ``GIVEN``: **along** it (the
+signed median, negative = the mean generated ball lags behind the real one, positive = it runs ahead; then the median
+of its absolute value) and **across** it (the median of the absolute sideways part). ``--history-guidance W ...``
+repeats every checkpoint's row with history guidance of weight ``W`` (:func:`ardiff_edu.ddim.sample`; ``1`` = none),
+which shows how that guidance trades the two parts; ``--context-noise TAU ...`` with the given real frames fed noised
+to timestep ``TAU`` (``0`` = clean, as the sampler feeds finished frames), which asks whether clean history, rare in
+training, is what the model misreads; ``--training-clips`` takes the clips from the first checkpoint's training data
+instead, which asks whether the model fits the clips it was trained on more precisely than new ones.
 Positions in pixels of the 32×32 frame, the tracker of every other table (:func:`ardiff_edu.metrics.detect_blobs`),
 one thread, deterministic.
 """
@@ -31,6 +35,7 @@ import torch
 
 from ardiff_edu.metrics import detect_blobs
 from ardiff_edu.pipeline import generate, load_pipeline, real_clips
+from ardiff_edu.train import load_clips
 
 CLIPS, GIVEN, SEEDS, STEPS, SEED = 128, 8, 8, 50, 0
 
@@ -50,15 +55,22 @@ def along_across(offset: np.ndarray, motion: np.ndarray) -> tuple[float, float, 
     return float(np.median(along)), float(np.median(np.abs(along))), float(np.median(np.abs(across)))
 
 
-def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,), along: bool = False) -> None:
+def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,), along: bool = False,
+         context_noise=(0,), training_clips: bool = False) -> None:
     torch.set_num_threads(1)
     first = load_pipeline(paths[0])
-    real, _ = real_clips(first, clips, GIVEN + 1, seed=SEED)
+    if training_clips:                    # the first clips of the data the first checkpoint was trained on
+        real = load_clips(first.config)[0][:clips, :GIVEN + 1].numpy()
+        source = f"training clips of `{paths[0]}` (its first {clips}: {first.config.num_clips} clips, data seed " \
+                 f"{first.config.data_seed})"
+    else:
+        real, _ = real_clips(first, clips, GIVEN + 1, seed=SEED)
+        source = f"held-out clips (seed {SEED})"
     centres = np.stack([lone_ball(real, f) for f in range(GIVEN + 1)])                 # (frames, M, 2)
     keep = ~np.isnan(centres).any(axis=(0, 2))
     real, centres = real[keep], centres[:, keep]
     truth = centres[GIVEN]
-    print(f"{len(real)} of {clips} held-out clips (seed {SEED}) hold one ball in each of their first {GIVEN + 1} "
+    print(f"{len(real)} of {clips} {source} hold one ball in each of their first {GIVEN + 1} "
           f"frames; frame {GIVEN} generated after {GIVEN} real ones with {seeds} noises (seeds 0-{seeds - 1}), "
           f"`S = {STEPS}`. Distances in pixels (32×32 frames), medians.\n")
     extra = " bias along the motion (signed; absolute) | bias across it |" if along else ""
@@ -74,14 +86,16 @@ def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,
           f"| {np.median(np.linalg.norm(through[ok] - truth[ok], axis=1)):.3f} | | |{blank}", flush=True)
     for path in paths:
         pipe = load_pipeline(path)
-        for w in weights:
+        for w, tau in [(w, tau) for w in weights for tau in context_noise]:
             got = np.stack([lone_ball(generate(pipe, len(real), GIVEN + 1, s=STEPS, num_steps=STEPS, seed=seed,
-                                               prefix_frames=real[:, :GIVEN], history_guidance=w), GIVEN)
+                                               prefix_frames=real[:, :GIVEN], history_guidance=w,
+                                               context_noise=tau), GIVEN)
                             for seed in range(seeds)])
             ok = ~np.isnan(got).any(axis=(0, 2))
             got, at = got[:, ok], truth[ok]
             mean = got.mean(axis=0)
-            name = f"`{path}`" + (f", history guidance w = {w:g}" if w != 1 else "")
+            name = (f"`{path}`" + (f", history guidance w = {w:g}" if w != 1 else "")
+                    + (f", the real frames fed at t = {tau}" if tau else ""))
             split = ""
             if along:
                 moved = at - centres[GIVEN - 1][ok]
@@ -98,5 +112,10 @@ if __name__ == "__main__":
     parser.add_argument("--history-guidance", type=float, nargs="+", default=[1.0],
                         help="weights of history guidance, one row each (1 = none)")
     parser.add_argument("--along", action="store_true", help="split the bias along and across the real motion")
+    parser.add_argument("--context-noise", type=int, nargs="+", default=[0], metavar="TAU",
+                        help="feed the given real frames noised to timestep TAU, one row each (0 = clean)")
+    parser.add_argument("--training-clips", action="store_true",
+                        help="the first checkpoint's training clips instead of held-out ones")
     args = parser.parse_args()
-    main(args.checkpoints, weights=tuple(args.history_guidance), along=args.along)
+    main(args.checkpoints, weights=tuple(args.history_guidance), along=args.along,
+         context_noise=tuple(args.context_noise), training_clips=args.training_clips)
