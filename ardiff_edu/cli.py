@@ -67,8 +67,8 @@ def train_parser() -> argparse.ArgumentParser:
                    help="with --first-frame-band: K band draws of frame 0 per clip and step (default 1)")
     p.add_argument("--init-from", metavar="FILE",
                    help="start the DiT from an exported checkpoint (its tokenizer and EMA weights) instead of random "
-                        "weights: a fine-tune under this command's recipe (--stage dit only); a larger --depth appends new "
-                        "blocks that start as the identity")
+                        "weights: a fine-tune under this command's recipe (--stage dit only); a larger --depth "
+                        "appends new blocks that start as the identity")
     p.add_argument("--mask", choices=MASKS, help="attention mask (leaky needs --num-context-tokens >= 1)")
     p.add_argument("--num-context-tokens", type=int, help="learned context tokens prepended to the sequence")
     p.add_argument("--official-residual", action="store_true", default=None,
@@ -79,8 +79,8 @@ def train_parser() -> argparse.ArgumentParser:
                    help="a clip cache made by `python -m ardiff_edu prepare`, streamed (the *-paper presets need one)")
     p.add_argument("--workers", type=int, help="data-loader worker processes per training process (with --data)")
     p.add_argument("--num-clips", type=int, help="clips of generated training data (default: the preset's)")
-    p.add_argument("--data-seed", type=int, help="seed of the generated training data (default: the preset's; "
-                   "held-out clips use 10000 and up)")
+    p.add_argument("--data-seed", type=int, help="seed of the generated training data, below 10000 "
+                   "(held-out clips use 10000 and up; default: the preset's)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default: the preset's)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="fp32, bf16 autocast, or auto: the faster of the two, measured when the run starts")

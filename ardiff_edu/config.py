@@ -30,10 +30,13 @@ from ardiff_edu.models.titok import TiTokTokenizer
 from ardiff_edu.noise import PREDICTIONS
 from ardiff_edu.utils import check_choice, check_float, check_int
 
-__all__ = ["STAGES", "DATASETS", "CACHE_DATASETS", "PRECISIONS", "LR_SCHEDULES", "TOKENIZERS", "TrainConfig",
-           "PRESETS", "PAPER_PRESETS", "FIXED_ON_RESUME", "resumed_config", "build_tokenizer", "build_dit"]
+__all__ = ["STAGES", "HELD_OUT_SEED", "DATASETS", "CACHE_DATASETS", "PRECISIONS", "LR_SCHEDULES", "TOKENIZERS",
+           "TrainConfig", "PRESETS", "PAPER_PRESETS", "FIXED_ON_RESUME", "resumed_config", "build_tokenizer",
+           "build_dit"]
 
 STAGES = ("tokenizer", "dit")
+#: Seeds of held-out clips start here; training data seeds (``data_seed``) stay below it.
+HELD_OUT_SEED = 10_000
 #: dataset name -> the generator in :mod:`ardiff_edu.data`.
 DATASETS = {"balls": "bouncing_balls", "digits": "moving_digits", "sky": "sky_timelapse", "taichi": "taichi",
             "faces": "faces", "ucf": "ucf_actions"}
@@ -114,6 +117,7 @@ class TrainConfig:
                           ("first_frame_draws", 1), ("steps", 0), ("batch_size", 1), ("grad_accum", 1), ("warmup", 0),
                           ("seed", 0), ("ckpt_every", 1), ("keep_every", 0), ("log_every", 1)]:
             check_int(name, getattr(self, name), low)
+        check_int("data_seed", self.data_seed, 0, HELD_OUT_SEED - 1)      # the held-out clips are never trained on
         check_width(self.width, self.heads)              # before a run writes anything, as the DiT would
         if self.num_classes is not None:
             check_int("num_classes", self.num_classes, 1)

@@ -24,6 +24,7 @@ from ardiff_edu.ad import OVERFLOW_MODES, ad_schedule
 from ardiff_edu.ddim import sample
 from ardiff_edu.models import DiT, FrameTokenizer
 from ardiff_edu.noise import NoiseSchedule
+from ardiff_edu.config import HELD_OUT_SEED
 from ardiff_edu.train import TrainConfig, build_dit, build_tokenizer, load_clips
 from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_int, fastest
 from ardiff_edu.video import to_float, to_uint8
@@ -36,8 +37,6 @@ DEFAULT_CHECKPOINT = DATA_DIR / "checkpoints" / "balls.pt"
 #: The autoguidance weight ``w`` of the command lines: the one whose first frames' ball counts came closest to the
 #: data's for the default model guided by the FoPP ablation arm (``python data/samples/autoguidance.py``).
 AUTOGUIDE_SCALE = 4.0
-#: Seeds of held-out clips start here (the training data uses ``data_seed``, 0 by default).
-HELD_OUT_SEED = 10_000
 
 
 @dataclass

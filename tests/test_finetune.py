@@ -94,6 +94,9 @@ def test_the_command_line_fine_tunes_and_refuses_both_stages(exported, tmp_path,
     saved = load_file(out / "dit.pt")["config"]
     assert saved["init_from"] == str(exported) and saved["first_frame_draws"] == 3
     assert (saved["num_clips"], saved["data_seed"]) == (24, 7)                 # a fine-tune on other data
+    bad = tmp_path / "held-out"
+    assert train_main(args[:-3] + ["--out", str(bad), "--no-progress", "--data-seed", "10000"]) == 1
+    assert "data_seed must be in [0, 9999], got 10000" in capsys.readouterr().err and not bad.exists()
     assert torch.load(out / "latents.pt", weights_only=False)["latents"].shape[0] == 24
 
 
