@@ -110,7 +110,7 @@ class TrainConfig:
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS)
-        for name, low in [("num_clips", 1), ("num_frames", 1), ("image_size", 4), ("data_seed", 0), ("workers", 0),
+        for name, low in [("num_clips", 1), ("num_frames", 1), ("image_size", 4), ("workers", 0),
                           ("token_dim", 1), ("tok_width", 1), ("tok_depth", 1), ("tok_heads", 1), ("tok_patch", 1),
                           ("tok_tokens", 1), ("tok_steps", 0), ("tok_batch_size", 1), ("tok_grad_accum", 1),
                           ("width", 4), ("depth", 1), ("heads", 1), ("num_context_tokens", 0), ("num_timesteps", 2),

@@ -21,10 +21,10 @@ import torch
 
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu.ad import OVERFLOW_MODES, ad_schedule
+from ardiff_edu.config import HELD_OUT_SEED
 from ardiff_edu.ddim import sample
 from ardiff_edu.models import DiT, FrameTokenizer
 from ardiff_edu.noise import NoiseSchedule
-from ardiff_edu.config import HELD_OUT_SEED
 from ardiff_edu.train import TrainConfig, build_dit, build_tokenizer, load_clips
 from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_int, fastest
 from ardiff_edu.video import to_float, to_uint8
