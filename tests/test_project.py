@@ -372,6 +372,25 @@ def test_next_frame_splits_an_offset_along_and_across_the_motion():
     assert next_frame.along_across(offset, motion) == pytest.approx((-0.3, 0.5, 0.0))
 
 
+def test_latent_rules_table_is_what_its_script_prints(capsys, monkeypatch):
+    """data/samples/latent_rules.md: the rows of the first checkpoint, re-made here, are the committed ones
+    (deterministic, one thread); the committed file's other checkpoint only adds its own rows."""
+    latent_rules = _script(REPO_ROOT / "data" / "samples" / "latent_rules.py")
+    monkeypatch.chdir(REPO_ROOT)
+    first, other = "data/checkpoints/balls-independent.pt", "data/checkpoints/balls.pt"
+    _keeping_threads(latent_rules.main, [first])
+    printed = capsys.readouterr().out.splitlines()
+    committed = (REPO_ROOT / "data" / "samples" / "latent_rules.md").read_text().splitlines()
+    assert printed == [line for line in committed if f"`{other}`" not in line]
+    assert sum(f"`{other}`" in line for line in committed) == 2              # its sample row and its loss row
+    rows = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")
+            for line in printed if line.startswith("| ")}
+    copy, tokenizer = float(rows["copy: z_7"][2]), float(rows["the real frame through the tokenizer"][2])
+    assert tokenizer < 0.05 < 1.0 < copy                                   # the ball moves about 1.5 px a frame
+    losses = [float(c) for c in rows[f"`{first}`"][1:]]
+    assert losses == sorted(losses) and losses[0] < losses[-1]             # more noise, less precise
+
+
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
     """--training-clips: the clips come from the first checkpoint's own training data, not the held-out ones."""
     next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")

@@ -55,20 +55,27 @@ def along_across(offset: np.ndarray, motion: np.ndarray) -> tuple[float, float, 
     return float(np.median(along)), float(np.median(np.abs(along))), float(np.median(np.abs(across)))
 
 
-def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,), along: bool = False,
-         context_noise=(0,), training_clips: bool = False) -> None:
-    torch.set_num_threads(1)
-    first = load_pipeline(paths[0])
+def one_ball_clips(first, path: str, clips: int = CLIPS, training_clips: bool = False):
+    """``(real, centres, source)``: the clips of ``clips`` held-out ones (or the first of ``first``'s training data)
+    whose first ``GIVEN + 1`` frames each hold one ball, uint8 ``(M, GIVEN + 1, H, W, 3)``; the ball's centre in each
+    frame ``(GIVEN + 1, M, 2)``; and where the clips come from, in words."""
     if training_clips:                    # the first clips of the data the first checkpoint was trained on
         real = load_clips(first.config)[0][:clips, :GIVEN + 1].numpy()
-        source = f"training clips of `{paths[0]}` (its first {clips}: {first.config.num_clips} clips, data seed " \
+        source = f"training clips of `{path}` (its first {clips}: {first.config.num_clips} clips, data seed " \
                  f"{first.config.data_seed})"
     else:
         real, _ = real_clips(first, clips, GIVEN + 1, seed=SEED)
         source = f"held-out clips (seed {SEED})"
     centres = np.stack([lone_ball(real, f) for f in range(GIVEN + 1)])                 # (frames, M, 2)
     keep = ~np.isnan(centres).any(axis=(0, 2))
-    real, centres = real[keep], centres[:, keep]
+    return real[keep], centres[:, keep], source
+
+
+def main(paths: list[str], clips: int = CLIPS, seeds: int = SEEDS, weights=(1.0,), along: bool = False,
+         context_noise=(0,), training_clips: bool = False) -> None:
+    torch.set_num_threads(1)
+    first = load_pipeline(paths[0])
+    real, centres, source = one_ball_clips(first, paths[0], clips, training_clips)
     truth = centres[GIVEN]
     print(f"{len(real)} of {clips} {source} hold one ball in each of their first {GIVEN + 1} "
           f"frames; frame {GIVEN} generated after {GIVEN} real ones with {seeds} noises (seeds 0-{seeds - 1}), "
