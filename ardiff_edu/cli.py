@@ -22,9 +22,9 @@ _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 #: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_* and
 #: drops the DiT's shape)
 _OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps",
-              "sync_fraction", "first_frame_band", "first_frame_draws", "init_from", "mask", "num_context_tokens",
-              "official_residual", "prediction", "ema_decay", "device", "precision", "compile", "seed", "ckpt_every",
-              "keep_every", "log_every", "cache", "workers", "num_clips", "data_seed")
+              "sync_fraction", "clean_history_fraction", "first_frame_band", "first_frame_draws", "init_from", "mask",
+              "num_context_tokens", "official_residual", "prediction", "ema_decay", "device", "precision", "compile",
+              "seed", "ckpt_every", "keep_every", "log_every", "cache", "workers", "num_clips", "data_seed")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -60,6 +60,9 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--timesteps", choices=KINDS, help="training timestep sampler (fopp = the paper's)")
     p.add_argument("--sync-fraction", type=float,
                    help="share of clips drawn synchronous instead (an experiment, not the paper; default 0)")
+    p.add_argument("--clean-history-fraction", type=float,
+                   help="share of clips whose frames before a random cut are clean (t = 0), as the sampler feeds "
+                        "finished frames (an experiment, not the paper; default 0)")
     p.add_argument("--first-frame-band", type=int, nargs=2, metavar=("LO", "HI"),
                    help="also train every clip's frame 0 alone at a timestep in [LO, HI) (an experiment, not the "
                         "paper; default off)")

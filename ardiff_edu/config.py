@@ -87,6 +87,7 @@ class TrainConfig:
     num_timesteps: int = 1000          # T
     timesteps: str = "fopp"            # the training timestep sampler
     sync_fraction: float = 0.0         # share of clips drawn synchronous instead (an experiment, not the paper)
+    clean_history_fraction: float = 0.0    # share of clips given clean first frames (an experiment, not the paper)
     first_frame_band: tuple | None = None   # (lo, hi): also train every clip's frame 0 alone at t in [lo, hi)
     first_frame_draws: int = 1         # with first_frame_band: that many band draws of frame 0 per clip and step
     init_from: str | None = None       # an exported checkpoint the DiT starts from (a fine-tune), None: random weights
@@ -135,6 +136,10 @@ class TrainConfig:
         for name in ("tok_lr", "lr", "grad_clip"):
             check_float(name, getattr(self, name), 0, low_open=True)
         check_float("sync_fraction", self.sync_fraction, 0, 1)
+        check_float("clean_history_fraction", self.clean_history_fraction, 0, 1)
+        if self.clean_history_fraction > 0 and self.num_frames < 2:
+            raise ValueError(f"clean_history_fraction={self.clean_history_fraction:g} needs num_frames >= 2 (a clean "
+                             f"frame before a noisy one), got {self.num_frames}")
         if self.first_frame_band is not None:
             object.__setattr__(self, "first_frame_band", check_band(self.first_frame_band, self.num_timesteps))
         elif self.first_frame_draws != 1:

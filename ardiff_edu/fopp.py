@@ -38,7 +38,8 @@ import torch
 from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = [
-    "KINDS", "MONOTONE_KINDS", "sample_timesteps", "mix_synchronous", "check_band", "first_frame_timesteps",
+    "KINDS", "MONOTONE_KINDS", "sample_timesteps", "mix_synchronous", "mix_clean_history", "check_band",
+    "first_frame_timesteps",
     "start_counts", "end_counts",
     "count_monotone_sequences",
     "fopp_reference", "sequence_probability", "exact_marginals",
@@ -203,6 +204,26 @@ def mix_synchronous(t: torch.Tensor, fraction: float, num_timesteps: int,
     B, F = t.shape
     sync = torch.rand(B, generator=generator) < fraction                       # which clips become synchronous
     return torch.where(sync[:, None], sample_timesteps("full_sequence", B, F, num_timesteps, generator), t)
+
+
+def mix_clean_history(t: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Give a random ``fraction`` of the clips of ``t`` (``[B, F]``, ``F >= 2``) a clean history: frames before a cut
+    ``k ~ U{1..F-1}`` get timestep 0, the rest keep their draw.
+
+    **Not in the paper** (Diffusion Forcing calls clean history *teacher forcing*): an experiment on the one-step
+    prediction. The sampler feeds finished frames clean, so a frame is finished next to a clean history, which the
+    paper's samplers draw almost never (``independent``: eight given frames all below ``t = 200`` in ``0.2^8`` of the
+    clips); frame ``k`` of a mixed clip is trained in exactly that situation. Zeros before a non-decreasing draw stay
+    non-decreasing, so the mix keeps AR-Diffusion's constraint. ``fraction = 0`` returns ``t`` and draws nothing.
+    """
+    if check_float("fraction", fraction, 0, 1) == 0:
+        return t
+    B, F = t.shape
+    check_int("num_frames", F, 2)
+    mixed = torch.rand(B, generator=generator) < fraction                      # which clips get a clean history
+    cut = torch.randint(1, F, (B,), generator=generator)                        # $k \sim \mathcal{U}\{1..F-1\}$
+    clean = mixed[:, None] & (torch.arange(F) < cut[:, None])                   # frames $f < k$ of the mixed clips
+    return torch.where(clean, torch.zeros_like(t), t)
 
 
 def check_band(band, num_timesteps: int) -> tuple[int, int]:

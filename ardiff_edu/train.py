@@ -37,7 +37,7 @@ from ardiff_edu import distributed as dist
 from ardiff_edu import finetune, loaders
 from ardiff_edu.config import (CACHE_DATASETS, DATASETS, FIXED_ON_RESUME, LR_SCHEDULES, PAPER_PRESETS, PRECISIONS,
                                PRESETS, STAGES, TOKENIZERS, TrainConfig, build_dit, build_tokenizer, resumed_config)
-from ardiff_edu.fopp import first_frame_timesteps, mix_synchronous, sample_timesteps
+from ardiff_edu.fopp import first_frame_timesteps, mix_clean_history, mix_synchronous, sample_timesteps
 from ardiff_edu.latents import encode_latents, shard_latents
 from ardiff_edu.losses import dit_loss, drop_labels, tokenizer_loss
 from ardiff_edu.noise import NoiseSchedule
@@ -229,9 +229,11 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
                                pin_memory=device.type == "cuda")
 
     def timesteps():
-        """The step's per-frame timesteps for the whole global batch (``--sync-fraction``: some clips synchronous)."""
+        """The step's per-frame timesteps for the whole global batch (``--sync-fraction``: some clips synchronous;
+        ``--clean-history-fraction``: some clips with clean first frames)."""
         t = sample_timesteps(cfg.timesteps, B, cfg.num_frames, cfg.num_timesteps, generator=gens["time"])
-        return mix_synchronous(t, cfg.sync_fraction, cfg.num_timesteps, gens["time"])
+        t = mix_synchronous(t, cfg.sync_fraction, cfg.num_timesteps, gens["time"])
+        return mix_clean_history(t, cfg.clean_history_fraction, gens["time"])
 
     def draw(stream):
         """This process's rows of the step's global batch (every random draw from the generators, for all rows)."""

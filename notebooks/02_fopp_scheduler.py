@@ -385,7 +385,10 @@ assert (stats["fopp"][1] > 1.4 * stats["uniform_monotone"][1]).all()            
 #
 # > **Paper vs code.** `python -m ardiff_edu train --sync-fraction p` (`fopp.mix_synchronous`, default 0) replaces a
 # > share `p` of the training clips by synchronous ones. Neither the paper nor the official code does this; it is the
-# > experiment above, kept so that it can be repeated.
+# > experiment above, kept so that it can be repeated. Its twin, `--clean-history-fraction p`
+# > (`fopp.mix_clean_history`, default 0), sets the frames before a random cut of a share `p` of the clips to
+# > `t = 0`: the sampler feeds finished frames clean, a history the samplers of this notebook almost never draw. Also
+# > an experiment, not the paper (`data/samples/README.md` has what it did).
 
 # %%
 p_start = {kind: float(marg[kind][0, 900:].sum()) for kind in ("fopp", "full_sequence")}

@@ -384,3 +384,27 @@ def test_mix_synchronous_replaces_whole_clips_and_draws_nothing_at_zero():
     assert (every == every[:, :1]).all()                                   # fraction 1: all synchronous
     with pytest.raises(ValueError, match=r"fraction must be in \[0, 1\], got 1.5"):
         mix_synchronous(t, 1.5, 1000, g)
+
+
+def test_mix_clean_history_zeroes_a_prefix_of_some_clips_and_draws_nothing_at_zero():
+    from ardiff_edu.fopp import mix_clean_history
+
+    g = torch.Generator().manual_seed(0)
+    t = sample_timesteps("independent", 4000, 16, 1000, g)
+    state = g.get_state()
+    assert mix_clean_history(t, 0.0, g) is t and torch.equal(g.get_state(), state)        # off: no draw at all
+    mixed = mix_clean_history(t, 0.5, g)
+    changed = (mixed != t).any(1)
+    assert 0.46 < changed.double().mean() < 0.54                           # about half of the clips
+    assert torch.equal(mixed[~changed], t[~changed])
+    cut = (mixed[changed] == 0).int().cumprod(1).sum(1)                    # length of each clean prefix
+    assert cut.min() >= 1 and cut.max() <= 15                              # k in 1..F-1: never the whole clip
+    assert set(cut.tolist()) == set(range(1, 16))                          # every cut occurs
+    keep = torch.arange(16) >= cut[:, None]
+    assert torch.equal(mixed[changed][keep], t[changed][keep])             # frames from the cut on keep their draw
+    fopp = sample_timesteps("fopp", 500, 16, 1000, g)
+    assert (mix_clean_history(fopp, 1.0, g).diff(dim=1) >= 0).all()        # still non-decreasing
+    with pytest.raises(ValueError, match=r"fraction must be in \[0, 1\], got 1.5"):
+        mix_clean_history(t, 1.5, g)
+    with pytest.raises(ValueError, match=r"num_frames must be >= 2, got 1"):
+        mix_clean_history(t[:, :1], 0.5, g)

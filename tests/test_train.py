@@ -144,6 +144,11 @@ def test_config_validation_and_presets():
     with pytest.raises(ValueError, match=r"sync_fraction must be .*1.*got 1.5"):
         TrainConfig(sync_fraction=1.5)
     assert train_parser().parse_args(["--sync-fraction", "0.25"]).sync_fraction == 0.25
+    with pytest.raises(ValueError, match=r"clean_history_fraction must be .*1.*got -0.5"):
+        TrainConfig(clean_history_fraction=-0.5)
+    with pytest.raises(ValueError, match=r"clean_history_fraction=0.5 needs num_frames >= 2 .*got 1"):
+        TrainConfig(clean_history_fraction=0.5, num_frames=1)
+    assert train_parser().parse_args(["--clean-history-fraction", "0.5"]).clean_history_fraction == 0.5
     with pytest.raises(ValueError, match=r"first_frame_band must be two ints .* hi <= 1000 .*got \(900, 450\)"):
         TrainConfig(first_frame_band=(900, 450))
     assert TrainConfig(first_frame_band=[450, 900]).first_frame_band == (450, 900)
