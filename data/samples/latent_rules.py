@@ -23,7 +23,7 @@ measures; none for the midpoint, which is not frame 8).
 A second table: the mean squared error of each DiT's *prediction* of ``z_8`` (x0-prediction, one call) when frame 8
 is noised to timestep ``t`` and the 8 real frames before it are clean, 4 noises per level (generator seeded 0). At
 ``t = T − 1`` the frame is pure noise and the prediction rests on the history alone; the clips are deterministic, so
-a perfect model would have no error there. One thread, deterministic.
+a model that had learned their dynamics would have almost no error there. One thread, deterministic.
 """
 
 import argparse
