@@ -28,6 +28,7 @@ _OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_s
 
 
 def train_parser() -> argparse.ArgumentParser:
+    from ardiff_edu.config import HELD_OUT_SEED
     from ardiff_edu.fopp import KINDS
     from ardiff_edu.models import MASKS
     from ardiff_edu.noise import PREDICTIONS
@@ -82,8 +83,8 @@ def train_parser() -> argparse.ArgumentParser:
                    help="a clip cache made by `python -m ardiff_edu prepare`, streamed (the *-paper presets need one)")
     p.add_argument("--workers", type=int, help="data-loader worker processes per training process (with --data)")
     p.add_argument("--num-clips", type=int, help="clips of generated training data (default: the preset's)")
-    p.add_argument("--data-seed", type=int, help="seed of the generated training data, below 10000 "
-                   "(held-out clips use 10000 and up; default: the preset's)")
+    p.add_argument("--data-seed", type=int, help=f"seed of the generated training data, below {HELD_OUT_SEED} "
+                   f"(held-out clips use {HELD_OUT_SEED} and up; default: the preset's)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="where to train (default: the preset's)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="fp32, bf16 autocast, or auto: the faster of the two, measured when the run starts")

@@ -38,7 +38,7 @@ from ardiff_edu.pipeline import check_same_latents, generate, load_pipeline
 _spec = importlib.util.spec_from_file_location("next_frame", Path(__file__).with_name("next_frame.py"))
 next_frame = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(next_frame)
-GIVEN = next_frame.GIVEN
+GIVEN, STEPS = next_frame.GIVEN, next_frame.STEPS      # its clips and its sampler
 LEVELS, NOISES = (0, 100, 300, 500, 700, 900, 999), 4
 
 
@@ -92,7 +92,8 @@ def main(paths: list[str]) -> None:
     for pipe in pipes[1:]:
         check_same_latents(first, pipe)                 # one latent space, so that one z_8 scores them all
     for path, pipe in zip(paths, pipes):
-        video = generate(pipe, len(real), GIVEN + 1, s=50, num_steps=50, seed=0, prefix_frames=real[:, :GIVEN])
+        video = generate(pipe, len(real), GIVEN + 1, s=STEPS, num_steps=STEPS, seed=0,
+                         prefix_frames=real[:, :GIVEN])
         print(row(f"a DiT sample of `{path}` (seed 0)", video, truth, motion, reencoded_mse(video)), flush=True)
 
     print(f"\nMean squared error of the DiT's prediction of z_8 (frame 8 noised to t, the {GIVEN} real frames before "
