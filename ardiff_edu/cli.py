@@ -200,6 +200,7 @@ def sample_main(argv: list[str] | None = None) -> int:
         check_int("--s", args.s, 0, args.num_steps)
         check_int("--fps", args.fps, 1, 120)
         check_float("--history-guidance", args.history_guidance, 0.0)
+        check_float("--temperature", args.temperature, 0.0, 2.0, low_open=True)
         if args.prefix_frames is not None:
             check_int("--prefix-frames", args.prefix_frames, 1, args.num_frames - 1)
         if args.cfg_scale != 1.0 and args.label is None:
@@ -223,7 +224,7 @@ def sample_main(argv: list[str] | None = None) -> int:
                           kv_cache=False if args.no_kv_cache else None, batch_size=args.batch_size,
                           progress=not args.no_progress, autoguide=autoguide, autoguide_scale=w,
                           history_guidance=args.history_guidance,
-                          history_guidance_max_t=args.history_guidance_max_t)
+                          history_guidance_max_t=args.history_guidance_max_t, temperature=args.temperature)
         from ardiff_edu.ad import ad_nfe
 
         nfe = ad_nfe(args.num_frames, args.num_steps, args.s, args.window or pipe.config.num_frames, args.overflow,
@@ -232,7 +233,8 @@ def sample_main(argv: list[str] | None = None) -> int:
                  + (f", {args.prefix_frames} given" if args.prefix_frames else "")
                  + (f", autoguide {w:g}" if autoguide is not None else "")
                  + (f", history {args.history_guidance:g}" if args.history_guidance != 1 else "")
-                 + (f" at t<{args.history_guidance_max_t}" if args.history_guidance_max_t is not None else ""))
+                 + (f" at t<{args.history_guidance_max_t}" if args.history_guidance_max_t is not None else "")
+                 + (f", temperature {args.temperature:g}" if args.temperature != 1 else ""))
         path = write_videos(args.out, videos, fps=args.fps, scale=args.scale, title=title)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -52,6 +52,12 @@ window (its first frame) are left as they are. It costs one extra one-frame call
 Guidance in a Limited Interval Improves Sample and Distribution Quality in Diffusion Models", 2024) do for
 classifier-free guidance: only frames labelled ``t < t_max`` are guided, so the noisy steps that place a new frame's
 balls are the model's own (``data/samples/history_guidance_interval.md``).
+
+**Temperature** (not in the paper or its code; the reduced-temperature sampling of Glow, Kingma & Dhariwal, 2018,
+applied to the starting noise of a deterministic sampler). ``temperature = τ`` scales the starting noise of every
+frame after the first by ``τ``; DDIM with ``η = 0`` then follows the model's flow from a point nearer the mode. Frame
+0 keeps ``τ = 1``: it has no history to lean on, and a scaled first frame comes out empty far more often. ``τ < 1``
+trades variety for straighter, slower balls (``data/samples/temperature16.md``, ``temperature64.md``).
 """
 
 from __future__ import annotations
@@ -144,7 +150,7 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
            context_noise: int = 0, context_eps: torch.Tensor | None = None, kv_cache: bool | None = None,
            prediction: str | None = None, progress: bool = False, callback=None, autoguide=None,
            autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-           history_guidance_max_t: int | None = None) -> torch.Tensor:
+           history_guidance_max_t: int | None = None, temperature: float = 1.0) -> torch.Tensor:
     """Run DDIM (η = 0) over ``schedule``; return the latents ``(B, F, L, C)``.
 
     Args:
@@ -172,6 +178,8 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
             classifier-free guidance.
         history_guidance_max_t: ``t_max``: guide only the frames labelled ``t < t_max`` (an int in ``[1, T]``);
             ``None`` = every noise level (the same as ``T``).
+        temperature: ``τ`` in ``(0, 2]``: the starting noise of frames ``1 .. F-1`` is scaled by ``τ`` (frame 0 keeps
+            its own; module docstring); ``1`` = the noise as given.
     """
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be an ardiff_edu.ad.Schedule, got {type(schedule).__name__}")
@@ -230,6 +238,7 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         raise ValueError(f"history_guidance_max_t={history_guidance_max_t} limits history guidance to an interval, "
                          f"but history_guidance is 1 (none): give a weight w != 1 or leave the interval out")
     max_t = check_int("history_guidance_max_t", history_guidance_max_t, 1, ns.T)
+    temperature = check_float("temperature", temperature, 0.0, 2.0, low_open=True)
     if labels is not None:
         labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
         labels = labels.expand(B) if labels.numel() == 1 else labels
@@ -243,6 +252,8 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         labels = torch.cat([labels, torch.full_like(labels, _null_label(model))])   # both branches, one batch
 
     x = noise.clone()
+    if temperature != 1.0:
+        x[:, 1:] *= temperature                        # $x_T = \tau\,\epsilon$ for every frame after the first
     if K:
         if (not isinstance(prefix, torch.Tensor) or tuple(prefix.shape) != (B, K, *noise.shape[2:])):
             raise ValueError(f"the schedule has {K} given frames: prefix must be a tensor of shape "

@@ -150,7 +150,7 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
              overflow: str = "raise", keep: str = "exact", context_noise: int = 0, kv_cache: bool | None = None,
              batch_size: int | None = None, progress: bool = False, return_latents: bool = False, callback=None,
              autoguide: Pipeline | None = None, autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-             history_guidance_max_t: int | None = None):
+             history_guidance_max_t: int | None = None, temperature: float = 1.0):
     """Generate ``num_videos`` videos with AR-Diffusion's AD schedule and decode them: uint8 ``(M, N, H, W, 3)``.
 
     Args:
@@ -170,6 +170,8 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
         history_guidance: ``w`` of history guidance, every frame guided by the frames before it
             (:func:`ardiff_edu.ddim.sample`); ``1`` = none.
         history_guidance_max_t: guide only the frames labelled ``t < t_max`` (``None``: every noise level).
+        temperature: ``τ``: the starting noise of every frame after the first scaled by ``τ``
+            (:func:`ardiff_edu.ddim.sample`); ``1`` = none.
     """
     M = check_int("num_videos", num_videos, 1)
     N = check_int("num_frames", num_frames, 1)
@@ -212,7 +214,7 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
                              kv_cache=kv_cache, progress=progress, callback=callback,
                              autoguide=None if autoguide is None else autoguide.model,
                              autoguide_scale=autoguide_scale, history_guidance=history_guidance,
-                             history_guidance_max_t=history_guidance_max_t))
+                             history_guidance_max_t=history_guidance_max_t, temperature=temperature))
     latents = torch.cat(chunks)
     videos = pipeline.decode_uint8(latents)
     return (videos, latents) if return_latents else videos
@@ -240,9 +242,10 @@ def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
 
 
 def add_guidance_arguments(parser, scope: str = "") -> None:
-    """Declare the guidance options of the ``sample`` and ``evaluate`` commands once: ``--autoguide PATH``,
-    ``--autoguide-scale W`` (both read back by :func:`load_autoguide`), ``--history-guidance W`` and
-    ``--history-guidance-max-t T_MAX``; ``scope`` starts the autoguidance help (the tasks it applies to)."""
+    """Declare the sampler options beyond the paper of the ``sample`` and ``evaluate`` commands once:
+    ``--autoguide PATH``, ``--autoguide-scale W`` (both read back by :func:`load_autoguide`), ``--history-guidance W``,
+    ``--history-guidance-max-t T_MAX`` and ``--temperature TAU``; ``scope`` starts the autoguidance help (the tasks it
+    applies to)."""
     parser.add_argument("--autoguide", type=Path, default=None,
                         help=f"{scope}guide every video's first frame away from this weaker checkpoint of the same "
                              f"latents (autoguidance, not in the paper; e.g. data/checkpoints/ablation/fopp.pt)")
@@ -256,6 +259,9 @@ def add_guidance_arguments(parser, scope: str = "") -> None:
     parser.add_argument("--history-guidance-max-t", type=int, default=None,
                         help="guide only the frames whose timestep t is below this (an interval of noise levels, in "
                              "[1, T]; default: every level; data/samples/history_guidance_interval*.md)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="scale the starting noise of every frame after the first by this, in (0, 2] (1 = none; "
+                             "not in the paper; the measured choices: data/samples/temperature*.md)")
 
 
 def load_autoguide(path, scale: float | None) -> tuple[Pipeline | None, float]:

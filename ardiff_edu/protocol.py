@@ -192,10 +192,11 @@ def generation_rows(pipe, label: str, s_values, num_videos: int, num_frames: int
                     window: int | None = None, overflow: str = "wait", control_s: int | None = None,
                     prefix_frames: int | None = None, context_noise: int = 0, progress: bool = False,
                     autoguide=None, autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-                    history_guidance_max_t: int | None = None) -> list[dict]:
+                    history_guidance_max_t: int | None = None, temperature: float = 1.0) -> list[dict]:
     """Videos of checkpoint ``label`` for every ``s`` (and the equal-NFE control of ``control_s``), same noise;
     ``autoguide``, ``autoguide_scale``: autoguidance of the first frame, ``history_guidance``: the weight of history
-    guidance, ``history_guidance_max_t`` its interval (:func:`ardiff_edu.pipeline.generate`)."""
+    guidance, ``history_guidance_max_t`` its interval, ``temperature`` the scale of the later frames' starting noise
+    (:func:`ardiff_edu.pipeline.generate`)."""
     F, S = check_int("num_frames", num_frames, 2), check_int("num_steps", num_steps, 1)
     T, W = pipe.noise_schedule.T, window or pipe.config.num_frames
     K = prefix_frames or 0
@@ -208,16 +209,18 @@ def generation_rows(pipe, label: str, s_values, num_videos: int, num_frames: int
         videos = generate(pipe, num_videos, F, s, num_steps=steps, window=W, seed=seed, overflow=overflow,
                           prefix_frames=prefix_frames, context_noise=context_noise, progress=progress,
                           autoguide=autoguide, autoguide_scale=autoguide_scale, history_guidance=history_guidance,
-                          history_guidance_max_t=history_guidance_max_t)
+                          history_guidance_max_t=history_guidance_max_t, temperature=temperature)
         name = (f"{label} s={s} S={steps}" + (f" ctx={context_noise}" if context_noise else "")
                 + (f" autoguide={autoguide_scale:g}" if autoguide is not None else "")
                 + (f" history={history_guidance:g}" if history_guidance != 1 else "")
-                + (f" t<{history_guidance_max_t}" if history_guidance_max_t is not None else ""))
+                + (f" t<{history_guidance_max_t}" if history_guidance_max_t is not None else "")
+                + (f" temperature={temperature:g}" if temperature != 1 else ""))
         rows.append(row(group, videos, name=name + (f" (equal NFE to s={control_s})" if group == "control" else ""),
                         checkpoint=label, s=s, S=steps, nfe=ad_nfe(F, steps, s, W, overflow, T, K), frames=F,
                         context_noise=context_noise, control_of=control_s if group == "control" else None,
                         autoguide_scale=autoguide_scale if autoguide is not None else None,
-                        history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t))
+                        history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t,
+                        temperature=temperature))
     return rows
 
 
@@ -249,14 +252,15 @@ def prediction_baselines(pipe, truth, given: int) -> list[dict]:
 def drift_rows(pipe, label: str, s: int, num_videos: int, num_frames: int, num_steps: int, seed: int = 0,
                context_noise=(0,), progress: bool = False, autoguide=None,
                autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-               history_guidance_max_t: int | None = None) -> list[dict]:
+               history_guidance_max_t: int | None = None, temperature: float = 1.0) -> list[dict]:
     """Long videos of ``label`` with the sliding window, one row per context-noise level."""
     rows = []
     for tau in context_noise:
         rows += generation_rows(pipe, label, [s], num_videos, num_frames, num_steps, seed,
                                 context_noise=check_int("context_noise", tau, 0, pipe.noise_schedule.T - 1),
                                 progress=progress, autoguide=autoguide, autoguide_scale=autoguide_scale,
-                                history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t)
+                                history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t,
+                                temperature=temperature)
     return rows
 
 
@@ -270,18 +274,21 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
              num_steps: int = 20, seed: int = 0, control_s: int | None = None, given: int = 4, context_noise=(0,),
              videonet=None, i3d=None, num_boot: int = 1000, sanity: bool = True, paths: dict | None = None,
              num_reference: int = 256, progress: bool = False, autoguide=None, autoguide_scale: float = 1.0,
-             autoguide_path=None, history_guidance: float = 1.0, history_guidance_max_t: int | None = None) -> dict:
+             autoguide_path=None, history_guidance: float = 1.0, history_guidance_max_t: int | None = None,
+             temperature: float = 1.0) -> dict:
     """Generate and score every row of ``task`` for ``pipelines`` (``{label: Pipeline}``, same dataset and frame
     size); returns ``{"task", "protocol", "rows"}`` with the videos dropped (JSON-ready up to NaNs). ``autoguide``
     (a weaker :class:`~ardiff_edu.pipeline.Pipeline`, from ``autoguide_path``) guides every generated video's first
     frame with weight ``autoguide_scale``; ``predict`` gives the first frames, so it refuses it.
     ``history_guidance`` guides every frame by the frames before it (every task), at the noise levels
-    ``t < history_guidance_max_t`` (``None``: all)."""
+    ``t < history_guidance_max_t`` (``None``: all); ``temperature`` scales the starting noise of every frame after the
+    first (every task)."""
     task = check_choice("task", task, TASKS)
     if autoguide is not None and task == "predict":
         raise ValueError("autoguide guides the first frame, which the predict task gives: use it with generate "
                          "or drift")
     history_guidance = check_float("history_guidance", history_guidance, 0.0)     # before any video is generated
+    temperature = check_float("temperature", temperature, 0.0, 2.0, low_open=True)
     M, F = check_int("num_videos", num_videos, 2), check_int("num_frames", num_frames, 2)
     first = next(iter(pipelines.values()))
     if history_guidance_max_t is not None:
@@ -289,8 +296,9 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
         if history_guidance == 1.0:
             raise ValueError(f"history_guidance_max_t={history_guidance_max_t} needs a history guidance weight "
                              f"w != 1 (history_guidance is 1: none)")
-    history = {"history_guidance": history_guidance, "history_guidance_max_t": history_guidance_max_t}
-    guide = {"autoguide": autoguide, "autoguide_scale": autoguide_scale, **history}
+    sampler = {"history_guidance": history_guidance, "history_guidance_max_t": history_guidance_max_t,
+               "temperature": temperature}
+    guide = {"autoguide": autoguide, "autoguide_scale": autoguide_scale, **sampler}
     segment = first.config.num_frames
     if len({(p.config.dataset, p.config.image_size, p.config.num_frames) for p in pipelines.values()}) != 1:
         raise ValueError("every checkpoint of one evaluation must share the dataset, frame size and window")
@@ -310,7 +318,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
         rows += prediction_baselines(first, truth, given)
         for label, pipe in pipelines.items():
             rows += generation_rows(pipe, label, s_values, M, F, num_steps, seed, control_s=control_s,
-                                    prefix_frames=given, progress=progress, **history)
+                                    prefix_frames=given, progress=progress, **sampler)
     else:
         rows += [row("sanity", truth, name="real", frames=F)]
         for label, pipe in pipelines.items():
@@ -342,6 +350,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
                                                              else str(autoguide_path), "scale": autoguide_scale,
                                                              "frames": "the first frame of every video"},
                 "history_guidance": history_guidance, "history_guidance_max_t": history_guidance_max_t,
+                "temperature": temperature,
                 "checkpoints": {k: _describe(p, (paths or {}).get(k)) for k, p in pipelines.items()},
                 "i3d": None if i3d is None else {"feature_dim": int(scorer._ref["i3d"].shape[-1])
                                                  if "i3d" in scorer._ref else None},

@@ -453,3 +453,32 @@ def test_history_guidance_refuses_what_it_cannot_mean():
             ddim_sample(model, sched, x, NS, history_guidance=2.0, history_guidance_max_t=bad)
     with pytest.raises(ValueError, match=r"history_guidance_max_t=500 .* history_guidance is 1 \(none\)"):
         ddim_sample(model, sched, x, NS, history_guidance_max_t=500)
+
+
+@pytest.mark.parametrize("F,S,s,window,K", [(6, 4, 2, None, 0), (11, 6, 2, 6, 0), (6, 4, 1, None, 2)])
+def test_temperature_is_the_sampler_started_from_scaled_noise_after_the_first_frame(F, S, s, window, K):
+    model, tau = _random_dit(F=F if window is None else window), 0.7
+    sched, x = ad_schedule(F, S, s, window, prefix_frames=K), _noise(F)
+    prefix = torch.randn(B, K, L, C, generator=torch.Generator().manual_seed(4)) if K else None
+    scaled = x.clone()
+    scaled[:, 1:] *= tau                               # the definition: x_T = tau * eps for frames 1 .. F-1
+    for cache in (False, True):
+        got = ddim_sample(model, sched, x, NS, prefix=prefix, temperature=tau, kv_cache=cache)
+        assert torch.equal(got, ddim_sample(model, sched, scaled, NS, prefix=prefix, kv_cache=cache))
+    plain = ddim_sample(model, sched, x, NS, prefix=prefix)
+    assert torch.equal(ddim_sample(model, sched, x, NS, prefix=prefix, temperature=1.0), plain)
+    assert not torch.allclose(got[:, K + 1:], plain[:, K + 1:], atol=1e-3)           # it changes the later frames
+    if K == 0:                                         # a strictly causal model: frame 0 is untouched
+        torch.testing.assert_close(got[:, 0], plain[:, 0], rtol=1e-5, atol=1e-5)
+    else:
+        assert torch.equal(got[:, :K], plain[:, :K])   # the given frames stay as given
+
+
+def test_temperature_refuses_values_outside_its_range():
+    model, sched, x = _random_dit(), ad_schedule(6, 4, 2), _noise(6)
+    for bad in (0.0, -0.5, 2.5, float("nan")):
+        with pytest.raises(ValueError, match=r"temperature must be .*\(0.0, 2.0\]"):
+            ddim_sample(model, sched, x, NS, temperature=bad)
+    assert torch.equal(x, _noise(6))                   # the caller's noise is never scaled in place
+    ddim_sample(model, sched, x, NS, temperature=0.5)
+    assert torch.equal(x, _noise(6))

@@ -219,6 +219,22 @@ def test_sample_command_with_autoguidance(pipe, tiny_checkpoint, tmp_path, capsy
     assert not (tmp_path / "h.npy").exists()
 
 
+def test_temperature_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny_checkpoint, tmp_path, capsys):
+    plain = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, return_latents=True)[1]
+    cooled, latents = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, temperature=0.8, return_latents=True)
+    assert not torch.allclose(latents[:, 1:], plain[:, 1:], atol=1e-4)
+    schedule = ad_schedule(6, 4, 2, pipe.config.num_frames, pipe.noise_schedule.T, "raise")
+    noise = torch.randn((2, 6, pipe.model.num_tokens, pipe.model.token_dim), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(latents, ddim_sample(pipe.model, schedule, noise, pipe.noise_schedule, temperature=0.8))
+    common = ["--checkpoint", str(tiny_checkpoint), "--num-frames", "6", "--s", "2", "--num-steps", "4",
+              "--num-videos", "2", "--seed", "1", "--no-progress"]
+    assert sample_main(common + ["--temperature", "0.8", "--out", str(tmp_path / "t.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "t.npy"), cooled)
+    assert sample_main(common + ["--temperature", "0", "--out", str(tmp_path / "u.npy")]) == 1
+    assert "--temperature must be in (0.0, 2.0], got 0" in capsys.readouterr().err
+    assert not (tmp_path / "u.npy").exists()
+
+
 def test_history_guidance_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny_checkpoint, tmp_path,
                                                                                    capsys):
     plain = generate(pipe, 2, 6, s=2, num_steps=4, seed=1)

@@ -339,6 +339,48 @@ def test_history_guidance_interval_choices_are_the_rule_and_regenerate_sh(frames
         assert (w, t_max) == chosen[path]
 
 
+def test_temperature_sweep_runs_and_its_rule_is_the_64_frame_rule(capsys, monkeypatch):
+    """data/samples/temperature.py runs (2 short videos, two temperatures, one process), and its rule is
+    history_guidance64.py's over the temperatures."""
+    sweep = _script(REPO_ROOT / "data" / "samples" / "temperature.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(sweep.main, 20, settings=(("data/checkpoints/balls.pt", None),), videos=2, steps=6,
+                     candidates=(1.0, 0.7), workers=1)
+    printed = capsys.readouterr().out
+    assert "| frames shuffled | |" in printed and "| `data/checkpoints/balls.pt` | 0.7 | " in printed
+    assert "over 20 frames" in printed and "**τ = " in printed
+    rows = {1.0: {"speed_median": 1.5, "accel_median": 0.6, "fd_videonet": 1.0},
+            0.8: {"speed_median": 1.4, "accel_median": 0.5, "fd_videonet": 1.1},
+            0.6: {"speed_median": 1.2, "accel_median": 0.4, "fd_videonet": 1.2}}
+    assert sweep.choose(rows, real_speed=1.45, shuffled_fd=3.0) == 0.8          # 0.6: too slow
+    assert sweep.choose(rows, real_speed=1.25, shuffled_fd=3.0) == 0.6
+    assert sweep.choose(rows, real_speed=1.45, shuffled_fd=0.5) == 1.0          # nothing qualifies: none
+
+
+@pytest.mark.parametrize("frames", [16, 64])
+def test_temperature_choices_are_the_rule_and_regenerate_sh(frames):
+    """data/samples/temperature{frames}.md: the committed choices follow the rule from the committed rows of every
+    temperature, and regenerate.sh samples and scores exactly those temperatures."""
+    sweep = _script(REPO_ROOT / "data" / "samples" / "temperature.py")
+    committed = (REPO_ROOT / "data" / "samples" / f"temperature{frames}.md").read_text()
+    lines = _sweep_rows(committed)
+    header = lines[0]
+    sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
+    keys = ("speed_median", "accel_median", "fd_videonet")
+    chosen = {path: float(tau) for path, tau in re.findall(
+        rf"^Chosen for `(.+?)` over {frames} frames.*\*\*τ = ([0-9.]+)\*\*", committed, re.M)}
+    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
+    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
+    for path, tau in chosen.items():
+        mine = {float(r[1]): {k: float(r[header.index(k)]) for k in keys}
+                for r in lines if r[0].startswith(f"`{path}`")}
+        assert set(mine) == set(sweep.CANDIDATES)
+        assert sweep.choose(mine, float(sanity["real"][header.index("speed_median")]),
+                            float(sanity["frames shuffled"][header.index("fd_videonet")])) == tau
+        name = f"TAU{frames}_{'FT' if 'independent' in path else 'DEFAULT'}"
+        assert float(re.search(rf"{name}=\$\{{{name}:-([0-9.]+)\}}", script).group(1)) == tau
+
+
 def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monkeypatch):
     """data/samples/next_frame.md: re-run with one noise; the rows that do not depend on the number of noises (the
     clips chosen, the straight-line and tokenizer references) are the committed ones."""

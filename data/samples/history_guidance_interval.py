@@ -69,35 +69,46 @@ def cells(row: dict) -> str:
 
 
 def run_setting(path: str, weak, candidates, videos: int, frames: int, steps: int, sanity: bool) -> tuple:
-    """Every candidate for one setting, one thread: ``(sanity rows or None, {(w, t_max): (row, seconds)})``."""
+    """Every candidate for one setting, one thread: ``(sanity rows or None, {key: (row, seconds)})``; ``candidates``
+    holds ``(key, options)`` pairs, ``options`` the sampler's keyword arguments of :func:`run_task` (``temperature.py``
+    runs its candidates here too)."""
     torch.set_num_threads(1)
     videonet = load_videonet(DEFAULT_VIDEONET)
     pipe, guide = load_pipeline(path), {}
     if weak is not None:
         guide = {"autoguide": load_pipeline(weak), "autoguide_scale": AUTOGUIDE_SCALE, "autoguide_path": weak}
     rows, kept = {}, None
-    for w, t_max in candidates:
+    for key, options in candidates:
         start = time.perf_counter()
         result = run_task("generate", {"x": pipe}, [S_AR], videos, frames, steps, SEED, videonet=videonet,
-                          sanity=sanity and kept is None, history_guidance=w,
-                          history_guidance_max_t=None if w == 1.0 or t_max == T else t_max, **guide)
+                          sanity=sanity and kept is None, **options, **guide)
         if sanity and kept is None:
             kept = {r["name"]: r for r in result["rows"] if r["group"] == "sanity"}
         generated = next(r for r in result["rows"] if r["group"] == "generated")
-        rows[(w, t_max)] = (generated, time.perf_counter() - start)
-        print(f"{path} w={w:g} t_max={t_max}: {rows[(w, t_max)][1]:.0f} s", file=sys.stderr, flush=True)
+        rows[key] = (generated, time.perf_counter() - start)
+        print(f"{path} {key}: {rows[key][1]:.0f} s", file=sys.stderr, flush=True)
     return kept, rows
+
+
+def interval_options(w: float, t_max: int) -> dict:
+    """The sampler's arguments for history guidance ``w`` on the frames labelled ``t < t_max``."""
+    return {"history_guidance": w, "history_guidance_max_t": None if w == 1.0 or t_max == T else t_max}
+
+
+def run_settings(settings, candidates, videos: int, frames: int, steps: int, workers: int) -> list:
+    """:func:`run_setting` for every ``(checkpoint, autoguide)`` setting, side by side in ``workers`` processes."""
+    jobs = [(path, weak, candidates, videos, frames, steps, i == 0) for i, (path, weak) in enumerate(settings)]
+    if workers > 1:
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+            return list(pool.map(run_setting, *zip(*jobs)))
+    return [run_setting(*job) for job in jobs]
 
 
 def main(settings=SETTINGS, videos: int = VIDEOS, candidates=None, frames: int = FRAMES, steps: int = STEPS,
          workers: int = 2) -> dict:
     candidates = CANDIDATES[frames] if candidates is None else candidates
-    jobs = [(path, weak, candidates, videos, frames, steps, i == 0) for i, (path, weak) in enumerate(settings)]
-    if workers > 1:
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(run_setting, *zip(*jobs)))
-    else:
-        results = [run_setting(*job) for job in jobs]
+    results = run_settings(settings, tuple((c, interval_options(*c)) for c in candidates), videos, frames, steps,
+                           workers)
     sanity = results[0][0]
     print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {S_AR}`, `S = {steps}`, noise of seed {SEED}; "
           f"held-out real clips of seed {SEED}. History guidance with weight `w` on the frames labelled "

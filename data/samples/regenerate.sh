@@ -71,6 +71,33 @@ if [[ $HG64_FT != 1 ]]; then
         $(hg_flags "$HG64_FT" "$HG64_FT_MAX_T") --out "$OUT/balls-independent_64f_s5_autoguide_history.gif" \
         --no-progress
 fi
+# a lower temperature (beyond the paper): the starting noise of every frame after the first scaled by tau, chosen on
+# the noise of seed 2 by data/samples/temperature16.md and temperature64.md (1: none, and no GIF or table)
+TAU16_DEFAULT=${TAU16_DEFAULT:-0.8}
+TAU16_FT=${TAU16_FT:-0.8}
+TAU64_DEFAULT=${TAU64_DEFAULT:-0.9}
+TAU64_FT=${TAU64_FT:-1}
+if [[ $TAU16_FT != 1 ]]; then
+    $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
+        --temperature "$TAU16_FT" --out "$OUT/balls-independent_16f_s5_autoguide_temperature.gif" --no-progress
+fi
+for frames in 16 64; do
+    videos=$(( frames == 16 ? 64 : 32 ))
+    tau_default=$TAU16_DEFAULT tau_ft=$TAU16_FT
+    if (( frames == 64 )); then tau_default=$TAU64_DEFAULT tau_ft=$TAU64_FT; fi
+    rm -f "$OUT/quality${frames}_temperature".{json,md} \
+        "$OUT/quality${frames}_independent_autoguide_temperature".{json,md}
+    if [[ $tau_default != 1 ]]; then
+        $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames $frames \
+            --num-videos $videos --seed 0 --temperature "$tau_default" --no-progress \
+            --out "$OUT/quality${frames}_temperature.json"
+    fi
+    if [[ $tau_ft != 1 ]]; then
+        $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
+            --num-videos $videos --seed 0 --autoguide "$WEAK" --temperature "$tau_ft" --no-progress \
+            --out "$OUT/quality${frames}_independent_autoguide_temperature.json"
+    fi
+done
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
     hg_default=$HG_DEFAULT hg_ft=$HG_FT max_t_default=$HG_DEFAULT_MAX_T max_t_ft=$HG_FT_MAX_T
@@ -107,8 +134,14 @@ for name, what in (('16', '16 frames'), ('64', '64 frames'), ('16_autoguide', '1
                    ('16_independent_autoguide_history',
                     'balls-independent.pt, 16 frames, first frame autoguided, history guidance'),
                    ('64_independent_autoguide_history',
-                    'balls-independent.pt, 64 frames, first frame autoguided, history guidance')):
-    if not Path('$OUT/quality%s.json' % name).exists():     # a history guidance of weight 1: none, no table
+                    'balls-independent.pt, 64 frames, first frame autoguided, history guidance'),
+                   ('16_temperature', '16 frames, lower temperature'),
+                   ('64_temperature', '64 frames, lower temperature'),
+                   ('16_independent_autoguide_temperature',
+                    'balls-independent.pt, 16 frames, first frame autoguided, lower temperature'),
+                   ('64_independent_autoguide_temperature',
+                    'balls-independent.pt, 64 frames, first frame autoguided, lower temperature')):
+    if not Path('$OUT/quality%s.json' % name).exists():     # a guidance weight or temperature of 1: none, no table
         continue
     r = load_json('$OUT/quality%s.json' % name)
     print(f'### {what}\n\n\`{r[\"command\"]}\`\n\n' + quality_markdown(r) + '\n')
