@@ -104,13 +104,32 @@ def run_settings(settings, candidates, videos: int, frames: int, steps: int, wor
     return [run_setting(*job) for job in jobs]
 
 
+def rows_and_choices(settings, results, key_cells, rule) -> dict:
+    """Print every setting's rows of :func:`run_settings`' ``results`` (``key_cells(key)``: the candidate's own
+    cells) and the rule's bounds; return ``{checkpoint: rule(rows, real speed, shuffled frames' distance)}``."""
+    sanity, chosen = results[0][0], {}
+    for (path, weak), (_, rows) in zip(settings, results):
+        label = f"`{path}`" + (f", frame 0 autoguided by `{weak}`" if weak else "")
+        for key, (generated, seconds) in rows.items():
+            print(f"| {label} | {key_cells(key)} | {cells(generated)} | {seconds:.0f} |")
+        chosen[path] = rule({key: r["values"] for key, (r, _) in rows.items()},
+                            sanity["real"]["values"]["speed_median"],
+                            sanity["frames shuffled"]["values"]["fd_videonet"])
+    real_speed, tol = sanity["real"]["values"]["speed_median"], HG64.SPEED_TOLERANCE
+    print(f"\nThe rule's bounds: median speed from {(1 - tol) * real_speed:.3f} to {(1 + tol) * real_speed:.3f} "
+          f"(within {tol:.0%} of the real clips' {real_speed:.3f}), toy Fréchet distance below "
+          f"{sanity['frames shuffled']['values']['fd_videonet']:.2f}.\n")
+    return chosen
+
+
 def main(settings=SETTINGS, videos: int = VIDEOS, candidates=None, frames: int = FRAMES, steps: int = STEPS,
          workers: int = 2) -> dict:
     candidates = CANDIDATES[frames] if candidates is None else candidates
     results = run_settings(settings, tuple((c, interval_options(*c)) for c in candidates), videos, frames, steps,
                            workers)
     sanity = results[0][0]
-    print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {S_AR}`, `S = {steps}`, noise of seed {SEED}; "
+    print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {S_AR}`, "
+          f"`S = {steps}`, noise of seed {SEED}; "
           f"held-out real clips of seed {SEED}. History guidance with weight `w` on the frames labelled "
           f"`t < t_max` (`t_max = {T}`: every level). Medians over tracked balls, 95 % intervals over videos; "
           f"`fd_videonet` is the toy Fréchet distance (not FVD). The last column is the time to generate and score, "
@@ -119,18 +138,8 @@ def main(settings=SETTINGS, videos: int = VIDEOS, candidates=None, frames: int =
     print("|---|---|---|" + "---|" * (len(KEYS) + 1))
     for name in ("real", "frames shuffled"):
         print(f"| {name} | | | {cells(sanity[name])} | |")
-    chosen = {}
-    for (path, weak), (_, rows) in zip(settings, results):
-        label = f"`{path}`" + (f", frame 0 autoguided by `{weak}`" if weak else "")
-        for (w, t_max), (generated, seconds) in rows.items():
-            print(f"| {label} | {w:g} | {t_max} | {cells(generated)} | {seconds:.0f} |")
-        chosen[path] = choose({key: r["values"] for key, (r, _) in rows.items()},
-                              sanity["real"]["values"]["speed_median"],
-                              sanity["frames shuffled"]["values"]["fd_videonet"])
-    real_speed, tol = sanity["real"]["values"]["speed_median"], HG64.SPEED_TOLERANCE
-    print(f"\nThe rule's bounds: median speed from {(1 - tol) * real_speed:.3f} to {(1 + tol) * real_speed:.3f} "
-          f"(within {tol:.0%} of the real clips' {real_speed:.3f}), toy Fréchet distance below "
-          f"{sanity['frames shuffled']['values']['fd_videonet']:.2f}.\n")
+    chosen = rows_and_choices(settings, results, lambda key: f"{key[0]:g} | {key[1]}", choose)
+    tol = HG64.SPEED_TOLERANCE
     for path, (w, t_max) in chosen.items():
         print(f"Chosen for `{path}` over {frames} frames (history_guidance64.py's rule: smallest median acceleration "
               f"with the median speed within {tol:.0%} of the real clips' and the toy Fréchet "

@@ -50,18 +50,8 @@ def main(frames: int, settings=HG64.SETTINGS, videos: int = HGI.VIDEOS, candidat
     print("|---|---|" + "---|" * (len(HGI.KEYS) + 1))
     for name in ("real", "frames shuffled"):
         print(f"| {name} | | {HGI.cells(sanity[name])} | |")
-    chosen = {}
-    for (path, weak), (_, rows) in zip(settings, results):
-        label = f"`{path}`" + (f", frame 0 autoguided by `{weak}`" if weak else "")
-        for tau, (generated, seconds) in rows.items():
-            print(f"| {label} | {tau:g} | {HGI.cells(generated)} | {seconds:.0f} |")
-        chosen[path] = choose({tau: r["values"] for tau, (r, _) in rows.items()},
-                              sanity["real"]["values"]["speed_median"],
-                              sanity["frames shuffled"]["values"]["fd_videonet"])
-    real_speed, tol = sanity["real"]["values"]["speed_median"], HG64.SPEED_TOLERANCE
-    print(f"\nThe rule's bounds: median speed from {(1 - tol) * real_speed:.3f} to {(1 + tol) * real_speed:.3f} "
-          f"(within {tol:.0%} of the real clips' {real_speed:.3f}), toy Fréchet distance below "
-          f"{sanity['frames shuffled']['values']['fd_videonet']:.2f}.\n")
+    chosen = HGI.rows_and_choices(settings, results, lambda tau: f"{tau:g}", choose)
+    tol = HG64.SPEED_TOLERANCE
     for path, tau in chosen.items():
         print(f"Chosen for `{path}` over {frames} frames (history_guidance64.py's rule: smallest median acceleration "
               f"with the median speed within {tol:.0%} of the real clips' and the toy Fréchet distance below the "
