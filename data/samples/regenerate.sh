@@ -11,7 +11,7 @@ OUT=${OUT:-data/samples}
 # the GIFs: the sampler's defaults (S = 50 DDIM steps), 4 videos side by side, labelled and upscaled
 $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 0 --seed 0 --num-videos 4 --out "$OUT/balls_16f_s0.gif" --no-progress
 $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 16 --s 5 --seed 0 --num-videos 4 --out "$OUT/balls_16f_s5.gif" --no-progress
-$PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 64 --s 5 --seed 0 --num-videos 2 --out "$OUT/balls_64f_s5.gif" --no-progress
+$PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 64 --s 5 --seed 0 --num-videos 4 --out "$OUT/balls_64f_s5.gif" --no-progress
 
 # the quality tables (issue 14's targets): held-out real clips, their tokenizer reconstruction and generated clips,
 # scored by the tracker with 95 % bootstrap intervals; 16 frames at s = 0 and the default s = 5, and 64-frame
@@ -60,14 +60,14 @@ if [[ $HG_FT != 1 ]]; then
     $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
         $(hg_flags "$HG_FT" "$HG_FT_MAX_T") --out "$OUT/balls-independent_16f_s5_autoguide_history.gif" --no-progress
 fi
-$PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 64 --s 5 --seed 0 --num-videos 2 --autoguide "$WEAK" \
+$PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 64 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
     --out "$OUT/balls-independent_64f_s5_autoguide.gif" --no-progress
 if [[ $HG64_DEFAULT != 1 ]]; then
-    $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 64 --s 5 --seed 0 --num-videos 2 \
+    $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 64 --s 5 --seed 0 --num-videos 4 \
         $(hg_flags "$HG64_DEFAULT" "$HG64_DEFAULT_MAX_T") --out "$OUT/balls_64f_s5_history.gif" --no-progress
 fi
 if [[ $HG64_FT != 1 ]]; then
-    $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 64 --s 5 --seed 0 --num-videos 2 --autoguide "$WEAK" \
+    $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 64 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
         $(hg_flags "$HG64_FT" "$HG64_FT_MAX_T") --out "$OUT/balls-independent_64f_s5_autoguide_history.gif" \
         --no-progress
 fi
@@ -80,6 +80,10 @@ TAU64_FT=${TAU64_FT:-1}
 if [[ $TAU16_FT != 1 ]]; then
     $PY -m ardiff_edu sample --checkpoint "$FT" --num-frames 16 --s 5 --seed 0 --num-videos 4 --autoguide "$WEAK" \
         --temperature "$TAU16_FT" --out "$OUT/balls-independent_16f_s5_autoguide_temperature.gif" --no-progress
+fi
+if [[ $TAU64_DEFAULT != 1 ]]; then
+    $PY -m ardiff_edu sample --checkpoint "$CK" --num-frames 64 --s 5 --seed 0 --num-videos 4 \
+        --temperature "$TAU64_DEFAULT" --out "$OUT/balls_64f_s5_temperature.gif" --no-progress
 fi
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
