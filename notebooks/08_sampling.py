@@ -791,7 +791,7 @@ print(f"All samples above come from {DEFAULT_CHECKPOINT.name}: a DiT of {n_param
 # that costs at most three times the synchronous sampler, and look at its samples next to `s = 0`.
 
 # %%
-from ardiff_edu.exercises.nb08 import check_keep_step, check_nfe  # noqa: E402
+from ardiff_edu.exercises.nb08 import check_cooled_noise, check_keep_step, check_nfe  # noqa: E402
 
 
 def my_nfe(F, S, s, K=0):
@@ -861,3 +861,49 @@ assert torch.equal(ours, frame)
 result = check_keep_step(keep_step)
 print(result)
 assert result
+
+# %% [markdown]
+# ### Exercise 3
+#
+# Write `cooled_noise(noise, tau)`: the starting noise of a lower temperature (section 3), every frame after the first
+# multiplied by `tau` and frame 0 left as it is, as a new tensor. Then find out why the sampler leaves frame 0 alone:
+# start 256 first frames from `tau0 · ε` for `tau0` = 0.8, 1 and 1.2 (a one-frame schedule, `S = 10`) and count the
+# frames with no ball and with four or more (`blob_counts`). Which way does frame 0's temperature move the count?
+
+# %%
+def cooled_noise(noise, tau):
+    """noise (B, F, L, C) -> frames 1 .. F-1 times tau, frame 0 unchanged (a new tensor)."""
+    raise NotImplementedError("replace this line with your code")
+
+
+check_cooled_noise(cooled_noise)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def cooled_noise(noise, tau):
+    out = noise.clone()                                                  # the caller keeps its noise
+    out[:, 1:] *= tau                                                    # x_T = tau * eps after the first frame
+    return out
+
+
+eps = torch.randn((2, 6, L, C), generator=torch.Generator().manual_seed(7))
+sched6 = ad_schedule(6, 10, 2)
+assert torch.equal(ddim_sample(model, sched6, cooled_noise(eps, 0.8), ns),
+                   ddim_sample(model, sched6, eps, ns, temperature=0.8))    # what temperature=0.8 starts from
+first = torch.randn((256, 1, L, C), generator=torch.Generator().manual_seed(7))
+one_frame = ad_schedule(1, 10, 0)
+counts = {}
+for tau0 in (0.8, 1.0, 1.2):
+    frames = pipe.decode_uint8(ddim_sample(model, one_frame, tau0 * first, ns))
+    counts[tau0] = blob_counts(frames)[:, 0]
+    print(f"frame 0 from {tau0:g} x the noise: no ball {np.mean(counts[tau0] == 0):.1%}, "
+          f"four or more {np.mean(counts[tau0] >= 4):.1%}, mean count {counts[tau0].mean():.2f}")
+assert np.mean(counts[0.8] == 0) > 2 * np.mean(counts[1.0] == 0)         # cooler: many more empty first frames
+assert np.mean(counts[1.2] >= 4) > np.mean(counts[1.0] >= 4)             # hotter: more crowds
+assert counts[0.8].mean() < counts[1.0].mean() < counts[1.2].mean()      # the temperature sets how many balls
+result = check_cooled_noise(cooled_noise)
+print(result)
+assert result
+
+# %% [markdown]
+# Frame 0's temperature sets how many balls a video starts with: cooler noise gives far more empty first frames, hotter
+# noise more crowds. The later frames lean on their history for that, so cooling them straightens motion instead.

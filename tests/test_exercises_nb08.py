@@ -4,7 +4,7 @@ says what is wrong."""
 import torch
 
 from ardiff_edu.ddim import ddim_step
-from ardiff_edu.exercises.nb08 import check_keep_step, check_nfe, keep_step_cases
+from ardiff_edu.exercises.nb08 import check_cooled_noise, check_keep_step, check_nfe, keep_step_cases
 
 
 def test_nfe_checker():
@@ -53,3 +53,27 @@ def test_keep_step_checker():
     result = check_keep_step(in_place)
     assert not result and "in place" in result.message
     assert "NotImplementedError" in check_keep_step(lambda *a: (_ for _ in ()).throw(NotImplementedError)).message
+
+
+def test_cooled_noise_checker():
+    def right(noise, tau):
+        out = noise.clone()
+        out[:, 1:] *= tau
+        return out
+
+    def in_place(noise, tau):
+        noise[:, 1:] *= tau
+        return noise
+
+    assert check_cooled_noise(right)
+    result = check_cooled_noise(lambda noise, tau: noise * tau)
+    assert not result and "frame 0 too" in result.message and "tau=0.8" in result.message
+    result = check_cooled_noise(lambda noise, tau: torch.cat([noise[:, :1], noise[:, 1:] / tau], 1))
+    assert not result and "divided by tau" in result.message
+    result = check_cooled_noise(lambda noise, tau: torch.cat([noise[:, :-1] * tau, noise[:, -1:]], 1))
+    assert not result and "every frame but the last" in result.message
+    result = check_cooled_noise(in_place)
+    assert not result and "in place" in result.message
+    result = check_cooled_noise(lambda noise, tau: right(noise, tau)[:, 1:])
+    assert not result and "expected a tensor of shape" in result.message
+    assert "NotImplementedError" in check_cooled_noise(lambda *a: (_ for _ in ()).throw(NotImplementedError)).message

@@ -4,6 +4,8 @@
   given) without a sliding window, compared with the schedule of :func:`ardiff_edu.ad.ad_schedule`.
 * :func:`check_keep_step` — ``keep_step(x, x0_hat, k, update, coef)``: one DDIM step per frame that moves the updated
   frames and leaves every other frame bit-for-bit unchanged, compared with :func:`ardiff_edu.ddim.ddim_step`.
+* :func:`check_cooled_noise` — ``cooled_noise(noise, tau)``: the starting noise of a lower temperature, every frame
+  after the first scaled by ``tau`` (what :func:`ardiff_edu.ddim.sample`'s ``temperature`` starts from).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ardiff_edu.ddim import ddim_coefficients, ddim_step
 from ardiff_edu.exercises import Result, call, failed, passed
 from ardiff_edu.noise import NoiseSchedule
 
-__all__ = ["NFE_CASES", "check_nfe", "check_keep_step", "keep_step_cases"]
+__all__ = ["NFE_CASES", "check_nfe", "check_keep_step", "keep_step_cases", "check_cooled_noise"]
 
 #: ``(F, S, s, K)`` cases of :func:`check_nfe`, in this order.
 NFE_CASES = ((16, 50, 0, 0), (16, 50, 1, 0), (16, 50, 5, 0), (16, 50, 50, 0), (1, 10, 3, 0), (8, 10, 2, 3),
@@ -94,3 +96,34 @@ def check_keep_step(keep_step) -> Result:
                 return failed(f"case {n} (S={S}), frame {f} is {what} and must stay bit-for-bit unchanged, but it "
                               f"changed by {float((got[:, f] - x[:, f]).abs().max()):.2e}.{hint}")
     return passed("updated frames take the DDIM step; every other frame is left bit-for-bit unchanged")
+
+
+def check_cooled_noise(cooled_noise) -> Result:
+    """``cooled_noise(noise (B, F, L, C), tau)`` must return ``noise`` with frames ``1 .. F-1`` multiplied by ``tau``
+    and frame 0 unchanged, as a new tensor (``noise`` itself untouched), for one-frame and longer videos."""
+    g = torch.Generator().manual_seed(0)
+    for shape, tau in (((2, 6, 3, 2), 0.8), ((1, 16, 4, 8), 0.5), ((3, 1, 2, 2), 0.7), ((2, 4, 3, 2), 1.0),
+                       ((2, 5, 3, 2), 1.5)):
+        noise = torch.randn(shape, generator=g)
+        before = noise.clone()
+        case = f"for noise of shape {shape} and tau={tau}"
+        got, err = call(cooled_noise, noise, tau, case=case)
+        if err is not None:
+            return err
+        if not torch.equal(noise, before):
+            return failed(f"{case}: it modified noise in place: return a new tensor (the caller keeps its noise)")
+        if not isinstance(got, torch.Tensor) or got.shape != noise.shape:
+            what = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            return failed(f"{case}: it returned {what}, expected a tensor of shape {tuple(noise.shape)}")
+        expected = noise.clone()
+        expected[:, 1:] *= tau
+        if not torch.allclose(got, expected, rtol=1e-6, atol=0):
+            hint = ""
+            if torch.allclose(got, noise * tau):
+                hint = " It scaled frame 0 too: frame 0 keeps its noise (it has no history to lean on)."
+            elif tau != 1 and torch.allclose(got[:, 1:], noise[:, 1:] / tau):
+                hint = " It divided by tau: a lower temperature multiplies the noise by tau < 1."
+            elif shape[1] > 1 and torch.allclose(got[:, :-1], noise[:, :-1] * tau):
+                hint = " It scaled every frame but the last: scale frames 1 .. F-1 (noise[:, 1:])."
+            return failed(f"{case}: expected frame 0 unchanged and frames 1 .. F-1 times tau; it differs.{hint}")
+    return passed("frames after the first are scaled by tau, frame 0 and the caller's noise are left as they are")
