@@ -200,7 +200,9 @@ def sample_main(argv: list[str] | None = None) -> int:
         check_int("--s", args.s, 0, args.num_steps)
         check_int("--fps", args.fps, 1, 120)
         check_float("--history-guidance", args.history_guidance, 0.0)
-        check_float("--temperature", args.temperature, 0.0, 2.0, low_open=True)
+        from ardiff_edu.ddim import check_temperature
+
+        check_temperature(args.temperature, "--temperature")
         if args.prefix_frames is not None:
             check_int("--prefix-frames", args.prefix_frames, 1, args.num_frames - 1)
         if args.cfg_scale != 1.0 and args.label is None:

@@ -69,10 +69,19 @@ from ardiff_edu.ad import Schedule
 from ardiff_edu.noise import PREDICTIONS, NoiseSchedule, default_schedule
 from ardiff_edu.utils import check_choice, check_float, check_int
 
-__all__ = ["KEEP_MODES", "ddim_coefficients", "ddim_step", "KVCache", "sample"]
+__all__ = ["KEEP_MODES", "MAX_TEMPERATURE", "check_temperature", "ddim_coefficients", "ddim_step", "KVCache",
+           "sample"]
 
 #: How frames that the schedule does not update are treated (see the module docstring).
 KEEP_MODES = ("exact", "official")
+#: The largest ``temperature`` :func:`sample` accepts (the range is ``(0, MAX_TEMPERATURE]``).
+MAX_TEMPERATURE = 2.0
+
+
+def check_temperature(value, name: str = "temperature") -> float:
+    """``value`` as a float in ``(0, MAX_TEMPERATURE]``, or ``ValueError`` naming ``name``, the value and the range:
+    the one check of :func:`sample`, :func:`ardiff_edu.protocol.run_task` and ``sample --temperature``."""
+    return check_float(name, value, 0.0, MAX_TEMPERATURE, low_open=True)
 
 
 def ddim_coefficients(template, alphas_cumprod) -> dict[str, torch.Tensor]:
@@ -238,7 +247,7 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         raise ValueError(f"history_guidance_max_t={history_guidance_max_t} limits history guidance to an interval, "
                          f"but history_guidance is 1 (none): give a weight w != 1 or leave the interval out")
     max_t = check_int("history_guidance_max_t", history_guidance_max_t, 1, ns.T)
-    temperature = check_float("temperature", temperature, 0.0, 2.0, low_open=True)
+    temperature = check_temperature(temperature)
     if labels is not None:
         labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
         labels = labels.expand(B) if labels.numel() == 1 else labels

@@ -22,7 +22,7 @@ import torch
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu.ad import OVERFLOW_MODES, ad_schedule
 from ardiff_edu.config import HELD_OUT_SEED
-from ardiff_edu.ddim import sample
+from ardiff_edu.ddim import MAX_TEMPERATURE, sample
 from ardiff_edu.models import DiT, FrameTokenizer
 from ardiff_edu.noise import NoiseSchedule
 from ardiff_edu.train import TrainConfig, build_dit, build_tokenizer, load_clips
@@ -260,8 +260,9 @@ def add_guidance_arguments(parser, scope: str = "") -> None:
                         help="guide only the frames whose timestep t is below this (an interval of noise levels, in "
                              "[1, T]; default: every level; data/samples/history_guidance_interval*.md)")
     parser.add_argument("--temperature", type=float, default=1.0,
-                        help="scale the starting noise of every frame after the first by this, in (0, 2] (1 = none; "
-                             "not in the paper; the measured choices: data/samples/temperature*.md)")
+                        help=f"scale the starting noise of every frame after the first by this, in (0, "
+                             f"{MAX_TEMPERATURE:g}] (1 = none; not in the paper; the measured choices: "
+                             f"data/samples/temperature*.md)")
 
 
 def load_autoguide(path, scale: float | None) -> tuple[Pipeline | None, float]:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ardiff_edu.ad import ad_nfe
 from ardiff_edu.data import bouncing_balls
+from ardiff_edu.ddim import check_temperature
 from ardiff_edu.fvd import fd_bootstrap, fd_from_features, i3d_features
 from ardiff_edu.metrics import (DEFAULTS, KEYS, aggregate, black_frames, clip_records, copy_last_frame,
                                 extrapolate_balls, frozen_first_frame, position_errors, shuffle_frames, uniform_noise)
@@ -288,7 +289,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
         raise ValueError("autoguide guides the first frame, which the predict task gives: use it with generate "
                          "or drift")
     history_guidance = check_float("history_guidance", history_guidance, 0.0)     # before any video is generated
-    temperature = check_float("temperature", temperature, 0.0, 2.0, low_open=True)
+    temperature = check_temperature(temperature)
     M, F = check_int("num_videos", num_videos, 2), check_int("num_frames", num_frames, 2)
     first = next(iter(pipelines.values()))
     if history_guidance_max_t is not None:
