@@ -104,10 +104,16 @@ def run_settings(settings, candidates, videos: int, frames: int, steps: int, wor
     return [run_setting(*job) for job in jobs]
 
 
-def rows_and_choices(settings, results, key_cells, rule) -> dict:
-    """Print every setting's rows of :func:`run_settings`' ``results`` (``key_cells(key)``: the candidate's own
-    cells) and the rule's bounds; return ``{checkpoint: rule(rows, real speed, shuffled frames' distance)}``."""
+def print_sweep(settings, results, frames: int, key_names, key_cells, describe, rule) -> dict:
+    """Print the table of :func:`run_settings`' ``results`` (the candidate's columns ``key_names``, its cells
+    ``key_cells(key)``), the rule's bounds and one "Chosen for" line per checkpoint (``describe(choice)``, in
+    bold); return ``{checkpoint: rule(rows, real speed, shuffled frames' distance)}``. ``temperature.py`` prints with
+    it too."""
     sanity, chosen = results[0][0], {}
+    print("| clips | " + "".join(f"{k} | " for k in key_names) + " | ".join(k for k, _ in KEYS) + " | seconds |")
+    print("|---|" + "---|" * len(key_names) + "---|" * (len(KEYS) + 1))
+    for name in ("real", "frames shuffled"):
+        print(f"| {name} | " + "| " * len(key_names) + f"{cells(sanity[name])} | |")
     for (path, weak), (_, rows) in zip(settings, results):
         label = f"`{path}`" + (f", frame 0 autoguided by `{weak}`" if weak else "")
         for key, (generated, seconds) in rows.items():
@@ -119,6 +125,10 @@ def rows_and_choices(settings, results, key_cells, rule) -> dict:
     print(f"\nThe rule's bounds: median speed from {(1 - tol) * real_speed:.3f} to {(1 + tol) * real_speed:.3f} "
           f"(within {tol:.0%} of the real clips' {real_speed:.3f}), toy Fréchet distance below "
           f"{sanity['frames shuffled']['values']['fd_videonet']:.2f}.\n")
+    for path, choice in chosen.items():
+        print(f"Chosen for `{path}` over {frames} frames (history_guidance64.py's rule: smallest median acceleration "
+              f"with the median speed within {tol:.0%} of the real clips' and the toy Fréchet distance below the "
+              f"shuffled frames'): **{describe(choice)}**.")
     return chosen
 
 
@@ -127,24 +137,14 @@ def main(settings=SETTINGS, videos: int = VIDEOS, candidates=None, frames: int =
     candidates = CANDIDATES[frames] if candidates is None else candidates
     results = run_settings(settings, tuple((c, interval_options(*c)) for c in candidates), videos, frames, steps,
                            workers)
-    sanity = results[0][0]
     print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {S_AR}`, "
           f"`S = {steps}`, noise of seed {SEED}; "
           f"held-out real clips of seed {SEED}. History guidance with weight `w` on the frames labelled "
           f"`t < t_max` (`t_max = {T}`: every level). Medians over tracked balls, 95 % intervals over videos; "
           f"`fd_videonet` is the toy Fréchet distance (not FVD). The last column is the time to generate and score, "
           f"one thread (two settings side by side).\n")
-    print("| clips | w | t_max | " + " | ".join(k for k, _ in KEYS) + " | seconds |")
-    print("|---|---|---|" + "---|" * (len(KEYS) + 1))
-    for name in ("real", "frames shuffled"):
-        print(f"| {name} | | | {cells(sanity[name])} | |")
-    chosen = rows_and_choices(settings, results, lambda key: f"{key[0]:g} | {key[1]}", choose)
-    tol = HG64.SPEED_TOLERANCE
-    for path, (w, t_max) in chosen.items():
-        print(f"Chosen for `{path}` over {frames} frames (history_guidance64.py's rule: smallest median acceleration "
-              f"with the median speed within {tol:.0%} of the real clips' and the toy Fréchet "
-              f"distance below the shuffled frames'): **w = {w:g}, t_max = {t_max}**.")
-    return chosen
+    return print_sweep(settings, results, frames, ("w", "t_max"), lambda key: f"{key[0]:g} | {key[1]}",
+                       lambda key: f"w = {key[0]:g}, t_max = {key[1]}", choose)
 
 
 if __name__ == "__main__":

@@ -29,34 +29,20 @@ import history_guidance_interval as HGI  # noqa: E402
 
 HG64 = HGI.HG64
 CANDIDATES = (1.0, 0.9, 0.8, 0.7, 0.6)
-
-
-def choose(rows: dict, real_speed: float, shuffled_fd: float) -> float:
-    """``history_guidance64.choose`` over ``{τ: values}`` → the chosen ``τ`` (``1.0``: none)."""
-    return HG64.choose(rows, real_speed, shuffled_fd)
+choose = HG64.choose            # the rule over {τ: values} → the chosen τ (1.0: none qualifies)
 
 
 def main(frames: int, settings=HG64.SETTINGS, videos: int = HGI.VIDEOS, candidates=CANDIDATES,
          steps: int = HGI.STEPS, workers: int = 2) -> dict:
     results = HGI.run_settings(settings, tuple((tau, {"temperature": tau}) for tau in candidates), videos, frames,
                                steps, workers)
-    sanity = results[0][0]
     print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {HGI.S_AR}`, "
           f"`S = {steps}`, noise of seed {HGI.SEED}; held-out real clips of seed {HGI.SEED}. The starting noise of "
           f"every frame after the first scaled by the temperature `τ`. Medians over tracked balls, 95 % intervals "
           f"over videos; `fd_videonet` is the toy Fréchet distance (not FVD). The last column is the time to generate "
           f"and score, one thread (two settings side by side).\n")
-    print("| clips | τ | " + " | ".join(k for k, _ in HGI.KEYS) + " | seconds |")
-    print("|---|---|" + "---|" * (len(HGI.KEYS) + 1))
-    for name in ("real", "frames shuffled"):
-        print(f"| {name} | | {HGI.cells(sanity[name])} | |")
-    chosen = HGI.rows_and_choices(settings, results, lambda tau: f"{tau:g}", choose)
-    tol = HG64.SPEED_TOLERANCE
-    for path, tau in chosen.items():
-        print(f"Chosen for `{path}` over {frames} frames (history_guidance64.py's rule: smallest median acceleration "
-              f"with the median speed within {tol:.0%} of the real clips' and the toy Fréchet distance below the "
-              f"shuffled frames'): **τ = {tau:g}**.")
-    return chosen
+    return HGI.print_sweep(settings, results, frames, ("τ",), lambda tau: f"{tau:g}", lambda tau: f"τ = {tau:g}",
+                           choose)
 
 
 if __name__ == "__main__":
