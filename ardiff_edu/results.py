@@ -20,9 +20,9 @@ import numpy as np
 from ardiff_edu.figures import FONT, figure_png
 from ardiff_edu.utils import atomic_open, atomic_write_bytes
 
-__all__ = ["METRICS", "TABLE_KEYS", "with_ci", "quality_markdown", "clean", "save_json", "load_json", "merge",
-           "text_table", "markdown_table", "plot_metric", "write_plots", "claims", "claims_markdown", "report_markdown",
-           "write_report"]
+__all__ = ["METRICS", "TABLE_KEYS", "with_ci", "markdown_rows", "quality_markdown", "clean", "save_json", "load_json",
+           "merge", "text_table", "markdown_table", "plot_metric", "write_plots", "claims", "claims_markdown",
+           "report_markdown", "write_report"]
 
 #: metric -> (title, axis label, which way is better: "lower", "higher" or "real" = closer to the real clips).
 METRICS = {
@@ -111,6 +111,14 @@ def _f(v, digits: int = 2) -> str:
 def with_ci(value, lo, hi) -> str:
     """One table cell: ``value [lo, hi]`` with two decimals (``nan`` for a missing number)."""
     return f"{_f(value)} [{_f(lo)}, {_f(hi)}]"
+
+
+def markdown_rows(text: str) -> list[list[str]]:
+    """The rows of the Markdown tables in ``text`` (header rows included, separator rows not), one list of stripped
+    cells per row, with a cell's interval (`` [lo, hi]``, as :func:`with_ci` writes it) dropped: how the notebooks
+    and the tests read a committed table back."""
+    return [[c.strip().split(" [")[0] for c in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| ")]
 
 
 def _keys(result: dict) -> list[str]:

@@ -35,6 +35,7 @@ from ardiff_edu.explorer import LiveSampler
 from ardiff_edu.figures import FONT
 from ardiff_edu.metrics import ball_stats, blob_counts, count_shares
 from ardiff_edu.pipeline import AUTOGUIDE_SCALE, DEFAULT_CHECKPOINT, generate, load_pipeline, real_clips
+from ardiff_edu.results import markdown_rows
 from ardiff_edu.utils import seed_all
 from ardiff_edu.video import animate, show_grid
 
@@ -341,7 +342,7 @@ print(f"our history-guided loop gives generate(..., history_guidance={w_h:g})'s 
 
 # %%
 report = (Path(DEFAULT_CHECKPOINT).parents[1] / "samples" / "history_guidance.md").read_text()
-table = [[c.strip() for c in line.strip("|").split("|")] for line in report.splitlines() if line.startswith("| ")]
+table = markdown_rows(report)
 header, real_row = table[0], next(r for r in table if r[0] == "real")
 name = f"`data/checkpoints/{DEFAULT_CHECKPOINT.name}`"                          # as the script names it
 raw = {float(r[1]): r for r in table if r[0] == name}                         # w -> the row as committed
@@ -372,8 +373,7 @@ assert best["accel_median"] > 3 * float(real_row[header.index("accel_median")]) 
 
 # %%
 report64 = (Path(DEFAULT_CHECKPOINT).parents[1] / "samples" / "history_guidance64.md").read_text()
-table64 = [[c.strip().split(" [")[0] for c in line.strip("|").split("|")] for line in report64.splitlines()
-           if line.startswith("| ")]
+table64 = markdown_rows(report64)
 header64 = table64[0]
 long = {float(r[1]): dict(zip(header64[2:], map(float, r[2:-1]))) for r in table64 if r[0] == name}
 shuffled_fd = float(next(r for r in table64 if r[0] == "frames shuffled")[header64.index("fd_videonet")])
@@ -437,8 +437,7 @@ def interval_sweep(frames: int):
     """history_guidance_interval{16,}.md read back: rows {(model, w, t_max): values}, choices, the rule's references."""
     suffix = "" if frames == 64 else str(frames)
     report = (Path(DEFAULT_CHECKPOINT).parents[1] / "samples" / f"history_guidance_interval{suffix}.md").read_text()
-    table = [[c.strip().split(" [")[0] for c in line.strip("|").split("|")] for line in report.splitlines()
-             if line.startswith("| ")]
+    table = markdown_rows(report)
     head = table[0]
     rows = {(label, float(r[1]), int(r[2])): dict(zip(head[3:], map(float, r[3:-1])))
             for r in table for label in (name, fine) if r[0].startswith(label)}
@@ -530,8 +529,7 @@ print(f"our loop from {tau:g} x the noise gives generate(..., temperature={tau:g
 def temperature_sweep(frames: int):
     """temperature{16,64}.md read back: rows {(model, τ): values}, the choices and the real clips' speed."""
     report = (Path(DEFAULT_CHECKPOINT).parents[1] / "samples" / f"temperature{frames}.md").read_text()
-    table = [[c.strip().split(" [")[0] for c in line.strip("|").split("|")] for line in report.splitlines()
-             if line.startswith("| ")]
+    table = markdown_rows(report)
     head = table[0]
     rows = {(label, float(r[1])): dict(zip(head[2:], map(float, r[2:-1])))
             for r in table for label in (name, fine) if r[0].startswith(label)}

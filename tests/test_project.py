@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ardiff_edu import nbtools
+from ardiff_edu.results import markdown_rows
 from ardiff_edu.utils import REPO_ROOT
 
 
@@ -218,13 +219,6 @@ def test_acceleration_sweep_runs_and_its_default_row_is_the_quality_table(capsys
                                              ("match_frac", 2), ("colour_drift_median", 1), ("empty_frac", 3))]
 
 
-def _sweep_rows(committed: str) -> list[list[str]]:
-    """A committed sweep's Markdown table: one list of cells per row, the header first, intervals " [lo, hi]"
-    dropped."""
-    return [[c.strip().split(" [")[0] for c in line.strip("|").split("|")] for line in committed.splitlines()
-            if line.startswith("| ")]
-
-
 def _committed_choices(committed: str, qualifier: str = "") -> dict:
     """``{checkpoint: w}`` from a sweep's lines "Chosen for `PATH`<qualifier> ... **w = W**", one per shipped model."""
     chosen = {path: float(w) for path, w in re.findall(r"^Chosen for `(.+?)`" + re.escape(qualifier)
@@ -245,7 +239,7 @@ def test_history_guidance_sweep_runs_and_its_choices_are_the_rule_and_regenerate
             3.0: {"speed_median": 1.0, "accel_median": 0.3}}
     assert sweep.choose(rows, real_speed=1.4) == 2.0 and sweep.choose(rows, real_speed=3.0) == 1.0
     committed = (REPO_ROOT / "data" / "samples" / "history_guidance.md").read_text()
-    lines = _sweep_rows(committed)
+    lines = markdown_rows(committed)
     header, real = lines[0], next(r for r in lines if r[0] == "real")
     speed = header.index("speed_median")
     chosen = _committed_choices(committed)
@@ -276,7 +270,7 @@ def test_history_guidance_64_frame_sweep_runs_and_its_choices_are_the_rule_and_r
     assert sweep.choose(rows, real_speed=1.4, shuffled_fd=10.0) == 2.0
     assert sweep.choose(rows, real_speed=1.4, shuffled_fd=0.5) == 1.0        # nothing qualifies: no guidance
     committed = (REPO_ROOT / "data" / "samples" / "history_guidance64.md").read_text()
-    lines = _sweep_rows(committed)
+    lines = markdown_rows(committed)
     header = lines[0]
     sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
     keys = ("speed_median", "accel_median", "fd_videonet")
@@ -318,7 +312,7 @@ def test_history_guidance_interval_choices_are_the_rule_and_regenerate_sh(frames
     of every candidate, and regenerate.sh samples and scores exactly those weights and intervals."""
     sweep = _script(REPO_ROOT / "data" / "samples" / "history_guidance_interval.py")
     committed = (REPO_ROOT / "data" / "samples" / f"history_guidance_interval{suffix}.md").read_text()
-    lines = _sweep_rows(committed)
+    lines = markdown_rows(committed)
     header = lines[0]
     sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
     keys = ("speed_median", "accel_median", "fd_videonet")
@@ -363,7 +357,7 @@ def test_temperature_choices_are_the_rule_and_regenerate_sh(frames):
     temperature, and regenerate.sh samples and scores exactly those temperatures."""
     sweep = _script(REPO_ROOT / "data" / "samples" / "temperature.py")
     committed = (REPO_ROOT / "data" / "samples" / f"temperature{frames}.md").read_text()
-    lines = _sweep_rows(committed)
+    lines = markdown_rows(committed)
     header = lines[0]
     sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
     keys = ("speed_median", "accel_median", "fd_videonet")
