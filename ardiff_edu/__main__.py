@@ -10,9 +10,11 @@ import importlib
 import sys
 
 COMMANDS = {
-    "train": ("ardiff_edu.cli:train_main", "train the frame tokenizer or the AR-Diffusion DiT (torchrun: many processes)"),
+    "train": ("ardiff_edu.cli:train_main",
+              "train the frame tokenizer or the AR-Diffusion DiT (torchrun: many processes)"),
     "sample": ("ardiff_edu.cli:sample_main", "generate videos from a checkpoint with the asynchronous sampler"),
-    "evaluate": ("ardiff_edu.evaluate:main", "score checkpoints on a fixed protocol: tracker, toy FVD, sanity rows, 95 % CIs"),
+    "evaluate": ("ardiff_edu.evaluate:main",
+                 "score checkpoints on a fixed protocol: tracker, toy FVD, sanity rows, 95 % CIs"),
     "prepare": ("ardiff_edu.data.cache:main", "cache a benchmark dataset (UCF-101, Sky, Taichi, Face) as shards"),
     "plan": ("ardiff_edu.plan:main", "parameters, FLOPs, memory per GPU and GPU-hours of a preset (the paper's size)"),
     "bench": ("ardiff_edu.bench:main", "print speed benchmarks (ratios against a baseline measured in the same run)"),

@@ -144,8 +144,9 @@ class Schedule:
         label = len(f"it{self.num_iterations - 1}:")
         lines = []
         for i in rows:
-            cells = [f"{int(values[i, f]):>{width}}{'*' if self.update_mask[i, f] else '!' if self.skipped_mask[i, f] else ' '}"
+            marks = ['*' if self.update_mask[i, f] else '!' if self.skipped_mask[i, f] else ' '
                      for f in range(self.num_frames)]
+            cells = [f"{int(values[i, f]):>{width}}{marks[f]}" for f in range(self.num_frames)]
             line = f"{f'it{i}:':<{label}} " + " ".join(cells)
             if show_window:
                 line += f"  window [{int(self.windows[i, 0])},{int(self.windows[i, 1])})"

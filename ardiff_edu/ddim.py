@@ -110,7 +110,8 @@ def ddim_step(x: torch.Tensor, x0_hat: torch.Tensor, k: torch.Tensor, coefficien
     shape = (1, len(k)) + (1,) * (x.ndim - 2)
     c_x = coefficients["c_x"][k].reshape(shape).to(x.dtype)
     c_x0 = coefficients["c_x0"][k].reshape(shape).to(x.dtype)
-    # $x_{new} = \sqrt{a_{prev}}\,\hat x_0 + \sqrt{1-a_{prev}}\,\hat\epsilon$, $\hat\epsilon = (x - \sqrt{a}\,\hat x_0)/\sqrt{1-a}$
+    # $x_{new} = \sqrt{a_{prev}}\,\hat x_0 + \sqrt{1-a_{prev}}\,\hat\epsilon$,
+    # $\hat\epsilon = (x - \sqrt{a}\,\hat x_0)/\sqrt{1-a}$
     return c_x * x + c_x0 * x0_hat
 
 

@@ -117,9 +117,9 @@ def encode_shards(make_tokenizer, cache: CachedClips, out, key: dict, device, sh
                   batch_size: int = 32, bf16: bool = False) -> LatentShards:
     """Encode every clip of ``cache`` with the tokenizer ``make_tokenizer()`` into latent shards in ``out`` (skipped,
     tokenizer unbuilt, when ``out`` holds shards with the same ``key``). Shard ``j`` holds clips
-    ``j·n ..`` (``n = min(shard_size, ⌈N / W⌉)``) and is written by process ``j mod W``; the per-channel mean and std come from sums over every
-    process. Built in ``out``'s sibling ``.<name>.tmp`` and renamed into place, so an interrupted run leaves nothing
-    half-written."""
+    ``j·n ..`` (``n = min(shard_size, ⌈N / W⌉)``) and is written by process ``j mod W``; the per-channel mean and std
+    come from sums over every process. Built in ``out``'s sibling ``.<name>.tmp`` and renamed into place, so an
+    interrupted run leaves nothing half-written."""
     out = Path(out)
     if (out / "index.json").exists() and json.loads((out / "index.json").read_text()).get("key") == key:
         return LatentShards(out)

@@ -26,7 +26,8 @@ def tokenizer_loss(model, frames: torch.Tensor, fg_weight: float) -> tuple[torch
 def dit_loss(model, z0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, schedule: NoiseSchedule,
              labels: torch.Tensor | None = None, prediction: str = "x0") -> torch.Tensor:
     """The per-frame loss ``(B, F)``: noise every frame to its own ``t``, predict, squared error per frame."""
-    zt = schedule.q_sample(z0, t, noise=noise)          # $z_t = \sqrt{\bar\alpha_t}\,z_0 + \sqrt{1-\bar\alpha_t}\,\epsilon$
+    # $z_t = \sqrt{\bar\alpha_t}\,z_0 + \sqrt{1-\bar\alpha_t}\,\epsilon$
+    zt = schedule.q_sample(z0, t, noise=noise)
     pred = model(zt, t.to(z0.device), labels)
     target = schedule.target(prediction, z0, noise, t)
     return ((pred.float() - target) ** 2).mean(dim=(2, 3))   # $\ell_f = \frac{1}{LC}\sum_{l,c} (\hat z - z)^2$

@@ -39,7 +39,8 @@ def pair_problems(py: Path) -> list[str]:
     src, built = jupytext.read(py), jupytext.read(nb_path)
     problems = []
     if _cells(src) != _cells(built):
-        problems.append(f"{nb_path.name} was not built from the current {py.name}: run `make notebooks NB={py.as_posix()}`")
+        problems.append(f"{nb_path.name} was not built from the current {py.name}: "
+                        f"run `make notebooks NB={py.as_posix()}`")
     code = [c for c in built.cells if c.cell_type == "code"]
     if any(c.get("execution_count") is None for c in code):
         problems.append(f"{nb_path.name} has unexecuted code cells: build it with `make notebooks`")
@@ -62,7 +63,8 @@ def build(py: Path, timeout: int = 600) -> float:
         py.write_text(text)
     nb = jupytext.reads(text, fmt="py:percent")
     nb.metadata["kernelspec"] = dict(KERNELSPEC)  # the .py keeps no metadata; JupyterLab would add it on save
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(py.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(py.parent)}})
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start

@@ -125,7 +125,8 @@ def plan_run(cfg: TrainConfig, stage: str, gpus: int = 8, gpu: str = "h100", uti
                                                                                                  grad_accum, 1)
     if B % (gpus * accum):
         raise ValueError(f"the global batch {B} must be a multiple of gpus × grad_accum = {gpus} × {accum}: pass "
-                         f"--batch-size or --grad-accum (e.g. --batch-size {gpus * accum * max(1, B // (gpus * accum))})")
+                         f"--batch-size or --grad-accum "
+                         f"(e.g. --batch-size {gpus * accum * max(1, B // (gpus * accum))})")
     micro = B // (gpus * accum)
     tr = trace_step(cfg, stage, micro)
     steps = cfg.tok_steps if tok else cfg.steps
@@ -189,7 +190,8 @@ def grad_accum_that_fits(global_batch: int, gpus: int, activation_bytes_per_item
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ardiff_edu plan", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = argparse.ArgumentParser(prog="python -m ardiff_edu plan",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 description="Parameters, FLOPs per training step, memory per GPU and GPU-hours of "
                                             "a preset's official schedule, from one step traced on the meta device.")
     p.add_argument("--preset", action="append", choices=sorted(PRESETS),

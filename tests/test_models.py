@@ -74,7 +74,8 @@ def test_block_is_clean_pre_norm():
     assert torch.equal(m.blocks[0](ctx, x, c, None)[1], x)
     official = DiT(4, L, max_frames=Fr, width=32, depth=1, heads=4, official_residual=True)
     ln = torch.nn.functional.layer_norm(x, (32,), eps=1e-6)
-    torch.testing.assert_close(official.blocks[0](ctx, x, c, None)[1], torch.nn.functional.layer_norm(ln, (32,), eps=1e-6))
+    torch.testing.assert_close(official.blocks[0](ctx, x, c, None)[1],
+                               torch.nn.functional.layer_norm(ln, (32,), eps=1e-6))
 
 
 def test_attention_mask_definition():

@@ -10,7 +10,8 @@ Each generator returns uint8 ``(N, F, size, size, 3)`` clips, is vectorised with
 * :func:`~ardiff_edu.data.stick_figures.taichi` (Taichi-HD): an articulated stick figure (:mod:`.stick_figures`).
 * :func:`faces` (FaceForensics): a face with head motion, blinking and a talking mouth. Hard part: small, sparse
   motions (eyes, mouth) on a large static identity that must not drift.
-* :func:`~ardiff_edu.data.stick_figures.ucf_actions` (UCF-101): class-conditional stick-figure actions (:mod:`.stick_figures`).
+* :func:`~ardiff_edu.data.stick_figures.ucf_actions` (UCF-101): class-conditional stick-figure actions
+  (:mod:`.stick_figures`).
 """
 
 from __future__ import annotations

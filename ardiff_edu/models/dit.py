@@ -99,7 +99,8 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
 
 
 def modulate(h: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    # $\mathrm{adaLN}(h) = h \cdot (1 + \gamma_f) + \beta_f$, one $(\beta_f, \gamma_f)$ per frame, broadcast over its tokens
+    # $\mathrm{adaLN}(h) = h \cdot (1 + \gamma_f) + \beta_f$,
+    # one $(\beta_f, \gamma_f)$ per frame, broadcast over its tokens
     return h * (1 + scale) + shift
 
 
@@ -232,7 +233,8 @@ class DiT(nn.Module):
             raise ValueError(f"x must have shape (B, F, {self.num_tokens}, {self.token_dim}), got {got}")
         B, F = x.shape[:2]
         check_int("num_frames (x.shape[1])", F, 1, self.max_frames)
-        if not isinstance(t, torch.Tensor) or t.is_floating_point() or t.dtype == torch.bool or tuple(t.shape) != (B, F):
+        if (not isinstance(t, torch.Tensor) or t.is_floating_point() or t.dtype == torch.bool
+                or tuple(t.shape) != (B, F)):
             got = (tuple(t.shape), t.dtype) if isinstance(t, torch.Tensor) else type(t).__name__
             raise ValueError(f"t must be an integer tensor of shape (B, F) = {(B, F)}, got {got}")
         if labels is not None and self.class_embed is None:
