@@ -427,6 +427,51 @@ def test_latent_rules_table_is_what_its_script_prints(capsys, monkeypatch):
     assert losses == sorted(losses) and losses[0] < losses[-1]             # more noise, less precise
 
 
+def test_straight_latents_curvature_is_zero_on_straight_paths_and_free_of_scale():
+    straight_latents = _script(REPO_ROOT / "data" / "samples" / "straight_latents.py")
+    a, b = torch.randn(5, 12), torch.randn(5, 12)
+    line = torch.stack([a, (a + b) / 2, b], dim=1)                          # the middle latent on the midpoint
+    assert straight_latents.curvature(line).item() == pytest.approx(0.0, abs=1e-6)
+    bent = torch.stack([a, (a + b) / 2 + (b - a) / 2, b], dim=1)            # the middle latent at the end: ratio 1
+    assert straight_latents.curvature(bent).item() == pytest.approx(1.0)
+    z = torch.randn(7, 3, 12)
+    assert straight_latents.curvature(3 * z).item() == pytest.approx(straight_latents.curvature(z).item())
+
+
+def test_straight_latents_writes_a_tokenizer_the_dit_stage_reads(tmp_path, monkeypatch):
+    """A short run: a tokenizer-stage checkpoint at step ``tok_steps``, its weights moved by the curvature term,
+    the first logged losses those of the committed run (same first batch, before any update); bad input refused."""
+    from ardiff_edu import checkpoint as ckpt
+    from ardiff_edu.latents import frozen_tokenizer
+
+    straight_latents = _script(REPO_ROOT / "data" / "samples" / "straight_latents.py")
+    monkeypatch.chdir(REPO_ROOT)
+    kept = {}
+    for weight in (0.0, 0.3):
+        out = tmp_path / f"w{weight}"
+        _keeping_threads(straight_latents.main, weight, out, steps=3, num_clips=64, threads=2)
+        ck = ckpt.load_file(out / "tokenizer.pt")
+        assert ck["stage"] == "tokenizer" and ck["step"] == ck["config"]["tok_steps"] == 4000
+        kept[weight] = ck["model"]
+        frames = torch.rand(2, 3, 32, 32) * 2 - 1
+        assert frozen_tokenizer(ck, "cpu").encode(frames).shape == (2, 16, 8)
+        first = json.loads((out / "straight_latents.jsonl").read_text().splitlines()[0])
+        assert first["step"] == 1 and first["lr"] == 3e-4
+    assert any(not torch.equal(kept[0.0][k], kept[0.3][k]) for k in kept[0.0])
+    committed = json.loads((REPO_ROOT / "data" / "samples" / "experiments" / "straight_latents_tokenizer.jsonl")
+                           .read_text().splitlines()[0])
+    out = tmp_path / "again"
+    _keeping_threads(straight_latents.main, 0.3, out, steps=1, threads=2)        # the committed run's data
+    again = json.loads((out / "straight_latents.jsonl").read_text().splitlines()[0])
+    assert again["rec"] == pytest.approx(committed["rec"], rel=1e-5)
+    assert again["straight"] == pytest.approx(committed["straight"], rel=1e-5)
+    with pytest.raises(ValueError, match="exists"):
+        straight_latents.main(0.3, out, steps=1)
+    with pytest.raises(ValueError, match="weight"):
+        straight_latents.main(-1.0, tmp_path / "bad", steps=1)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
     """--training-clips: the clips come from the first checkpoint's own training data, not the held-out ones."""
     next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
