@@ -12,15 +12,19 @@ import torch
 
 from ardiff_edu.noise import NoiseSchedule
 
-__all__ = ["tokenizer_loss", "dit_loss", "drop_labels"]
+__all__ = ["foreground_weight", "tokenizer_loss", "dit_loss", "drop_labels"]
+
+
+def foreground_weight(frames: torch.Tensor, fg_weight: float) -> torch.Tensor:
+    """``(N, 1, H, W)``: ``fg_weight`` on pixels that are not black in some channel, 1 elsewhere."""
+    return 1 + (fg_weight - 1) * (frames > -0.95).any(dim=1, keepdim=True).float()
 
 
 def tokenizer_loss(model, frames: torch.Tensor, fg_weight: float) -> tuple[torch.Tensor, float]:
     """Reconstruction MSE, weighted ``fg_weight``× on non-black pixels; returns ``(loss, plain MSE)``."""
     recon = model(frames).float()
-    w = 1 + (fg_weight - 1) * (frames > -0.95).any(dim=1, keepdim=True).float()
     se = (recon - frames) ** 2
-    return (w * se).mean(), se.mean().item()
+    return (foreground_weight(frames, fg_weight) * se).mean(), se.mean().item()
 
 
 def dit_loss(model, z0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, schedule: NoiseSchedule,

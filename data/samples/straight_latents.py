@@ -26,7 +26,6 @@ every 50 steps. Not in the paper, and not part of any shipped model.
 import argparse
 import copy
 import json
-import math
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -35,7 +34,8 @@ import torch
 
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu.config import PRESETS, build_tokenizer
-from ardiff_edu.train import load_clips
+from ardiff_edu.losses import foreground_weight
+from ardiff_edu.train import learning_rate, load_clips
 from ardiff_edu.utils import check_float, check_int
 from ardiff_edu.video import to_float
 
@@ -55,8 +55,8 @@ def losses(tok, frames: torch.Tensor, fg_weight: float) -> tuple[torch.Tensor, t
     flat = frames.flatten(0, 1)
     z = tok.encode(flat)
     recon = tok.decode(z).float()
-    w = 1 + (fg_weight - 1) * (flat > -0.95).any(dim=1, keepdim=True).float()
-    return (w * (recon - flat) ** 2).mean(), curvature(z.float().reshape(len(frames), 3, -1))
+    rec = (foreground_weight(flat, fg_weight) * (recon - flat) ** 2).mean()      # the tokenizer stage's loss
+    return rec, curvature(z.float().reshape(len(frames), 3, -1))
 
 
 def main(weight: float, out, steps: int = 1500, lr: float = 3e-4, triplets: int = 42, seed: int = 7,
@@ -84,12 +84,14 @@ def main(weight: float, out, steps: int = 1500, lr: float = 3e-4, triplets: int 
             fi = torch.randint(F - 2, (triplets,), generator=gen)
             frames = to_float(clips[ci[:, None], fi[:, None] + torch.arange(3)])     # (n, 3, C, H, W)
             rec, bend = losses(tok, frames, cfg.tok_fg_weight)
-            rate = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps))
+            rate = learning_rate(lr, step - 1, steps, "cosine")
             for group in opt.param_groups:
                 group["lr"] = rate
             opt.zero_grad()
             (rec + weight * bend).backward()
             opt.step()
+            # a fixed decay, not train.ema_update's warm-up: that is for an EMA that starts untrained, this one
+            # starts from the trained tokenizer
             with torch.no_grad():
                 for pe, pm in zip(ema.parameters(), tok.parameters()):
                     pe.lerp_(pm, 1 - cfg.tok_ema_decay)
