@@ -472,6 +472,35 @@ def test_straight_latents_writes_a_tokenizer_the_dit_stage_reads(tmp_path, monke
     assert not (tmp_path / "bad").exists()
 
 
+def test_straight_latents_control_table_is_its_committed_runs():
+    """data/samples/README.md: the control (weight 0) and straightened (weight 0.3) rows are the committed files'
+    numbers; both tokenizer logs start from the same batch, and only the penalised run straightens its latents."""
+    experiments = REPO_ROOT / "data" / "samples" / "experiments"
+    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
+    for name, label in (("straight_latents_control", "fine-tuned, weight 0 (control"),
+                        ("straight_latents", "fine-tuned, weight 0.3 (straightened")):
+        row = next(line.strip() for line in readme.splitlines() if line.strip().startswith(f"| {label}"))
+        row = row.replace("**", "").strip("| ").split(" | ")
+        report = json.loads((experiments / f"{name}_generate16.json").read_text())
+        rows = {r["name"]: r for r in report["rows"]}
+        run = next(r for r in report["rows"] if r["group"] == "generated" and r["s"] == 5)
+        for cell, key, digits in ((1, "fd_videonet", 2), (2, "match_frac", 2), (3, "accel_median", 2),
+                                  (4, "colour_drift_median", 1)):
+            assert float(row[cell].split(" [")[0]) == round(run["values"][key], digits), (name, key)
+        assert row[5].startswith(f"{round(100 * run['values']['empty_frac'])} %")
+        tokenizer = rows["real, tokenizer only"]["values"]["colour_drift_median"]
+        assert float(row[6].split(" [")[0]) == round(tokenizer, 2)
+        empty = (experiments / f"{name}_empty_frames.md").read_text().splitlines()[-1].strip("| ").split(" | ")
+        first_frame = float(empty[1].split(" / ")[0])
+        assert [row[7], row[8], row[9]] == [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
+                                            f"{100 * first_frame:.1f} %"]
+    logs = {w: [json.loads(line) for line in (experiments / f"{name}_tokenizer.jsonl").read_text().splitlines()]
+            for w, name in ((0.0, "straight_latents_control"), (0.3, "straight_latents"))}
+    assert logs[0.0][0] == logs[0.3][0]                                      # same batch, before any update
+    start = logs[0.0][0]["straight"]
+    assert logs[0.0][-1]["straight"] > 0.8 * start > 3 * logs[0.3][-1]["straight"]
+
+
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
     """--training-clips: the clips come from the first checkpoint's own training data, not the held-out ones."""
     next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
