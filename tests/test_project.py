@@ -440,8 +440,11 @@ def test_straight_latents_curvature_is_zero_on_straight_paths_and_free_of_scale(
 
 def test_straight_latents_writes_a_tokenizer_the_dit_stage_reads(tmp_path, monkeypatch):
     """A short run: a tokenizer-stage checkpoint at step ``tok_steps``, its weights moved by the curvature term,
-    the first logged losses those of the committed run (same first batch, before any update); bad input refused."""
+    the first logged losses those of the committed run (same first batch, before any update); ``init.pt`` a start
+    for ``train --init-from`` (balls.pt's DiT, the new tokenizer and its latent statistics); bad input refused."""
     from ardiff_edu import checkpoint as ckpt
+    from ardiff_edu import finetune
+    from ardiff_edu.config import PRESETS
     from ardiff_edu.latents import frozen_tokenizer
 
     straight_latents = _script(REPO_ROOT / "data" / "samples" / "straight_latents.py")
@@ -458,6 +461,14 @@ def test_straight_latents_writes_a_tokenizer_the_dit_stage_reads(tmp_path, monke
         first = json.loads((out / "straight_latents.jsonl").read_text().splitlines()[0])
         assert first["step"] == 1 and first["lr"] == 3e-4
     assert any(not torch.equal(kept[0.0][k], kept[0.3][k]) for k in kept[0.0])
+    init = ckpt.load_file(straight_latents.init_export(tmp_path / "w0.3", num_clips=64))   # for train --init-from
+    shipped = ckpt.load_file(straight_latents.START)
+    assert finetune.load_init(tmp_path / "w0.3" / "init.pt", PRESETS["balls"])["format"] == ckpt.EXPORT_FORMAT
+    assert all(torch.equal(init["dit"][k], shipped["dit"][k]) for k in shipped["dit"])
+    ema = ckpt.load_file(tmp_path / "w0.3" / "tokenizer.pt")["ema"]
+    assert all(torch.equal(init["tokenizer"][k], v.half()) for k, v in ema.items() if v.is_floating_point())
+    pool = torch.load(tmp_path / "w0.3" / "latents.pt", weights_only=False)               # measured on its clips
+    assert torch.equal(init["latent_mean"], pool["mean"]) and not torch.equal(pool["mean"], shipped["latent_mean"])
     committed = json.loads((REPO_ROOT / "data" / "samples" / "experiments" / "straight_latents_tokenizer.jsonl")
                            .read_text().splitlines()[0])
     out = tmp_path / "again"
@@ -499,6 +510,29 @@ def test_straight_latents_control_table_is_its_committed_runs():
     assert logs[0.0][0] == logs[0.3][0]                                      # same batch, before any update
     start = logs[0.0][0]["straight"]
     assert logs[0.0][-1]["straight"] > 0.8 * start > 3 * logs[0.3][-1]["straight"]
+
+
+def test_finetune_on_straightened_latents_table_is_its_committed_runs():
+    """data/samples/README.md: the shipped DiT fine-tuned on its own and on the straightened tokenizer, each row the
+    committed evaluation and empty-frame files' numbers."""
+    experiments = REPO_ROOT / "data" / "samples" / "experiments"
+    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text().splitlines()
+    for label, report, empty, run in (
+            ("on its own tokenizer", "finetune_control", "finetune_empty_frames", "runs/ft-control.pt"),
+            ("on the straightened tokenizer", "finetune_straight", "finetune_straight_empty_frames",
+             "runs/ft-straight3.pt")):
+        row = next(line.strip() for line in readme if line.strip().startswith(f"| {label}"))
+        row = row.replace("**", "").strip("| ").split(" | ")
+        rows = json.loads((experiments / f"{report}_generate16.json").read_text())["rows"]
+        values = next(r for r in rows if r["group"] == "generated")["values"]
+        for cell, key, digits in ((1, "fd_videonet", 2), (2, "match_frac", 2), (3, "accel_median", 2),
+                                  (4, "colour_drift_median", 1), (6, "speed_median", 2)):
+            assert float(row[cell].split(" [")[0]) == round(values[key], digits), (label, key)
+        assert row[5].startswith(f"{round(100 * values['empty_frac'])} %")
+        counts = next(line for line in (experiments / f"{empty}.md").read_text().splitlines() if f"`{run}`" in line)
+        counts = counts.strip("| ").split(" | ")
+        assert [row[7], row[8], row[9]] == [f"{100 * float(counts[2]):.1f} %", f"{100 * float(counts[4]):.1f} %",
+                                            counts[1]]
 
 
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):

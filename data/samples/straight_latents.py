@@ -21,6 +21,12 @@ seeded ``--seed``, so a run is deterministic for a given thread count. It writes
 tokenizer-stage run checkpoint (at step ``tok_steps``, so that ``train --stage tokenizer --resume`` has nothing left
 to do) that ``train --stage dit --out OUT`` encodes its latents with, and ``OUT/straight_latents.jsonl``, the loss
 every 50 steps. Not in the paper, and not part of any shipped model.
+
+With ``--init-export`` it also writes ``OUT/init.pt``: an export holding the new tokenizer and the DiT of
+``balls.pt``, with latent statistics measured through the new tokenizer on the training clips (the DiT stage's own
+``latents.encode_latents``, which also leaves its cache in ``OUT``). That DiT was trained on the old tokenizer's
+latents, so the file is a starting point, not a model: ``train --init-from OUT/init.pt`` fine-tunes the shipped DiT
+on the straightened latents.
 """
 
 import argparse
@@ -34,9 +40,10 @@ import torch
 
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu.config import PRESETS, build_tokenizer
+from ardiff_edu.latents import encode_latents
 from ardiff_edu.losses import foreground_weight
 from ardiff_edu.train import learning_rate, load_clips
-from ardiff_edu.utils import check_float, check_int
+from ardiff_edu.utils import atomic_torch_save, check_float, check_int
 from ardiff_edu.video import to_float
 
 START = "data/checkpoints/balls.pt"
@@ -105,6 +112,20 @@ def main(weight: float, out, steps: int = 1500, lr: float = 3e-4, triplets: int 
                            model=tok, ema=ema, optimizer=opt, generators=ckpt.make_generators(cfg.seed))
 
 
+def init_export(out, num_clips: int | None = None, start: str = START) -> Path:
+    """``OUT/init.pt``: the export ``start`` with its tokenizer replaced by ``OUT/tokenizer.pt``'s EMA (fp16, as
+    every export) and its latent statistics re-measured through that tokenizer."""
+    out = Path(out)
+    ck = ckpt.load_file(start)
+    cfg = PRESETS["balls"] if num_clips is None else replace(PRESETS["balls"], num_clips=num_clips)
+    tok = ckpt.load_file(out / "tokenizer.pt")
+    pool = encode_latents(cfg, out, load_clips(cfg)[0], "cpu")
+    ck["tokenizer"] = {k: v.half() if v.is_floating_point() else v for k, v in tok["ema"].items()}
+    ck["latent_mean"], ck["latent_std"] = pool["mean"], pool["std"]
+    ck["meta"] = dict(ck["meta"], tokenizer_from=str(out / "tokenizer.pt"))
+    return atomic_torch_save(ck, out / "init.pt")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="fine-tune balls.pt's tokenizer with a curvature penalty")
     parser.add_argument("--weight", type=float, required=True, help="the curvature term's weight")
@@ -112,5 +133,9 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (a run is deterministic per count)")
+    parser.add_argument("--init-export", action="store_true",
+                        help="also write OUT/init.pt (the new tokenizer with balls.pt's DiT) for train --init-from")
     a = parser.parse_args()
     main(a.weight, a.out, steps=a.steps, lr=a.lr, threads=a.threads)
+    if a.init_export:
+        init_export(a.out)
