@@ -520,7 +520,9 @@ def test_finetune_on_straightened_latents_table_is_its_committed_runs():
     for label, report, empty, run in (
             ("on its own tokenizer", "finetune_control", "finetune_empty_frames", "runs/ft-control.pt"),
             ("on the straightened tokenizer", "finetune_straight", "finetune_straight_empty_frames",
-             "runs/ft-straight3.pt")):
+             "runs/ft-straight3.pt"),
+            ("on a tokenizer straightened with weight 0.1", "finetune_straight1", "finetune_straight1_empty_frames",
+             "runs/ft-straight1.pt")):
         row = next(line.strip() for line in readme if line.strip().startswith(f"| {label}"))
         row = row.replace("**", "").strip("| ").split(" | ")
         rows = json.loads((experiments / f"{report}_generate16.json").read_text())["rows"]
