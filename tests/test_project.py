@@ -513,8 +513,8 @@ def test_straight_latents_control_table_is_its_committed_runs():
 
 
 def test_finetune_on_straightened_latents_table_is_its_committed_runs():
-    """data/samples/README.md: the shipped DiT fine-tuned on its own and on the straightened tokenizer, each row the
-    committed evaluation and empty-frame files' numbers."""
+    """data/samples/README.md: the shipped DiT fine-tuned on its own and on the straightened tokenizers, each row
+    the committed evaluation and empty-frame files' numbers, at 16 frames and at 64."""
     experiments = REPO_ROOT / "data" / "samples" / "experiments"
     readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text().splitlines()
     for label, report, empty, run in (
@@ -535,6 +535,19 @@ def test_finetune_on_straightened_latents_table_is_its_committed_runs():
         counts = counts.strip("| ").split(" | ")
         assert [row[7], row[8], row[9]] == [f"{100 * float(counts[2]):.1f} %", f"{100 * float(counts[4]):.1f} %",
                                             counts[1]]
+    for label, report in (("shipped `balls.pt` (`quality64.json`)", REPO_ROOT / "data" / "samples" / "quality64.json"),
+                          ("fine-tuned on the tokenizer straightened with weight 0.1",
+                           experiments / "finetune_straight1_generate64.json"),
+                          ("fine-tuned on the straightened tokenizer (weight 0.3)",
+                           experiments / "finetune_straight_generate64.json")):
+        row = next(line.strip() for line in readme if line.strip().startswith(f"| {label}"))
+        row = row.replace("**", "").strip("| ").split(" | ")
+        run = next(r for r in json.loads(report.read_text())["rows"] if r["group"] == "generated")
+        assert run["frames"] == 64
+        for cell, key, digits in ((1, "fd_videonet", 2), (2, "match_frac", 2), (3, "accel_median", 2),
+                                  (4, "colour_drift_median", 1), (6, "speed_median", 2)):
+            assert float(row[cell].split(" [")[0]) == round(run["values"][key], digits), (label, key)
+        assert row[5].startswith(f"{round(100 * run['values']['empty_frac'])} %")
 
 
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
