@@ -483,24 +483,40 @@ def test_straight_latents_writes_a_tokenizer_the_dit_stage_reads(tmp_path, monke
     assert not (tmp_path / "bad").exists()
 
 
+def _readme_row(label: str) -> list[str]:
+    """The cells of the row of a table in data/samples/README.md whose first cell starts with ``label`` (tables
+    indented inside a bullet included; bold and intervals dropped, as :func:`markdown_rows` reads them)."""
+    text = (REPO_ROOT / "data" / "samples" / "README.md").read_text().replace("**", "")
+    return next(r for r in markdown_rows("\n".join(line.strip() for line in text.splitlines()))
+                if r[0].startswith(label))
+
+
+def _assert_scored(row: list[str], values: dict, keys: tuple[str, ...]) -> None:
+    """``row`` holds ``values`` rounded as the tables print them: the ``keys`` among fd_videonet, match,
+    acceleration, colour change (cells 1-4) and speed (cell 6), and the empty frames in % (cell 5)."""
+    digits = {"fd_videonet": 2, "match_frac": 2, "accel_median": 2, "colour_drift_median": 1, "speed_median": 2}
+    cells = {"fd_videonet": 1, "match_frac": 2, "accel_median": 3, "colour_drift_median": 4, "speed_median": 6}
+    for key in keys:
+        assert float(row[cells[key]]) == round(values[key], digits[key]), (row[0], key)
+    assert row[5] == f"{round(100 * values['empty_frac'])} %", row[0]
+
+
+SCORED = ("fd_videonet", "match_frac", "accel_median", "colour_drift_median")
+
+
 def test_straight_latents_control_table_is_its_committed_runs():
     """data/samples/README.md: the control (weight 0) and straightened (weight 0.3) rows are the committed files'
     numbers; both tokenizer logs start from the same batch, and only the penalised run straightens its latents."""
     experiments = REPO_ROOT / "data" / "samples" / "experiments"
-    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
     for name, label in (("straight_latents_control", "fine-tuned, weight 0 (control"),
                         ("straight_latents", "fine-tuned, weight 0.3 (straightened")):
-        row = next(line.strip() for line in readme.splitlines() if line.strip().startswith(f"| {label}"))
-        row = row.replace("**", "").strip("| ").split(" | ")
+        row = _readme_row(label)
         report = json.loads((experiments / f"{name}_generate16.json").read_text())
         rows = {r["name"]: r for r in report["rows"]}
         run = next(r for r in report["rows"] if r["group"] == "generated" and r["s"] == 5)
-        for cell, key, digits in ((1, "fd_videonet", 2), (2, "match_frac", 2), (3, "accel_median", 2),
-                                  (4, "colour_drift_median", 1)):
-            assert float(row[cell].split(" [")[0]) == round(run["values"][key], digits), (name, key)
-        assert row[5].startswith(f"{round(100 * run['values']['empty_frac'])} %")
+        _assert_scored(row, run["values"], SCORED)
         tokenizer = rows["real, tokenizer only"]["values"]["colour_drift_median"]
-        assert float(row[6].split(" [")[0]) == round(tokenizer, 2)
+        assert float(row[6]) == round(tokenizer, 2)
         empty = (experiments / f"{name}_empty_frames.md").read_text().splitlines()[-1].strip("| ").split(" | ")
         first_frame = float(empty[1].split(" / ")[0])
         assert [row[7], row[8], row[9]] == [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
@@ -516,21 +532,15 @@ def test_finetune_on_straightened_latents_table_is_its_committed_runs():
     """data/samples/README.md: the shipped DiT fine-tuned on its own and on the straightened tokenizers, each row
     the committed evaluation and empty-frame files' numbers, at 16 frames and at 64."""
     experiments = REPO_ROOT / "data" / "samples" / "experiments"
-    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text().splitlines()
     for label, report, empty, run in (
             ("on its own tokenizer", "finetune_control", "finetune_empty_frames", "runs/ft-control.pt"),
             ("on the straightened tokenizer", "finetune_straight", "finetune_straight_empty_frames",
              "runs/ft-straight3.pt"),
             ("on a tokenizer straightened with weight 0.1", "finetune_straight1", "finetune_straight1_empty_frames",
              "runs/ft-straight1.pt")):
-        row = next(line.strip() for line in readme if line.strip().startswith(f"| {label}"))
-        row = row.replace("**", "").strip("| ").split(" | ")
+        row = _readme_row(label)
         rows = json.loads((experiments / f"{report}_generate16.json").read_text())["rows"]
-        values = next(r for r in rows if r["group"] == "generated")["values"]
-        for cell, key, digits in ((1, "fd_videonet", 2), (2, "match_frac", 2), (3, "accel_median", 2),
-                                  (4, "colour_drift_median", 1), (6, "speed_median", 2)):
-            assert float(row[cell].split(" [")[0]) == round(values[key], digits), (label, key)
-        assert row[5].startswith(f"{round(100 * values['empty_frac'])} %")
+        _assert_scored(row, next(r for r in rows if r["group"] == "generated")["values"], SCORED + ("speed_median",))
         counts = next(line for line in (experiments / f"{empty}.md").read_text().splitlines() if f"`{run}`" in line)
         counts = counts.strip("| ").split(" | ")
         assert [row[7], row[8], row[9]] == [f"{100 * float(counts[2]):.1f} %", f"{100 * float(counts[4]):.1f} %",
@@ -540,14 +550,9 @@ def test_finetune_on_straightened_latents_table_is_its_committed_runs():
                            experiments / "finetune_straight1_generate64.json"),
                           ("fine-tuned on the straightened tokenizer (weight 0.3)",
                            experiments / "finetune_straight_generate64.json")):
-        row = next(line.strip() for line in readme if line.strip().startswith(f"| {label}"))
-        row = row.replace("**", "").strip("| ").split(" | ")
         run = next(r for r in json.loads(report.read_text())["rows"] if r["group"] == "generated")
         assert run["frames"] == 64
-        for cell, key, digits in ((1, "fd_videonet", 2), (2, "match_frac", 2), (3, "accel_median", 2),
-                                  (4, "colour_drift_median", 1), (6, "speed_median", 2)):
-            assert float(row[cell].split(" [")[0]) == round(run["values"][key], digits), (label, key)
-        assert row[5].startswith(f"{round(100 * run['values']['empty_frac'])} %")
+        _assert_scored(_readme_row(label), run["values"], SCORED + ("speed_median",))
 
 
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):

@@ -57,6 +57,11 @@ def curvature(z: torch.Tensor) -> torch.Tensor:
     return bend.sum() / (span.sum() + 1e-8)
 
 
+def balls_config(num_clips: int | None = None):
+    """The ``balls`` preset, with ``num_clips`` training clips if given (the tests' short runs)."""
+    return PRESETS["balls"] if num_clips is None else replace(PRESETS["balls"], num_clips=num_clips)
+
+
 def losses(tok, frames: torch.Tensor, fg_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
     """``frames (n, 3, C, H, W)`` in [-1, 1]: ``(reconstruction, curvature)`` of the tokenizer ``tok``."""
     flat = frames.flatten(0, 1)
@@ -76,7 +81,7 @@ def main(weight: float, out, steps: int = 1500, lr: float = 3e-4, triplets: int 
         raise ValueError(f"{out / 'tokenizer.pt'} exists: pass another --out")
     torch.set_num_threads(threads)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = PRESETS["balls"] if num_clips is None else replace(PRESETS["balls"], num_clips=num_clips)
+    cfg = balls_config(num_clips)
     tok = build_tokenizer(cfg)
     tok.load_state_dict({k: v.float() for k, v in ckpt.load_file(start)["tokenizer"].items()})
     ema = copy.deepcopy(tok).requires_grad_(False)
@@ -117,7 +122,7 @@ def init_export(out, num_clips: int | None = None, start: str = START) -> Path:
     every export) and its latent statistics re-measured through that tokenizer."""
     out = Path(out)
     ck = ckpt.load_file(start)
-    cfg = PRESETS["balls"] if num_clips is None else replace(PRESETS["balls"], num_clips=num_clips)
+    cfg = balls_config(num_clips)
     tok = ckpt.load_file(out / "tokenizer.pt")
     pool = encode_latents(cfg, out, load_clips(cfg)[0], "cpu")
     ck["tokenizer"] = {k: v.half() if v.is_floating_point() else v for k, v in tok["ema"].items()}
