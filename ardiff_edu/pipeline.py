@@ -221,18 +221,18 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
 
 
 def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
-    """Raise ``ValueError`` unless ``other`` diffuses the same latents as ``pipeline``: the same tokenizer weights,
-    token shape and noise schedule, and a latent normalisation within 1 % of a standard deviation (a fine-tune
-    re-measures it on its own encoding, which the fp16 tokenizer of an export moves by about 0.1 %); what mixing two
-    models' predictions needs."""
+    """Raise ``ValueError`` unless ``other`` diffuses the same latents as ``pipeline``: the same encoder weights (the
+    decoders may differ: only ``pipeline``'s turns latents into frames), token shape and noise schedule, and a latent
+    normalisation within 1 % of a standard deviation (a fine-tune re-measures it on its own encoding, which the fp16
+    tokenizer of an export moves by about 0.1 %); what mixing two models' predictions needs."""
     if not isinstance(other, Pipeline):
         raise ValueError(f"autoguide must be a Pipeline (load_pipeline(path)), got {type(other).__name__}")
-    mine, theirs = pipeline.tokenizer.state_dict(), other.tokenizer.state_dict()
+    mine, theirs = pipeline.tokenizer.encoder_state_dict(), other.tokenizer.encoder_state_dict()
     a, b = pipeline.noise_schedule, other.noise_schedule
     checks = {"token shape": (pipeline.model.num_tokens, pipeline.model.token_dim) == (other.model.num_tokens,
                                                                                       other.model.token_dim),
               "noise schedule": a.T == b.T and torch.equal(a.alphas_cumprod, b.alphas_cumprod),
-              "tokenizer weights": mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine),
+              "encoder weights": mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine),
               "latent normalisation": pipeline.latent_mean.shape == other.latent_mean.shape
               and bool(((pipeline.latent_mean - other.latent_mean).abs() <= 0.01 * pipeline.latent_std).all()
                        and ((pipeline.latent_std - other.latent_std).abs() <= 0.01 * pipeline.latent_std).all())}

@@ -169,6 +169,27 @@ def test_tokenizer_shapes_and_normalisation():
     assert FrameTokenizer(image_size=64, width=4).encode(torch.zeros(1, 3, 64, 64)).shape == (1, 16, 8)
 
 
+@pytest.mark.parametrize("kind", ["conv", "titok"])
+def test_encoder_state_dict_is_exactly_the_weights_the_latents_depend_on(kind):
+    """A parameter is in ``encoder_state_dict`` iff nudging it changes ``encode``'s output (what autoguidance's
+    same-latents check compares; a decoder fine-tuned alone leaves the latents as they were)."""
+    from ardiff_edu.models.titok import TiTokTokenizer
+
+    torch.manual_seed(0)
+    tok = FrameTokenizer(width=8) if kind == "conv" else TiTokTokenizer(image_size=32, token_dim=4, num_tokens=8,
+                                                                          width=32, depth=1, heads=2, patch=8)
+    frames = torch.rand(2, 3, 32, 32) * 2 - 1
+    before, encoding = tok.encode(frames), tok.encoder_state_dict()
+    assert encoding and len(encoding) < len(tok.state_dict())
+    for name, p in tok.named_parameters():
+        kept = p.detach().clone()
+        with torch.no_grad():
+            p.add_(0.1)
+            moved = not torch.equal(tok.encode(frames), before)
+            p.copy_(kept)
+        assert moved == (name in encoding), name
+
+
 def test_tokenizer_bad_args():
     with pytest.raises(ValueError, match="image_size / grid must be a power of two"):
         FrameTokenizer(image_size=24)

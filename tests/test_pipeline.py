@@ -192,11 +192,14 @@ def test_autoguidance_changes_the_videos_and_needs_a_pipeline_of_the_same_latent
     nudged = copy.deepcopy(weak)                   # a fine-tune re-measures the normalisation: 0.5 % of a std is fine
     nudged.latent_mean = nudged.latent_mean + 0.005 * pipe.latent_std
     generate(pipe, 1, 4, s=1, num_steps=4, autoguide=nudged, autoguide_scale=2.0)
+    other_decoder = copy.deepcopy(weak)            # the decoder does not make the latents: another one is fine
+    next(other_decoder.tokenizer.decoder.parameters()).data.add_(1.0)
+    generate(pipe, 1, 4, s=1, num_steps=4, autoguide=other_decoder, autoguide_scale=2.0)
     other_norm, other_tok = copy.deepcopy(weak), copy.deepcopy(weak)
     other_norm.latent_mean = other_norm.latent_mean + 0.02 * pipe.latent_std
     next(other_tok.tokenizer.parameters()).data.add_(1.0)
     for other, message in ((other_norm, "these differ: latent normalisation"),
-                           (other_tok, "these differ: tokenizer weights"), (pipe.model, "must be a Pipeline")):
+                           (other_tok, "these differ: encoder weights"), (pipe.model, "must be a Pipeline")):
         with pytest.raises(ValueError, match=message):
             generate(pipe, 1, 4, s=1, num_steps=4, autoguide=other, autoguide_scale=2.0)
 

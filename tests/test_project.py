@@ -154,10 +154,10 @@ def _script(path: Path):
 
 def _keeping_threads(main, *args, **kwargs):
     """Run a data/samples script's ``main``, which sets one thread (as its committed file was made), and give the
-    test process its thread count back."""
+    test process its thread count back; returns what ``main`` returns."""
     threads = torch.get_num_threads()
     try:
-        main(*args, **kwargs)
+        return main(*args, **kwargs)
     finally:
         torch.set_num_threads(threads)
 
@@ -568,3 +568,146 @@ def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
     train = load_clips(load_pipeline(path).config)[0][:24, :next_frame.GIVEN + 1].numpy()
     lone = ~np.isnan(np.stack([next_frame.lone_ball(train, f) for f in range(next_frame.GIVEN + 1)])).any(axis=(0, 2))
     assert printed[0].startswith(f"{lone.sum()} of 24 ") and f"| {lone.sum()} |" in printed[4]
+
+
+def test_robust_decoder_changes_only_the_decoder_and_scores_noised_latents(tmp_path, monkeypatch):
+    """A short run: exports of the shipped models whose decoder, and nothing else, is the new one; the first logged
+    loss is the committed run's (same first batch, before any update); the noise response at σ = 0 is the plain
+    tokenizer; a foreign encoder, an existing output and a bad σ refused before anything is written."""
+    from ardiff_edu import checkpoint as ckpt
+    from ardiff_edu.pipeline import load_pipeline
+
+    robust = _script(REPO_ROOT / "data" / "samples" / "robust_decoder.py")
+    monkeypatch.chdir(REPO_ROOT)
+    out = tmp_path / "run"
+    written = _keeping_threads(robust.main, 0.6, out, steps=3, num_clips=64, threads=2)
+    assert sorted(p.name for p in out.iterdir()) == ["balls-independent.pt", "balls.pt", "robust_decoder.jsonl"]
+    new_decoder = None
+    for path in robust.APPLY:
+        shipped, patched = ckpt.load_file(path), ckpt.load_file(out / Path(path).name)
+        for part in ("dit", "tokenizer"):
+            for k, v in shipped[part].items():
+                same = torch.equal(patched[part][k], v)
+                assert same or k.startswith("decoder."), (path, part, k)
+        assert torch.equal(patched["latent_std"], shipped["latent_std"])
+        assert patched["meta"]["decoder_from"] == "robust_decoder.py --sigma 0.6 --steps 3"
+        decoder = {k: v for k, v in patched["tokenizer"].items() if k.startswith("decoder.")}
+        assert all(v.dtype == torch.float16 for v in decoder.values() if v.is_floating_point())
+        new_decoder = new_decoder or decoder                         # one decoder for both exports
+        assert all(torch.equal(new_decoder[k], decoder[k]) for k in decoder)
+        load_pipeline(out / Path(path).name)
+    assert any(not torch.equal(new_decoder[k], ckpt.load_file(robust.START)["tokenizer"][k]) for k in new_decoder)
+    assert written == [out / "balls.pt", out / "balls-independent.pt"]
+    committed = json.loads((REPO_ROOT / "data" / "samples" / "experiments" / "robust_decoder_sigma0.6.jsonl")
+                           .read_text().splitlines()[0])
+    again = tmp_path / "again"
+    _keeping_threads(robust.main, 0.6, again, steps=1, threads=2, apply=())        # the committed run's first batch
+    assert json.loads((again / "robust_decoder.jsonl").read_text().splitlines()[0])["loss"] == pytest.approx(
+        committed["loss"], rel=1e-5)
+    with pytest.raises(ValueError, match="exists"):
+        robust.main(0.6, out, steps=1)
+    with pytest.raises(ValueError, match="sigma"):
+        robust.main(-0.1, tmp_path / "bad", steps=1)
+    foreign = ckpt.load_file(robust.START)
+    foreign["tokenizer"] = {k: v + 1 if k.startswith("encoder.") and v.is_floating_point() else v
+                            for k, v in foreign["tokenizer"].items()}
+    torch.save(foreign, tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match="another encoder"):
+        _keeping_threads(robust.main, 0.6, tmp_path / "bad", steps=1, num_clips=64, apply=[tmp_path / "foreign.pt"])
+    assert not (tmp_path / "bad").exists()
+    rows = robust.response(robust.START, sigmas=(0.0, 0.3), num_videos=4, num_frames=4)
+    pipe = load_pipeline(robust.START)
+    from ardiff_edu.metrics import ball_stats
+    from ardiff_edu.pipeline import real_clips
+
+    real = real_clips(pipe, 4, 4)[0]
+    plain = ball_stats(pipe.decode_uint8(pipe.encode_uint8(real)))[0]
+    assert rows[0]["colour_drift_median"] == pytest.approx(plain["colour_drift_median"])
+    assert rows[1]["colour_drift_median"] > rows[0]["colour_drift_median"]
+    table = robust.paired(robust.START, robust.START, num_videos=2, num_frames=4)
+    same = markdown_rows(table)                                                 # (intervals dropped)
+    assert [r[0] for r in same[1:]] == list(robust.COLUMNS) and all(r[1] == r[2] for r in same[1:])
+    assert table.count("| +0.000 [+0.000, +0.000] |") == len(robust.COLUMNS)
+    other = markdown_rows(robust.paired(robust.START, out / "balls.pt", num_videos=2, num_frames=4))
+    assert [r[1] for r in other[1:]] == [r[1] for r in same[1:]]               # the same latents, the same first decoder
+    with pytest.raises(ValueError, match="encoder weights"):
+        robust.paired(robust.START, tmp_path / "foreign.pt", num_videos=2, num_frames=4)
+
+
+def _generated_values(path: Path) -> dict:
+    """The values of the one generated row of a committed ``evaluate`` json."""
+    rows = [r for r in json.loads(path.read_text())["rows"] if r["group"] == "generated"]
+    assert len(rows) == 1, path
+    return rows[0]["values"]
+
+
+def test_robust_decoder_sigma_is_its_rule_on_the_committed_sweep():
+    """The σ of robust_decoder.py's commands is what its rule picks from the committed seed-2 sweep and noise
+    response, and data/samples/README.md's sweep table holds those files' numbers."""
+    robust = _script(REPO_ROOT / "data" / "samples" / "robust_decoder.py")
+    experiments = REPO_ROOT / "data" / "samples" / "experiments"
+    sweep = json.loads((experiments / "robust_decoder_choose_seed2.json").read_text())
+    assert sweep["protocol"]["seed"] == 2
+    sigma_of = {label: float(re.search(r"robust(\d+)/", c["path"]).group(1)) / 10 if "robust" in c["path"] else 0.0
+                for label, c in sweep["protocol"]["checkpoints"].items()}
+    generated = {sigma_of[r["checkpoint"]]: r["values"] for r in sweep["rows"] if r["group"] == "generated"}
+    assert sorted(generated) == [0.0, 0.3, 0.6, 1.0, 1.5]
+    real_speed = next(r for r in sweep["rows"] if r["name"] == "real")["values"]["speed_median"]
+    response = markdown_rows((experiments / "robust_decoder_response.md").read_text())
+    clean = {float(m.group(1)) / 10 if (m := re.search(r"robust(\d+)/", r[0])) else 0.0: float(r[4])
+             for r in response if r[1] == "0"}
+    noisy = {float(m.group(1)) / 10 if (m := re.search(r"robust(\d+)/", r[0])) else 0.0: (float(r[4]), float(r[3]))
+             for r in response if r[1] == "0.2"}
+    assert robust.choose(generated, clean, real_speed) == 0.6
+    assert robust.choose(generated, clean, real_speed, colour_limit=3.0) == 0.3       # the guard bites
+    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
+    assert "robust_decoder.py --sigma 0.6 --out runs/robust6" in readme
+    for sigma, label in ((0.0, "the shipped decoder"), (0.3, "decoder σ 0.3"), (0.6, "decoder σ 0.6 (chosen)"),
+                         (1.0, "decoder σ 1.0"), (1.5, "decoder σ 1.5")):
+        row = _readme_row(label)
+        assert row[1] == f"{clean[sigma]:.1f}" and row[2] == f"{noisy[sigma][0]:.1f} / {noisy[sigma][1]:.2f}", label
+        assert float(row[3]) == round(generated[sigma]["colour_drift_median"], 1), label
+        assert float(row[4]) == round(generated[sigma]["speed_median"], 2), label
+
+
+def test_robust_decoder_tables_are_the_committed_runs():
+    """data/samples/README.md's seed-0 table (shipped decoder / decoder σ 0.6, same latents) and README.md's two rows:
+    each cell the committed evaluation files' numbers."""
+    samples = REPO_ROOT / "data" / "samples"
+    experiments = samples / "experiments"
+    fmt = {"match_frac": "{:.2f}", "accel_median": "{:.2f}", "colour_drift_median": "{:.1f}"}
+
+    def cells(*values: dict) -> list[str]:
+        out = [" / ".join(fmt[k].format(v[k]) for v in values) for k in fmt]
+        return out + [" / ".join(f"{round(100 * v['empty_frac'])} %" for v in values)]
+
+    def two(path: Path) -> list[dict]:
+        return [r["values"] for r in json.loads(path.read_text())["rows"] if r["group"] == "generated"]
+
+    shipped16 = [next(r["values"] for r in json.loads((samples / "quality16.json").read_text())["rows"]
+                      if r["name"] == "balls s=5 S=50"), _generated_values(samples / "quality16_independent.json")]
+    shipped64 = [_generated_values(samples / "quality64.json"),
+                 _generated_values(samples / "quality64_independent.json")]
+    robust16 = two(experiments / "robust_decoder_generate16.json")
+    robust64 = two(experiments / "robust_decoder_generate64.json")
+    ag16 = _generated_values(experiments / "robust_decoder_independent_autoguide_generate16.json")
+    ag64 = _generated_values(experiments / "robust_decoder_independent_autoguide_generate64.json")
+    agt16 = _generated_values(experiments / "robust_decoder_independent_autoguide_temperature_generate16.json")
+    expected = {
+        "`balls.pt`'s latents, 16 frames": (shipped16[0], robust16[0]),
+        "`balls.pt`'s latents, 64 frames": (shipped64[0], robust64[0]),
+        "`balls-independent.pt`'s latents, 16 frames": (shipped16[1], robust16[1]),
+        "`balls-independent.pt`'s latents, 64 frames": (shipped64[1], robust64[1]),
+        "`balls-independent.pt`'s latents, frame 0 autoguided, 16 frames":
+            (_generated_values(samples / "quality16_independent_autoguide.json"), ag16),
+        "`balls-independent.pt`'s latents, frame 0 autoguided, 64 frames":
+            (_generated_values(samples / "quality64_independent_autoguide.json"), ag64),
+        "`balls-independent.pt`'s latents, frame 0 autoguided, `--temperature 0.8`, 16 frames":
+            (_generated_values(samples / "quality16_independent_autoguide_temperature.json"), agt16)}
+    for label, values in expected.items():
+        assert _readme_row(label)[1:5] == cells(*values), label
+    readme = markdown_rows((REPO_ROOT / "README.md").read_text().replace("**", ""))
+    row = next(r for r in readme if r[0].startswith("the same with the decoder fine-tuned on noised latents"))
+    assert row[1:5] == cells(ag16, ag64)
+    row = next(r for r in readme if r[0] == "the same with `--temperature 0.8` (16 frames)")
+    assert row[1:5] == cells(agt16)

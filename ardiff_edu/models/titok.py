@@ -95,6 +95,13 @@ class TiTokTokenizer(nn.Module):
         self.decoder = nn.ModuleList(ViTBlock(width, heads, mlp_ratio) for _ in range(depth))
         self.dec_norm, self.to_pixels = nn.LayerNorm(width), nn.Linear(width, channels * patch * patch)
 
+    #: the parameters ``encode`` uses: what makes the latents (the decoder only reads them)
+    ENCODER_PARTS = ("patch_embed.", "enc_pos", "latents", "encoder.", "enc_norm.", "to_tokens.")
+
+    def encoder_state_dict(self) -> dict:
+        """The weights that ``encode`` uses (``ENCODER_PARTS``)."""
+        return {k: v for k, v in self.state_dict().items() if k.startswith(self.ENCODER_PARTS)}
+
     def _norm(self, z: torch.Tensor) -> torch.Tensor:
         return F.normalize(z, dim=-1) * self.l2_scale if self.l2_normalize else z
 

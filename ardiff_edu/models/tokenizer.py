@@ -96,6 +96,10 @@ class FrameTokenizer(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(frames))
 
+    def encoder_state_dict(self) -> dict:
+        """The weights that ``encode`` uses: what makes the latents (the decoder only reads them)."""
+        return {k: v for k, v in self.state_dict().items() if k.startswith("encoder.")}
+
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:
         """``(B, F, 3, H, W)`` → ``(B, F, L, C)``, frame by frame."""
         self._check("video", video, (self.channels, self.image_size, self.image_size), 5)
