@@ -703,7 +703,10 @@ def test_robust_decoder_tables_are_the_committed_runs():
         "`balls-independent.pt`'s latents, frame 0 autoguided, 64 frames":
             (_generated_values(samples / "quality64_independent_autoguide.json"), ag64),
         "`balls-independent.pt`'s latents, frame 0 autoguided, `--temperature 0.8`, 16 frames":
-            (_generated_values(samples / "quality16_independent_autoguide_temperature.json"), agt16)}
+            (_generated_values(samples / "quality16_independent_autoguide_temperature.json"), agt16),
+        "the latents of the DiT fine-tuned on the weight-0.1 straightened tokenizer":
+            (_generated_values(experiments / "finetune_straight1_generate16.json"),
+             _generated_values(experiments / "robust_decoder_straight1_generate16.json"))}
     for label, values in expected.items():
         assert _readme_row(label)[1:5] == cells(*values), label
     readme = markdown_rows((REPO_ROOT / "README.md").read_text().replace("**", ""))
