@@ -629,7 +629,7 @@ def test_robust_decoder_changes_only_the_decoder_and_scores_noised_latents(tmp_p
     assert [r[0] for r in same[1:]] == list(robust.COLUMNS) and all(r[1] == r[2] for r in same[1:])
     assert table.count("| +0.000 [+0.000, +0.000] |") == len(robust.COLUMNS)
     other = markdown_rows(robust.paired(robust.START, out / "balls.pt", num_videos=2, num_frames=4))
-    assert [r[1] for r in other[1:]] == [r[1] for r in same[1:]]               # the same latents, the same first decoder
+    assert [r[1] for r in other[1:]] == [r[1] for r in same[1:]]               # same latents, same first decoder
     with pytest.raises(ValueError, match="encoder weights"):
         robust.paired(robust.START, tmp_path / "foreign.pt", num_videos=2, num_frames=4)
 
@@ -648,26 +648,27 @@ def test_robust_decoder_sigma_is_its_rule_on_the_committed_sweep():
     experiments = REPO_ROOT / "data" / "samples" / "experiments"
     sweep = json.loads((experiments / "robust_decoder_choose_seed2.json").read_text())
     assert sweep["protocol"]["seed"] == 2
-    sigma_of = {label: float(re.search(r"robust(\d+)/", c["path"]).group(1)) / 10 if "robust" in c["path"] else 0.0
-                for label, c in sweep["protocol"]["checkpoints"].items()}
+    def sigma(path: str) -> float:                                    # runs/robust6/... -> 0.6, a shipped file -> 0
+        found = re.search(r"robust(\d+)/", path)
+        return float(found.group(1)) / 10 if found else 0.0
+
+    sigma_of = {label: sigma(c["path"]) for label, c in sweep["protocol"]["checkpoints"].items()}
     generated = {sigma_of[r["checkpoint"]]: r["values"] for r in sweep["rows"] if r["group"] == "generated"}
     assert sorted(generated) == [0.0, 0.3, 0.6, 1.0, 1.5]
     real_speed = next(r for r in sweep["rows"] if r["name"] == "real")["values"]["speed_median"]
     response = markdown_rows((experiments / "robust_decoder_response.md").read_text())
-    clean = {float(m.group(1)) / 10 if (m := re.search(r"robust(\d+)/", r[0])) else 0.0: float(r[4])
-             for r in response if r[1] == "0"}
-    noisy = {float(m.group(1)) / 10 if (m := re.search(r"robust(\d+)/", r[0])) else 0.0: (float(r[4]), float(r[3]))
-             for r in response if r[1] == "0.2"}
+    clean = {sigma(r[0]): float(r[4]) for r in response if r[1] == "0"}
+    noisy = {sigma(r[0]): (float(r[4]), float(r[3])) for r in response if r[1] == "0.2"}
     assert robust.choose(generated, clean, real_speed) == 0.6
     assert robust.choose(generated, clean, real_speed, colour_limit=3.0) == 0.3       # the guard bites
     readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
     assert "robust_decoder.py --sigma 0.6 --out runs/robust6" in readme
-    for sigma, label in ((0.0, "the shipped decoder"), (0.3, "decoder σ 0.3"), (0.6, "decoder σ 0.6 (chosen)"),
+    for level, label in ((0.0, "the shipped decoder"), (0.3, "decoder σ 0.3"), (0.6, "decoder σ 0.6 (chosen)"),
                          (1.0, "decoder σ 1.0"), (1.5, "decoder σ 1.5")):
         row = _readme_row(label)
-        assert row[1] == f"{clean[sigma]:.1f}" and row[2] == f"{noisy[sigma][0]:.1f} / {noisy[sigma][1]:.2f}", label
-        assert float(row[3]) == round(generated[sigma]["colour_drift_median"], 1), label
-        assert float(row[4]) == round(generated[sigma]["speed_median"], 2), label
+        assert row[1] == f"{clean[level]:.1f}" and row[2] == f"{noisy[level][0]:.1f} / {noisy[level][1]:.2f}", label
+        assert float(row[3]) == round(generated[level]["colour_drift_median"], 1), label
+        assert float(row[4]) == round(generated[level]["speed_median"], 2), label
 
 
 def test_robust_decoder_tables_are_the_committed_runs():

@@ -13,8 +13,8 @@ with the decoders of A and of B, and gives the difference of the tracker's media
 videos that resamples both sets alike: two decoders of one generation differ far less than their separate intervals
 suggest.
 
-Training mode fine-tunes the decoder of ``--start``'s tokenizer (default ``balls.pt``; its weights, also the start of the EMA) with the
-encoder frozen, on frames of the ``balls`` preset's training clips:
+Training mode fine-tunes the decoder of ``--start``'s tokenizer (default ``balls.pt``; its weights, also the start of
+the EMA) with the encoder frozen, on frames of the ``balls`` preset's training clips:
 
     loss = MSE(decode(z + σ · latent_std · ε), x),   z = encode(x),   σ ~ U(0, sigma) per frame,   ε ~ N(0, I)
 
@@ -72,15 +72,17 @@ def response(path, sigmas=SIGMAS, num_videos: int = 64, num_frames: int = 16, se
         noisy = noised_latents(z, check_float("sigma", sigma, 0.0, 10.0), torch.ones(()),
                                torch.Generator().manual_seed(seed))
         videos = np.concatenate([pipe.decode_uint8(noisy[i:i + 16]) for i in range(0, len(noisy), 16)])
-        rows.append({"checkpoint": str(path), "sigma": sigma, **{k: float(ball_stats(videos)[0][k]) for k in COLUMNS}})
+        scores = ball_stats(videos)[0]
+        rows.append({"checkpoint": str(path), "sigma": sigma, **{k: float(scores[k]) for k in COLUMNS}})
     return rows
 
 
 def choose(generated: dict, tokenizer_only: dict, real_speed: float, colour_limit: float = 4.9) -> float:
     """The rule that picks ``--sigma``, written before the seed-2 sweep that applies it: among the σ whose decoder
     changes a real ball's colour by at most ``colour_limit`` (issue 14's tokenizer target) and whose generated balls
-    keep within 10 % of the real speed, the one whose generated clips change a ball's colour least. ``generated``: ``{σ: {"colour_drift_median",
-    "speed_median"}}``, ``tokenizer_only``: ``{σ: colour change of real clips through that decoder}``."""
+    keep within 10 % of the real speed, the one whose generated clips change a ball's colour least.
+    ``generated``: ``{σ: {"colour_drift_median", "speed_median"}}``, ``tokenizer_only``: ``{σ: colour change of real
+    clips through that decoder}``."""
     ok = [s for s, v in generated.items() if tokenizer_only[s] <= colour_limit
           and abs(v["speed_median"] - real_speed) <= 0.1 * real_speed]
     if not ok:
@@ -115,12 +117,12 @@ def paired(first, second, num_videos: int = 64, num_frames: int = 16, seed: int 
     lines = [head, "",
              f"| | decoder of `{first}` | decoder of `{second}` | difference [95 % paired interval] |",
              "|---|---|---|---|"]
+    point = [aggregate(r) for r in records]
+    boots = [aggregate(r, counts) for r in records]
     for key in COLUMNS:
-        point = [aggregate(r)[key] for r in records]
-        boots = [aggregate(r, counts)[key] for r in records]
-        lo, hi = percentile_ci(np.asarray(boots[1]) - np.asarray(boots[0]))
-        lines.append(f"| {key} | {point[0]:.3f} | {point[1]:.3f} "
-                     f"| {point[1] - point[0]:+.3f} [{lo:+.3f}, {hi:+.3f}] |")
+        lo, hi = percentile_ci(np.asarray(boots[1][key]) - np.asarray(boots[0][key]))
+        a_key, b_key = point[0][key], point[1][key]
+        lines.append(f"| {key} | {a_key:.3f} | {b_key:.3f} | {b_key - a_key:+.3f} [{lo:+.3f}, {hi:+.3f}] |")
     return "\n".join(lines)
 
 
@@ -135,16 +137,15 @@ def main(sigma: float, out, steps: int = 1000, lr: float = 3e-4, batch: int = 12
         if t.exists():
             raise ValueError(f"{t} exists: pass another --out")
     first = ckpt.load_file(start)
-    exports = [ckpt.load_file(p) for p in apply]
-    for path, ck in zip(apply, exports):                             # before anything is written
-        if any(not torch.equal(ck["tokenizer"][k], v) for k, v in first["tokenizer"].items()
-               if k.startswith("encoder.")):
-            raise ValueError(f"{path} has another encoder than {start}: its latents are not the ones trained on")
-    torch.set_num_threads(threads)
-    out.mkdir(parents=True, exist_ok=True)
     cfg = PRESETS["balls"] if num_clips is None else replace(PRESETS["balls"], num_clips=num_clips)
     tok = build_tokenizer(cfg)
     tok.load_state_dict({k: v.float() for k, v in first["tokenizer"].items()})
+    exports = [ckpt.load_file(p) for p in apply]
+    for path, ck in zip(apply, exports):                             # before anything is written
+        if any(not torch.equal(ck["tokenizer"][k], first["tokenizer"][k]) for k in tok.encoder_state_dict()):
+            raise ValueError(f"{path} has another encoder than {start}: its latents are not the ones trained on")
+    torch.set_num_threads(threads)
+    out.mkdir(parents=True, exist_ok=True)
     tok.encoder.requires_grad_(False)
     std = first["latent_std"].float()
     ema = copy.deepcopy(tok.decoder).requires_grad_(False)
