@@ -715,3 +715,128 @@ def test_robust_decoder_tables_are_the_committed_runs():
     assert row[1:5] == cells(ag16, ag64)
     row = next(r for r in readme if r[0] == "the same with `--temperature 0.8` (16 frames)")
     assert row[1:5] == cells(agt16)
+
+
+def test_temporal_decoder_starts_as_the_frame_decoder_sees_only_the_past_and_refuses_bad_input(tmp_path, monkeypatch):
+    """temporal_decoder.py: with its zero-initialised blocks the decoder is exactly the shipped per-frame decoder;
+    a frame's pixels never depend on later latents; jitter 0 redraws the training clips exactly; a short run's first
+    logged loss is the committed run's (same first batch); a foreign encoder, an existing output and bad values are
+    refused, the bad values before anything is written."""
+    from ardiff_edu.config import PRESETS
+    from ardiff_edu.pipeline import load_pipeline, real_clips
+    from ardiff_edu.train import load_clips
+
+    td = _script(REPO_ROOT / "data" / "samples" / "temporal_decoder.py")
+    monkeypatch.chdir(REPO_ROOT)
+    pipe = load_pipeline(td.START)
+    z = pipe.encode_uint8(real_clips(pipe, 2, 6)[0])
+    dec = td.TemporalDecoder(pipe.tokenizer, 5, (0, 2, 4)).eval()
+    assert np.array_equal(td.decode_uint8(dec, pipe, z), pipe.decode_uint8(z))
+    with torch.no_grad():
+        for block in dec.blocks.values():
+            block.out.weight.normal_(0, 0.1, generator=torch.Generator().manual_seed(0))
+    later = z.clone()
+    later[:, 3] += 1.0
+    before, after = td.decode_uint8(dec, pipe, z), td.decode_uint8(dec, pipe, later)
+    assert np.array_equal(before[:, :3], after[:, :3]) and not np.array_equal(before[:, 3], after[:, 3])
+    clips, state = td.balls_clips(PRESETS["balls"])
+    assert torch.equal(clips, load_clips(PRESETS["balls"])[0])
+    pick = np.arange(3)
+    assert np.array_equal(td.jittered(state, pick, 0.0, torch.Generator(), 32), clips[:3].numpy())
+    assert not np.array_equal(td.jittered(state, pick, 0.6, torch.Generator(), 32), clips[:3].numpy())
+
+    out = tmp_path / "run"
+    saved = _keeping_threads(td.main, 0.6, out, steps=1, frames=5, jitter=1.0, after=(0, 2, 4), threads=2)
+    assert sorted(p.name for p in out.iterdir()) == ["temporal_decoder.jsonl", "temporal_decoder.pt"]
+    committed = (REPO_ROOT / "data" / "samples" / "experiments" / "temporal_decoder_log_temporal10j5.jsonl").read_text()
+    assert json.loads((out / "temporal_decoder.jsonl").read_text().splitlines()[0])["loss"] == pytest.approx(
+        json.loads(committed.splitlines()[0])["loss"], rel=1e-5)
+    loaded = td.load_temporal(saved, pipe)
+    assert (loaded.frames, loaded.after) == (5, (0, 2, 4))
+    assert torch.load(saved, weights_only=False)["made_by"] == \
+        "temporal_decoder.py --sigma 0.6 --jitter 1 --steps 1 --frames 5 --after 0 2 4"
+    table = markdown_rows(td.paired(td.START, td.START, saved, num_videos=2, num_frames=4))
+    assert [r[0] for r in table[1:]] == list(td.KEYS)
+    real = real_clips(pipe, 2, 4)[0]
+    soft = real.astype(np.float64)
+    soft[:, :, 1:-1, 1:-1] = sum(soft[:, :, 1 + dy:31 + dy, 1 + dx:31 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9
+    assert (td.sharpness(soft.round().astype(np.uint8)) < td.sharpness(real)).all()       # a blur lowers it
+    assert td.figure(td.START, td.START, saved, tmp_path / "frames.png", frames=(0, 1)).stat().st_size > 0
+    with pytest.raises(ValueError, match=r"first <= last within \[0, 15\], got \[5, 2\]"):
+        td.figure(td.START, td.START, saved, tmp_path / "bad.png", frames=(5, 2))
+    foreign = load_pipeline(td.START)
+    with torch.no_grad():
+        foreign.tokenizer.encoder[0].weight.add_(1.0)
+    with pytest.raises(ValueError, match="another encoder"):
+        td.load_temporal(saved, foreign)
+    with pytest.raises(ValueError, match="exists"):
+        td.main(0.6, out, steps=1)
+    for bad, match in (({"jitter": -0.1}, "jitter"), ({"after": (8,)}, r"after must be in \[0, 7\], got 8"),
+                       ({"frames": 0}, "frames"), ({"sigma": 11.0}, "sigma")):
+        args = {"sigma": 0.6, **bad}
+        with pytest.raises(ValueError, match=match):
+            td.main(args.pop("sigma"), tmp_path / "bad", steps=1, **args)
+    assert not (tmp_path / "bad").exists()
+
+
+TEMPORAL_ROWS = {                                   # data/samples/README.md's seed-0 table: label -> committed file
+    "`balls.pt`'s videos, 16 frames": "default_generate16",
+    "`balls.pt`'s videos, 64 frames": "default_generate64",
+    "`balls-independent.pt`'s videos, frame 0 autoguided, 16 frames": "independent_autoguide_generate16",
+    "`balls-independent.pt`'s videos, frame 0 autoguided, 64 frames": "independent_autoguide_generate64",
+    "`balls-independent.pt`'s videos, frame 0 autoguided, `--temperature 0.8`, 16 frames":
+        "independent_autoguide_temperature_generate16",
+    "`balls-independent.pt`'s videos, frame 0 autoguided, history guidance 2 on `t < 500`, 16 frames":
+        "independent_autoguide_history_generate16"}
+
+
+def test_temporal_decoder_is_its_rule_on_the_committed_arms_and_the_tables_are_its_runs():
+    """The temporal decoder of the commands is what temporal_decoder.choose picks from the committed seed-2 arms and
+    real-clip responses (and a guard bites); the arms' table, the seed-0 table of data/samples/README.md and the rows
+    of README.md hold the committed files' numbers, every seed-0 file made with the chosen decoder."""
+    td = _script(REPO_ROOT / "data" / "samples" / "temporal_decoder.py")
+    experiments = REPO_ROOT / "data" / "samples" / "experiments"
+    arms = (experiments / "temporal_decoder_choose_seed2.md").read_text()
+    assert arms.count(", seed 2, frame 0 autoguided by `data/checkpoints/ablation/fopp.pt`") == 6
+    generated = td.read_paired(arms)
+    clean = td.read_response((experiments / "temporal_decoder_response.md").read_text())
+    assert len(generated) == 6 and set(generated) < set(clean)
+    chosen = "runs/temporal10j5/temporal_decoder.pt"
+    assert td.choose(generated, clean) == chosen
+    assert td.choose(generated, clean, accel_limit=1.0) == "runs/temporal15j5/temporal_decoder.pt"   # the guard
+    for path in generated:                                         # each arm's committed log: 1000 steps
+        run = path.split("/")[1]
+        log = (experiments / f"temporal_decoder_log_{run}.jsonl").read_text().splitlines()
+        assert json.loads(log[-1])["step"] == 1000
+        row = _readme_row(f"`runs/{run}`")
+        v, c = generated[path], clean[path]
+        assert row[2] == f"{c['accel_median']:.3f} / {c['colour_drift_median']:.1f}", run
+        assert row[3:7] == [f"{v['accel_median'][1]:.2f}", f"{v['colour_drift_median'][1]:.1f}",
+                            f"{v['speed_median'][1]:.2f}", f"{v['sharpness'][1]:.1f}"], run
+    tables = {}
+    for label, name in TEMPORAL_ROWS.items():
+        text = (experiments / f"temporal_decoder_{name}.md").read_text()
+        assert ", seed 0" in text.splitlines()[0], name
+        (decoder, values), = td.read_paired(text).items()
+        assert decoder == chosen, name
+        tables[name] = values
+        cells = [f"{values['match_frac'][0]:.2f} / {values['match_frac'][1]:.2f}",
+                 f"{values['accel_median'][0]:.2f} / {values['accel_median'][1]:.2f}",
+                 f"{values['colour_drift_median'][0]:.1f} / {values['colour_drift_median'][1]:.1f}",
+                 f"{round(100 * values['empty_frac'][0])} % / {round(100 * values['empty_frac'][1])} %",
+                 f"{values['speed_median'][0]:.2f} / {values['speed_median'][1]:.2f}",
+                 f"{values['sharpness'][0]:.1f} / {values['sharpness'][1]:.1f}"]
+        assert _readme_row(label)[1:7] == cells, label
+    readme = markdown_rows((REPO_ROOT / "README.md").read_text().replace("**", ""))
+
+    def joined(key: str, digits: int, *names: str) -> str:
+        return " / ".join(f"{tables[n][key][1]:.{digits}f}" for n in names)
+
+    guided = ("independent_autoguide_temperature_generate16", "independent_autoguide_history_generate16")
+    for start, names in (("`balls-independent.pt`, frame 0 autoguided, through a causal temporal decoder",
+                          ("independent_autoguide_generate16", "independent_autoguide_generate64")),
+                         ("the same with `--temperature 0.8` / history guidance 2 on `t < 500`", guided)):
+        row = next(r for r in readme if r[0].startswith(start))
+        assert row[1:5] == [joined("match_frac", 2, *names), joined("accel_median", 2, *names),
+                            joined("colour_drift_median", 1, *names),
+                            " / ".join(f"{round(100 * tables[n]['empty_frac'][1])} %" for n in names)], start
