@@ -720,8 +720,9 @@ def test_robust_decoder_tables_are_the_committed_runs():
 def test_temporal_decoder_starts_as_the_frame_decoder_sees_only_the_past_and_refuses_bad_input(tmp_path, monkeypatch):
     """temporal_decoder.py: with its zero-initialised blocks the decoder is exactly the shipped per-frame decoder;
     a frame's pixels never depend on later latents; jitter 0 redraws the training clips exactly; a short run's first
-    logged loss is the committed run's (same first batch); a foreign encoder, an existing output and bad values are
-    refused, the bad values before anything is written."""
+    logged loss is the committed run's (same first batch) and a run repeats exactly; the sharpness falls under a
+    blur; a foreign encoder, an existing output and bad values are refused, the bad values before anything is
+    written."""
     from ardiff_edu.config import PRESETS
     from ardiff_edu.pipeline import load_pipeline, real_clips
     from ardiff_edu.train import load_clips
@@ -751,6 +752,10 @@ def test_temporal_decoder_starts_as_the_frame_decoder_sees_only_the_past_and_ref
     committed = (REPO_ROOT / "data" / "samples" / "experiments" / "temporal_decoder_log_temporal10j5.jsonl").read_text()
     assert json.loads((out / "temporal_decoder.jsonl").read_text().splitlines()[0])["loss"] == pytest.approx(
         json.loads(committed.splitlines()[0])["loss"], rel=1e-5)
+    runs = [_keeping_threads(td.main, 0.6, tmp_path / name, steps=2, frames=5, jitter=1.0, after=(0, 2, 4),
+                             threads=2) for name in ("first", "second")]
+    twice = [torch.load(r, weights_only=False)["decoder"] for r in runs]      # the random W_mix is seeded too
+    assert all(torch.equal(twice[0][k], twice[1][k]) for k in twice[0])
     loaded = td.load_temporal(saved, pipe)
     assert (loaded.frames, loaded.after) == (5, (0, 2, 4))
     assert torch.load(saved, weights_only=False)["made_by"] == \

@@ -25,7 +25,8 @@ tokenizer. Adam with a cosine decay from ``--lr`` to 0, EMA with the fixed decay
 trained decoder), frames drawn by a generator seeded ``--seed``: a run is deterministic for a given thread count. It
 writes ``OUT/robust_decoder.jsonl`` (the loss every 50 steps) and, for each of ``--apply`` (default: ``balls.pt`` and
 ``balls-independent.pt``), ``OUT/<name>.pt``: that export with its decoder replaced by the EMA decoder (fp16, as
-every export). Not in the paper, and not part of any shipped model.
+every export). Not in the paper, and not part of any shipped model. Its training loop (``fit``), paired table
+(``paired_table``) and options (``add_training_arguments``) also serve ``temporal_decoder.py``.
 """
 
 import argparse
@@ -99,6 +100,27 @@ def response_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def paired_table(head: str, labels: list, videos: list, columns=COLUMNS, extra=None, num_boot: int = 1000,
+                 seed: int = 0) -> str:
+    """A markdown table: the tracker's ``columns`` for two decodings ``videos`` of the same latents (and the means of
+    each ``extra`` function of the videos, ``{name: f}``, ``f((N, F, H, W, 3)) -> (N,)``), and their difference
+    with a 95 % bootstrap interval that resamples the same videos for both."""
+    records = [clip_records(v)["records"] for v in videos]
+    counts = bootstrap_counts(bootstrap_indices(len(videos[0]), num_boot, seed))
+    point = [aggregate(r) for r in records]
+    boots = [aggregate(r, counts) for r in records]
+    for name, per_video in (extra or {}).items():
+        for p, b, v in zip(point, boots, videos):
+            x = per_video(v)
+            p[name], b[name] = x.mean(), counts @ x / counts.sum(1)
+    lines = [head, "", f"| | {labels[0]} | {labels[1]} | difference [95 % paired interval] |", "|---|---|---|---|"]
+    for key in tuple(columns) + tuple(extra or ()):
+        lo, hi = percentile_ci(np.asarray(boots[1][key]) - np.asarray(boots[0][key]))
+        a, b = point[0][key], point[1][key]
+        lines.append(f"| {key} | {a:.3f} | {b:.3f} | {b - a:+.3f} [{lo:+.3f}, {hi:+.3f}] |")
+    return "\n".join(lines)
+
+
 @torch.no_grad()
 def paired(first, second, num_videos: int = 64, num_frames: int = 16, seed: int = 0, autoguide=None,
            num_boot: int = 1000) -> str:
@@ -109,21 +131,49 @@ def paired(first, second, num_videos: int = 64, num_frames: int = 16, seed: int 
     guide, w = load_autoguide(autoguide, None)
     z = generate(a, num_videos, num_frames, s=5, num_steps=50, seed=seed, overflow="wait", autoguide=guide,
                  autoguide_scale=w, return_latents=True)[1]
-    records = [clip_records(pipe.decode_uint8(z))["records"] for pipe in (a, b)]
-    counts = bootstrap_counts(bootstrap_indices(num_videos, num_boot, seed))
     head = f"{num_videos} videos of {num_frames} frames, `s = 5`, `S = 50`, seed {seed}"
     if autoguide:
         head += f", frame 0 autoguided by `{autoguide}` (weight {w:g})"
-    lines = [head, "",
-             f"| | decoder of `{first}` | decoder of `{second}` | difference [95 % paired interval] |",
-             "|---|---|---|---|"]
-    point = [aggregate(r) for r in records]
-    boots = [aggregate(r, counts) for r in records]
-    for key in COLUMNS:
-        lo, hi = percentile_ci(np.asarray(boots[1][key]) - np.asarray(boots[0][key]))
-        a_key, b_key = point[0][key], point[1][key]
-        lines.append(f"| {key} | {a_key:.3f} | {b_key:.3f} | {b_key - a_key:+.3f} [{lo:+.3f}, {hi:+.3f}] |")
-    return "\n".join(lines)
+    return paired_table(head, [f"decoder of `{first}`", f"decoder of `{second}`"],
+                        [a.decode_uint8(z), b.decode_uint8(z)], num_boot=num_boot, seed=seed)
+
+
+def fit(model: torch.nn.Module, batch_loss, steps: int, lr: float, ema_decay: float, log_path: Path):
+    """``steps`` Adam updates of ``model`` on ``batch_loss()`` (which draws its own batch), the learning rate decaying
+    from ``lr`` to 0 on a cosine; returns the EMA of the weights, with the fixed ``ema_decay`` (the model starts
+    trained). The loss every 50 steps goes to stdout and to ``log_path`` as JSON lines."""
+    ema = copy.deepcopy(model).requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    t0 = time.time()
+    with open(log_path, "w") as log:
+        for step in range(1, steps + 1):
+            loss = batch_loss()
+            rate = learning_rate(lr, step - 1, steps, "cosine")
+            for group in opt.param_groups:
+                group["lr"] = rate
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.lerp_(pm, 1 - ema_decay)
+            if step % 50 == 0 or step == 1:
+                record = {"step": step, "loss": loss.item(), "lr": rate, "s": round(time.time() - t0)}
+                print(json.dumps(record), flush=True)
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+    return ema
+
+
+def add_training_arguments(parser, items: str) -> None:
+    """The options shared by the decoder fine-tunes of this folder; ``items``: what a batch is drawn from."""
+    parser.add_argument("--sigma", type=float, help="the largest noise, in latent standard deviations")
+    parser.add_argument("--out", help="the run directory for the loss log and what the run writes")
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--seed", type=int, default=7, help=f"the seed of the {items} and the noise drawn")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (a run is deterministic per count)")
+    parser.add_argument("--start", default=START, help="the export whose tokenizer (and latent_std) to start from")
 
 
 def main(sigma: float, out, steps: int = 1000, lr: float = 3e-4, batch: int = 128, seed: int = 7,
@@ -148,31 +198,16 @@ def main(sigma: float, out, steps: int = 1000, lr: float = 3e-4, batch: int = 12
     out.mkdir(parents=True, exist_ok=True)
     tok.encoder.requires_grad_(False)
     std = first["latent_std"].float()
-    ema = copy.deepcopy(tok.decoder).requires_grad_(False)
-    opt = torch.optim.Adam(tok.decoder.parameters(), lr=lr)
     frames = load_clips(cfg)[0].flatten(0, 1)                        # (N·F, H, W, 3) uint8
     gen = torch.Generator().manual_seed(seed)
-    t0 = time.time()
-    with open(out / "robust_decoder.jsonl", "w") as log:
-        for step in range(1, steps + 1):
-            x = to_float(frames[torch.randint(len(frames), (batch,), generator=gen)])     # (n, C, H, W)
-            with torch.no_grad():
-                z = noised_latents(tok.encode(x), sigma * torch.rand(batch, generator=gen), std, gen)
-            loss = (foreground_weight(x, cfg.tok_fg_weight) * (tok.decode(z).float() - x) ** 2).mean()
-            rate = learning_rate(lr, step - 1, steps, "cosine")
-            for group in opt.param_groups:
-                group["lr"] = rate
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            with torch.no_grad():                                    # fixed decay: the EMA starts trained
-                for pe, pm in zip(ema.parameters(), tok.decoder.parameters()):
-                    pe.lerp_(pm, 1 - cfg.tok_ema_decay)
-            if step % 50 == 0 or step == 1:
-                record = {"step": step, "loss": loss.item(), "lr": rate, "s": round(time.time() - t0)}
-                print(json.dumps(record), flush=True)
-                log.write(json.dumps(record) + "\n")
-                log.flush()
+
+    def batch_loss():
+        x = to_float(frames[torch.randint(len(frames), (batch,), generator=gen)])         # (n, C, H, W)
+        with torch.no_grad():
+            z = noised_latents(tok.encode(x), sigma * torch.rand(batch, generator=gen), std, gen)
+        return (foreground_weight(x, cfg.tok_fg_weight) * (tok.decode(z).float() - x) ** 2).mean()
+
+    ema = fit(tok.decoder, batch_loss, steps, lr, cfg.tok_ema_decay, out / "robust_decoder.jsonl")
     decoder = {f"decoder.{k}": v.half() for k, v in ema.state_dict().items()}
     for ck, target in zip(exports, targets):
         ck["tokenizer"] = dict(ck["tokenizer"], **decoder)
@@ -183,13 +218,7 @@ def main(sigma: float, out, steps: int = 1000, lr: float = 3e-4, batch: int = 12
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="fine-tune the shipped tokenizer's decoder on noised latents")
-    parser.add_argument("--sigma", type=float, help="the largest noise, in latent standard deviations")
-    parser.add_argument("--out", help="the run directory for the log and the patched exports")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--lr", type=float, default=3e-4)
-    parser.add_argument("--seed", type=int, default=7, help="the seed of the frames and the noise drawn")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (a run is deterministic per count)")
-    parser.add_argument("--start", default=START, help="the export whose tokenizer (and latent_std) to start from")
+    add_training_arguments(parser, "frames")
     parser.add_argument("--apply", nargs="+", default=list(APPLY), help="exports that get the new decoder")
     parser.add_argument("--response", nargs="+", metavar="CHECKPOINT",
                         help="instead: print how each checkpoint's decoder scores noised latents of real clips")

@@ -25,7 +25,8 @@ is the control). With ``--jitter J`` the encoder sees the clip drawn again with 
 per axis, ``j ~ U(0, J)`` pixels per frame, while the target stays the true clip: an error in the ball's place like
 the DiT's, which the frames before it can reveal, since the balls move at constant velocity. A run writes
 ``OUT/temporal_decoder.jsonl`` (the loss every 50 steps) and ``OUT/temporal_decoder.pt`` (the EMA decoder, fp32, and
-where it came from). Deterministic for a given thread count.
+where it came from). Deterministic for a given thread count: the clips, the noise and the blocks' starting
+``W_mix`` all come from ``--seed``.
 
 ``--paired A B C``: the same generated latents (A's DiT; ``s = 5``, ``S = 50``, seed 0, the tables' protocol)
 decoded by B's per-frame decoder and by the temporal decoder C; the difference of the tracker's medians with a
@@ -36,9 +37,7 @@ paired bootstrap interval over videos. ``--response B C``: held-out real clips t
 import argparse
 import copy
 import importlib.util
-import json
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +49,9 @@ from ardiff_edu import checkpoint as ckpt
 from ardiff_edu.config import PRESETS, build_tokenizer
 from ardiff_edu.data.synthetic import bouncing_balls, render_discs
 from ardiff_edu.losses import foreground_weight
-from ardiff_edu.metrics import aggregate, ball_stats, clip_records
+from ardiff_edu.metrics import ball_stats
 from ardiff_edu.pipeline import (add_guidance_arguments, check_same_latents, generate, load_autoguide, load_pipeline,
                                  real_clips)
-from ardiff_edu.quality import bootstrap_counts, bootstrap_indices, percentile_ci
-from ardiff_edu.train import learning_rate
 from ardiff_edu.utils import atomic_torch_save, check_float, check_int
 from ardiff_edu.video import to_float, to_uint8
 
@@ -155,24 +152,6 @@ def sharpness(videos: np.ndarray) -> np.ndarray:
     return np.sqrt((across + down) / 2)
 
 
-def paired_table(head: str, labels: list, videos: list, num_boot: int = 1000, seed: int = 0) -> str:
-    """The tracker's medians and the sharpness of two decodings of the same videos, and their differences with a
-    bootstrap interval that resamples the same videos for both."""
-    records = [clip_records(v)["records"] for v in videos]
-    counts = bootstrap_counts(bootstrap_indices(len(videos[0]), num_boot, seed))
-    point = [aggregate(r) for r in records]
-    boots = [aggregate(r, counts) for r in records]
-    for p, b, v in zip(point, boots, videos):
-        edge = sharpness(v)
-        p["sharpness"], b["sharpness"] = edge.mean(), counts @ edge / counts.sum(1)
-    lines = [head, "", f"| | {labels[0]} | {labels[1]} | difference [95 % paired interval] |", "|---|---|---|---|"]
-    for key in KEYS:
-        lo, hi = percentile_ci(np.asarray(boots[1][key]) - np.asarray(boots[0][key]))
-        a, b = point[0][key], point[1][key]
-        lines.append(f"| {key} | {a:.3f} | {b:.3f} | {b - a:+.3f} [{lo:+.3f}, {hi:+.3f}] |")
-    return "\n".join(lines)
-
-
 @torch.no_grad()
 def paired(first, second, third, num_videos: int = 64, num_frames: int = 16, seed: int = 0, autoguide=None,
            autoguide_scale=None, history_guidance: float = 1.0, history_guidance_max_t=None,
@@ -194,7 +173,8 @@ def paired(first, second, third, num_videos: int = 64, num_frames: int = 16, see
         head += f" on `t < {history_guidance_max_t}`" if history_guidance_max_t is not None else ""
     if temperature != 1:
         head += f", temperature {temperature:g}"
-    return paired_table(head, [la, lc], [da(z), dc(z)], seed=seed)
+    return robust_decoder.paired_table(head, [la, lc], [da(z), dc(z)], columns=COLUMNS, extra={"sharpness": sharpness},
+                                       seed=seed)
 
 
 @torch.no_grad()
@@ -330,42 +310,28 @@ def main(sigma: float, out, steps: int = 1000, lr: float = 3e-4, clips: int = 8,
     cfg = PRESETS["balls"]
     tok = build_tokenizer(cfg)
     tok.load_state_dict({k: v.float() for k, v in first["tokenizer"].items()})
-    dec = TemporalDecoder(tok, frames, after)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)                            # W_mix starts random: seeded, so that a run repeats
+        dec = TemporalDecoder(tok, frames, after)
     torch.set_num_threads(threads)
     out.mkdir(parents=True, exist_ok=True)
     tok.requires_grad_(False)
     std = first["latent_std"].float()
-    ema = copy.deepcopy(dec).requires_grad_(False)
-    opt = torch.optim.Adam(dec.parameters(), lr=lr)
     data, state = balls_clips(cfg)                                   # (N, F, H, W, 3) uint8 and the balls
     gen = torch.Generator().manual_seed(seed)
-    t0 = time.time()
-    with open(out / "temporal_decoder.jsonl", "w") as log:
-        for step in range(1, steps + 1):
-            pick = torch.randint(len(data), (clips,), generator=gen)
-            x = to_float(data[pick])                                                   # (n, F, C, H, W)
-            n, Fr = x.shape[:2]
-            with torch.no_grad():
-                seen = x if not jitter else to_float(jittered(state, pick.numpy(), jitter, gen, cfg.image_size))
-                z = tok.encode_video(seen)
-                z = robust_decoder.noised_latents(z.flatten(0, 1), sigma * torch.rand(n * Fr, generator=gen), std,
-                                                  gen).unflatten(0, (n, Fr))
-            loss = (foreground_weight(x.flatten(0, 1), cfg.tok_fg_weight)
-                    * (dec(z).flatten(0, 1) - x.flatten(0, 1)) ** 2).mean()
-            rate = learning_rate(lr, step - 1, steps, "cosine")
-            for group in opt.param_groups:
-                group["lr"] = rate
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            with torch.no_grad():                                    # fixed decay: the EMA starts trained
-                for pe, pm in zip(ema.parameters(), dec.parameters()):
-                    pe.lerp_(pm, 1 - cfg.tok_ema_decay)
-            if step % 50 == 0 or step == 1:
-                record = {"step": step, "loss": loss.item(), "lr": rate, "s": round(time.time() - t0)}
-                print(json.dumps(record), flush=True)
-                log.write(json.dumps(record) + "\n")
-                log.flush()
+
+    def batch_loss():
+        pick = torch.randint(len(data), (clips,), generator=gen)
+        x = to_float(data[pick])                                                       # (n, F, C, H, W)
+        n, Fr = x.shape[:2]
+        with torch.no_grad():
+            seen = x if not jitter else to_float(jittered(state, pick.numpy(), jitter, gen, cfg.image_size))
+            z = robust_decoder.noised_latents(tok.encode_video(seen).flatten(0, 1),
+                                              sigma * torch.rand(n * Fr, generator=gen), std, gen).unflatten(0, (n, Fr))
+        return (foreground_weight(x.flatten(0, 1), cfg.tok_fg_weight)
+                * (dec(z).flatten(0, 1) - x.flatten(0, 1)) ** 2).mean()
+
+    ema = robust_decoder.fit(dec, batch_loss, steps, lr, cfg.tok_ema_decay, out / "temporal_decoder.jsonl")
     target = out / "temporal_decoder.pt"
     atomic_torch_save({"decoder": ema.state_dict(), "frames": frames, "after": list(dec.after),
                        "encoder": tok.encoder_state_dict(), "start": str(start),
@@ -376,19 +342,13 @@ def main(sigma: float, out, steps: int = 1000, lr: float = 3e-4, clips: int = 8,
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="fine-tune a causal temporal decoder on noised latents of clips")
-    parser.add_argument("--sigma", type=float, help="the largest noise, in latent standard deviations")
-    parser.add_argument("--out", help="the run directory for the log and the decoder")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--lr", type=float, default=3e-4)
+    robust_decoder.add_training_arguments(parser, "clips")
     parser.add_argument("--frames", type=int, default=3, help="k: the frames each temporal block sees (itself too)")
     parser.add_argument("--after", type=int, nargs="+", default=list(AFTER),
                         help="the decoder layers after which a temporal block sits (0: the 4×4 grid)")
     parser.add_argument("--eval-seed", type=int, default=0, help="with --paired / --response: the noise and clips")
     parser.add_argument("--jitter", type=float, default=0.0,
                         help="the largest position error (pixels, per axis) of the balls the decoder sees")
-    parser.add_argument("--seed", type=int, default=7, help="the seed of the clips and the noise drawn")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (a run is deterministic per count)")
-    parser.add_argument("--start", default=START, help="the export whose tokenizer (and latent_std) to start from")
     parser.add_argument("--paired", nargs=3, metavar=("A", "B", "C"),
                         help="instead: A's generated latents through B's per-frame decoder and temporal decoder C")
     parser.add_argument("--response", nargs="+", metavar="B C",
