@@ -91,7 +91,7 @@ class TemporalDecoder(nn.Module):
         if tokenizer.l2_normalize:
             raise ValueError("the temporal decoder is built for tokenizers without l2_normalize")
         self.frames = check_int("frames", frames, 1, 16)
-        self.grid, self.token_dim = tokenizer.grid, tokenizer.token_dim
+        self.grid = tokenizer.grid
         self.decoder = copy.deepcopy(tokenizer.decoder)
         self.after = tuple(after)
         last = len(self.decoder) - 2                                 # not after the output layer
@@ -133,12 +133,27 @@ def decode_uint8(dec: TemporalDecoder, pipe, latents: torch.Tensor, chunk: int =
     return np.concatenate(out)
 
 
-def decoders(second, third):
-    """B's pipeline and C's temporal decoder as two functions of normalised latents, with their labels."""
-    b = load_pipeline(second)
-    c = load_temporal(third, b)
-    return [(f"per-frame decoder of `{second}`", b.decode_uint8),
-            (f"temporal decoder `{third}`", lambda z: decode_uint8(c, b, z))], b
+def per_frame(second, pipe) -> tuple:
+    """B's own decoder as a labelled function of normalised latents."""
+    return f"per-frame decoder of `{second}`", pipe.decode_uint8
+
+
+def temporal(third, pipe) -> tuple:
+    """The temporal decoder C, for B's pipeline ``pipe``, as a labelled function of normalised latents."""
+    dec = load_temporal(third, pipe)
+    return f"temporal decoder `{third}`", lambda z: decode_uint8(dec, pipe, z)
+
+
+def generated_latents(first, second, third, num_videos: int, num_frames: int, seed: int, autoguide=None,
+                      autoguide_scale=None, **sampler) -> tuple:
+    """A's generated latents (``s = 5``, ``S = 50``; ``sampler``: the other options of ``generate``), the weight of
+    the autoguidance, and the labelled decoders of B (per frame) and C (temporal), checked to read A's latents."""
+    a, b = load_pipeline(first), load_pipeline(second)
+    check_same_latents(a, b)
+    guide, w = load_autoguide(autoguide, autoguide_scale)
+    z = generate(a, num_videos, num_frames, s=5, num_steps=50, seed=seed, overflow="wait", autoguide=guide,
+                 autoguide_scale=w, return_latents=True, **sampler)[1]
+    return z, w, [per_frame(second, b), temporal(third, b)]
 
 
 def sharpness(videos: np.ndarray) -> np.ndarray:
@@ -158,13 +173,9 @@ def paired(first, second, third, num_videos: int = 64, num_frames: int = 16, see
            temperature: float = 1.0) -> str:
     """A's generated latents (with the sampler options of ``sample``) through B's per-frame decoder and the temporal
     decoder C, paired."""
-    a = load_pipeline(first)
-    [(la, da), (lc, dc)], b = decoders(second, third)
-    check_same_latents(a, b)
-    guide, w = load_autoguide(autoguide, autoguide_scale)
-    z = generate(a, num_videos, num_frames, s=5, num_steps=50, seed=seed, overflow="wait", autoguide=guide,
-                 autoguide_scale=w, history_guidance=history_guidance,
-                 history_guidance_max_t=history_guidance_max_t, temperature=temperature, return_latents=True)[1]
+    z, w, [(la, da), (lc, dc)] = generated_latents(
+        first, second, third, num_videos, num_frames, seed, autoguide, autoguide_scale,
+        history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t, temperature=temperature)
     head = f"`{first}`: {num_videos} videos of {num_frames} frames, `s = 5`, `S = 50`, seed {seed}"
     if autoguide:
         head += f", frame 0 autoguided by `{autoguide}` (weight {w:g})"
@@ -189,11 +200,7 @@ def figure(first, second, third, out, video: int = 3, frames=(2, 7), autoguide=N
     first_frame, last_frame = check_int("frames[0]", frames[0], 0, 15), check_int("frames[1]", frames[1], 0, 15)
     if last_frame < first_frame:
         raise ValueError(f"frames must be a range first <= last within [0, 15], got {list(frames)}")
-    a = load_pipeline(first)
-    [(la, da), (lc, dc)], b = decoders(second, third)
-    check_same_latents(a, b)
-    guide, w = load_autoguide(autoguide, None)
-    z = generate(a, 4, 16, s=5, num_steps=50, seed=seed, autoguide=guide, autoguide_scale=w, return_latents=True)[1]
+    z, _, [(_, da), (_, dc)] = generated_latents(first, second, third, 4, 16, seed, autoguide)
     shown = range(first_frame, last_frame + 1)
     per_frame, temporal = da(z)[video], dc(z)[video]
     fig, axes = plt.subplots(3, len(shown), figsize=(1.6 * len(shown) + 1.2, 5.4), squeeze=False)
@@ -222,11 +229,11 @@ def figure(first, second, third, out, video: int = 3, frames=(2, 7), autoguide=N
 @torch.no_grad()
 def response(second, *thirds, sigmas=SIGMAS, num_videos: int = 64, num_frames: int = 16, seed: int = 0) -> str:
     """Held-out real clips through B's per-frame decoder and the temporal decoders C…, latents noised by σ."""
-    both = [decoders(second, third) for third in thirds]
-    b = both[0][1]
-    rows = [both[0][0][0]] + [pair[0][1] for pair in both]                  # B's decoder once, then every C
+    b = load_pipeline(second)
+    rows = [per_frame(second, b)] + [temporal(third, b) for third in thirds]
     real = real_clips(b, num_videos, num_frames, seed)[0]
     z = torch.cat([b.encode_uint8(real[i:i + 16]) for i in range(0, len(real), 16)])
+
     def cells(videos) -> str:
         v = dict(ball_stats(videos)[0], sharpness=sharpness(videos).mean())
         return " | ".join(f"{v[k]:.3f}" for k in KEYS) + " |"
