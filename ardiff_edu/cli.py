@@ -22,9 +22,10 @@ _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 #: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_* and
 #: drops the DiT's shape)
 _OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps",
-              "sync_fraction", "clean_history_fraction", "first_frame_band", "first_frame_draws", "init_from", "mask",
-              "num_context_tokens", "official_residual", "prediction", "ema_decay", "device", "precision", "compile",
-              "seed", "ckpt_every", "keep_every", "log_every", "cache", "workers", "num_clips", "data_seed")
+              "sync_fraction", "clean_history_fraction", "snr_weight", "first_frame_band", "first_frame_draws",
+              "init_from", "mask", "num_context_tokens", "official_residual", "prediction", "ema_decay", "device",
+              "precision", "compile", "seed", "ckpt_every", "keep_every", "log_every", "cache", "workers", "num_clips",
+              "data_seed")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -64,6 +65,9 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean-history-fraction", type=float,
                    help="share of clips whose frames before a random cut are clean (t = 0), as the sampler feeds "
                         "finished frames (an experiment, not the paper; default 0)")
+    p.add_argument("--snr-weight", type=float, metavar="GAMMA",
+                   help="weight each frame's loss by 1 + min(SNR_t, GAMMA), more on the low noise levels (an "
+                        "experiment, not the paper; default 0: the plain loss)")
     p.add_argument("--first-frame-band", type=int, nargs=2, metavar=("LO", "HI"),
                    help="also train every clip's frame 0 alone at a timestep in [LO, HI) (an experiment, not the "
                         "paper; default off)")
@@ -200,9 +204,10 @@ def sample_main(argv: list[str] | None = None) -> int:
         check_int("--s", args.s, 0, args.num_steps)
         check_int("--fps", args.fps, 1, 120)
         check_float("--history-guidance", args.history_guidance, 0.0)
-        from ardiff_edu.ddim import check_temperature
+        from ardiff_edu.ddim import check_eta, check_temperature
 
         check_temperature(args.temperature, "--temperature")
+        check_eta(args.eta, "--eta")
         if args.prefix_frames is not None:
             check_int("--prefix-frames", args.prefix_frames, 1, args.num_frames - 1)
         if args.cfg_scale != 1.0 and args.label is None:
@@ -226,7 +231,8 @@ def sample_main(argv: list[str] | None = None) -> int:
                           kv_cache=False if args.no_kv_cache else None, batch_size=args.batch_size,
                           progress=not args.no_progress, autoguide=autoguide, autoguide_scale=w,
                           history_guidance=args.history_guidance,
-                          history_guidance_max_t=args.history_guidance_max_t, temperature=args.temperature)
+                          history_guidance_max_t=args.history_guidance_max_t, temperature=args.temperature,
+                          eta=args.eta)
         from ardiff_edu.ad import ad_nfe
 
         nfe = ad_nfe(args.num_frames, args.num_steps, args.s, args.window or pipe.config.num_frames, args.overflow,
@@ -236,7 +242,8 @@ def sample_main(argv: list[str] | None = None) -> int:
                  + (f", autoguide {w:g}" if autoguide is not None else "")
                  + (f", history {args.history_guidance:g}" if args.history_guidance != 1 else "")
                  + (f" at t<{args.history_guidance_max_t}" if args.history_guidance_max_t is not None else "")
-                 + (f", temperature {args.temperature:g}" if args.temperature != 1 else ""))
+                 + (f", temperature {args.temperature:g}" if args.temperature != 1 else "")
+                 + (f", eta {args.eta:g}" if args.eta else ""))
         path = write_videos(args.out, videos, fps=args.fps, scale=args.scale, title=title)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -30,9 +30,9 @@ from ardiff_edu.models.titok import TiTokTokenizer
 from ardiff_edu.noise import PREDICTIONS
 from ardiff_edu.utils import check_choice, check_float, check_int
 
-__all__ = ["STAGES", "HELD_OUT_SEED", "DATASETS", "CACHE_DATASETS", "PRECISIONS", "LR_SCHEDULES", "TOKENIZERS",
-           "TrainConfig", "PRESETS", "PAPER_PRESETS", "FIXED_ON_RESUME", "resumed_config", "build_tokenizer",
-           "build_dit"]
+__all__ = ["STAGES", "HELD_OUT_SEED", "DATASETS", "CACHE_DATASETS", "PRECISIONS", "LR_SCHEDULES", "MAX_SNR_WEIGHT",
+           "TOKENIZERS", "TrainConfig", "PRESETS", "PAPER_PRESETS", "FIXED_ON_RESUME", "resumed_config",
+           "build_tokenizer", "build_dit"]
 
 STAGES = ("tokenizer", "dit")
 #: Seeds of held-out clips start here; training data seeds (``data_seed``) stay below it.
@@ -44,6 +44,8 @@ DATASETS = {"balls": "bouncing_balls", "digits": "moving_digits", "sky": "sky_ti
 CACHE_DATASETS = {"sky": "sky", "taichi": "taichi", "faces": "faces", "ucf": "ucf101"}
 PRECISIONS = ("fp32", "bf16", "auto")
 LR_SCHEDULES = ("constant", "cosine")
+#: The largest ``snr_weight`` γ (:func:`ardiff_edu.losses.snr_weight`) a config accepts; 0 = the plain loss.
+MAX_SNR_WEIGHT = 1000.0
 TOKENIZERS = ("conv", "titok")
 
 
@@ -88,6 +90,7 @@ class TrainConfig:
     timesteps: str = "fopp"            # the training timestep sampler
     sync_fraction: float = 0.0         # share of clips drawn synchronous instead (an experiment, not the paper)
     clean_history_fraction: float = 0.0    # share of clips given clean first frames (an experiment, not the paper)
+    snr_weight: float = 0.0            # γ: each frame's loss × (1 + min(SNR_t, γ)); 0 = the paper's plain loss
     first_frame_band: tuple | None = None   # (lo, hi): also train every clip's frame 0 alone at t in [lo, hi)
     first_frame_draws: int = 1         # with first_frame_band: that many band draws of frame 0 per clip and step
     init_from: str | None = None       # an exported checkpoint the DiT starts from (a fine-tune), None: random weights
@@ -137,6 +140,7 @@ class TrainConfig:
             check_float(name, getattr(self, name), 0, low_open=True)
         check_float("sync_fraction", self.sync_fraction, 0, 1)
         check_float("clean_history_fraction", self.clean_history_fraction, 0, 1)
+        check_float("snr_weight", self.snr_weight, 0, MAX_SNR_WEIGHT)
         if self.clean_history_fraction > 0 and self.num_frames < 2:
             raise ValueError(f"clean_history_fraction={self.clean_history_fraction:g} needs num_frames >= 2 (a clean "
                              f"frame before a noisy one), got {self.num_frames}")

@@ -1,4 +1,4 @@
-"""Sampling: DDIM (η = 0) driven by any staircase, one network call per iteration (notebook 08).
+"""Sampling: DDIM driven by any staircase, one network call per iteration (notebook 08).
 
 The schedule (:mod:`ardiff_edu.ad`) says, for every iteration ``i``, which frames the network sees (the window), the
 step index ``k_f`` of every frame after the iteration, and which frames get a DDIM update. One iteration:
@@ -12,7 +12,8 @@ The DDIM step is linear in the current latent ``x`` and ``x̂0``, with per-frame
 
     x_new = c_x[k] · x + c_x0[k] · x̂0,   c_x = √(1 − a_prev) / √(1 − a),   c_x0 = √a_prev − c_x · √a
 
-where ``a = ᾱ[template[k]]`` and ``a_prev`` is the level the frame moves to. The official code
+where ``a = ᾱ[template[k]]`` and ``a_prev`` is the level the frame moves to (with ``η = 0``, the deterministic
+sampler the paper's code runs; ``η > 0`` below). The official code
 (``src/ardiff/modules/fifoddim.py`` of iva-mzsun/AR-Diffusion, commit 7a37b94) extends its DDIM arrays by one entry
 so that an untouched frame (``k = 0``) has ``a = a_prev = ᾱ[T−1]``: ``c_x = 1`` and ``c_x0 = 0`` exactly.
 
@@ -53,6 +54,17 @@ Guidance in a Limited Interval Improves Sample and Distribution Quality in Diffu
 classifier-free guidance: only frames labelled ``t < t_max`` are guided, so the noisy steps that place a new frame's
 balls are the model's own (``data/samples/history_guidance_interval.md``).
 
+**Stochastic steps, η** (DDIM's own family, Song et al., "Denoising Diffusion Implicit Models", 2021, eq. 12;
+not used by the paper's code). With ``η > 0`` a step keeps less of the estimated noise and adds fresh noise ``z``::
+
+    x_new = √a_prev · x̂0 + √(1 − a_prev − σ²) · ε̂ + σ · z,   σ = η · √((1 − a_prev) / (1 − a)) · √(1 − a / a_prev)
+
+``η = 1`` is the DDPM posterior's variance (ancestral sampling); ``η = 0`` the deterministic step above. Every
+``η`` in ``[0, 1]`` gives a process with the forward process's marginals; a sampler that only has an estimate
+``x̂0`` loses a little variance per step, more with larger ``η``, less with more steps (a test follows it step by
+step on Gaussian data). ``z`` is drawn once per video, frame and step index (``step_eps``, shape
+``(B, F, S, L, C)``), so a video does not depend on the batch, the KV cache or how the window slides.
+
 **Temperature** (not in the paper or its code; the reduced-temperature sampling of Glow, Kingma & Dhariwal, 2018,
 applied to the starting noise of a deterministic sampler). ``temperature = τ`` scales the starting noise of every
 frame after the first by ``τ``; DDIM with ``η = 0`` then follows the model's flow from a point nearer the mode. Frame
@@ -69,8 +81,8 @@ from ardiff_edu.ad import Schedule
 from ardiff_edu.noise import PREDICTIONS, NoiseSchedule, default_schedule
 from ardiff_edu.utils import check_choice, check_float, check_int
 
-__all__ = ["KEEP_MODES", "MAX_TEMPERATURE", "check_temperature", "ddim_coefficients", "ddim_step", "KVCache",
-           "sample"]
+__all__ = ["KEEP_MODES", "MAX_TEMPERATURE", "check_temperature", "check_eta", "ddim_coefficients", "ddim_step",
+           "KVCache", "sample"]
 
 #: How frames that the schedule does not update are treated (see the module docstring).
 KEEP_MODES = ("exact", "official")
@@ -84,12 +96,19 @@ def check_temperature(value, name: str = "temperature") -> float:
     return check_float(name, value, 0.0, MAX_TEMPERATURE, low_open=True)
 
 
-def ddim_coefficients(template, alphas_cumprod) -> dict[str, torch.Tensor]:
-    """DDIM (η = 0) coefficients for every step index ``k = 0..S`` (float64 tensors of length ``S + 1``).
+def check_eta(value, name: str = "eta") -> float:
+    """``value`` as a float in ``[0, 1]`` (DDIM's ``η``: 0 deterministic, 1 the DDPM variance), or ``ValueError``
+    naming ``name``, the value and the range: the one check of :func:`sample`, ``generate`` and the CLIs."""
+    return check_float(name, value, 0.0, 1.0)
+
+
+def ddim_coefficients(template, alphas_cumprod, eta: float = 0.0) -> dict[str, torch.Tensor]:
+    """DDIM coefficients for every step index ``k = 0..S`` (float64 tensors of length ``S + 1``).
 
     ``template`` holds the ``S + 1`` model timesteps (``template[0] = T − 1``); ``alphas_cumprod`` is ᾱ. Returns ``a``
     (``ᾱ[template[k]]``, the level a frame is evaluated at), ``a_prev`` (the level it moves to: ``ᾱ[template[k + 1]]``,
-    ``ᾱ[0]`` for ``k = S``, ``ᾱ[T − 1]`` for ``k = 0``) and ``c_x``, ``c_x0`` with ``x_new = c_x · x + c_x0 · x̂0``.
+    ``ᾱ[0]`` for ``k = S``, ``ᾱ[T − 1]`` for ``k = 0``) and ``c_x``, ``c_x0``, ``sigma`` with
+    ``x_new = c_x · x + c_x0 · x̂0 + sigma · z`` (``sigma = 0`` for ``η = 0``, and for ``k = 0`` at every ``η``).
     The official extended arrays are ``alphas[j] = a[S − j]`` and ``alphas_prev[j] = a_prev[S − j]``.
     """
     template = torch.tensor(np.asarray(template), dtype=torch.long)
@@ -99,20 +118,30 @@ def ddim_coefficients(template, alphas_cumprod) -> dict[str, torch.Tensor]:
     a_prev[1:-1] = abar[template[2:]]   # 1 <= k < S: to the next template level
     a_prev[-1] = abar[0]                # k = S: to ᾱ[0] ("clean", the LDM convention)
     a_prev[0] = a[0]                    # k = 0: the extra entry, a_prev = a -> the identity
+    # $\sigma = \eta\,\sqrt{(1-a_{prev})/(1-a)}\,\sqrt{1-a/a_{prev}}$ (0 when a == a_prev)
+    sigma = check_eta(eta) * ((1.0 - a_prev) / (1.0 - a)).sqrt() * (1.0 - a / a_prev).sqrt()
     # the order of operations matters: when a == a_prev, c_x is exactly 1.0 and c_x0 exactly 0.0
-    c_x = (1.0 - a_prev).sqrt() / (1.0 - a).sqrt()
+    c_x = (1.0 - a_prev - sigma ** 2).sqrt() / (1.0 - a).sqrt()
     c_x0 = a_prev.sqrt() - c_x * a.sqrt()
-    return {"a": a, "a_prev": a_prev, "c_x": c_x, "c_x0": c_x0}
+    return {"a": a, "a_prev": a_prev, "c_x": c_x, "c_x0": c_x0, "sigma": sigma}
 
 
-def ddim_step(x: torch.Tensor, x0_hat: torch.Tensor, k: torch.Tensor, coefficients: dict) -> torch.Tensor:
-    """One DDIM (η = 0) step per frame: ``x``, ``x0_hat`` are ``(B, F, ...)``, ``k`` the ``(F,)`` step indices."""
+def ddim_step(x: torch.Tensor, x0_hat: torch.Tensor, k: torch.Tensor, coefficients: dict,
+              z: torch.Tensor | None = None) -> torch.Tensor:
+    """One DDIM step per frame: ``x``, ``x0_hat`` (and the fresh noise ``z``, needed when ``η > 0``) are
+    ``(B, F, ...)``, ``k`` the ``(F,)`` step indices."""
     shape = (1, len(k)) + (1,) * (x.ndim - 2)
     c_x = coefficients["c_x"][k].reshape(shape).to(x.dtype)
     c_x0 = coefficients["c_x0"][k].reshape(shape).to(x.dtype)
-    # $x_{new} = \sqrt{a_{prev}}\,\hat x_0 + \sqrt{1-a_{prev}}\,\hat\epsilon$,
+    # $x_{new} = \sqrt{a_{prev}}\,\hat x_0 + \sqrt{1-a_{prev}-\sigma^2}\,\hat\epsilon + \sigma z$,
     # $\hat\epsilon = (x - \sqrt{a}\,\hat x_0)/\sqrt{1-a}$
-    return c_x * x + c_x0 * x0_hat
+    new = c_x * x + c_x0 * x0_hat
+    sigma = coefficients.get("sigma")
+    if sigma is None or not bool((sigma[k] > 0).any()):
+        return new
+    if z is None:
+        raise ValueError("a stochastic step (eta > 0) needs the fresh noise z, of the shape of x")
+    return new + sigma[k].reshape(shape).to(x.dtype) * z
 
 
 class KVCache:
@@ -160,8 +189,9 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
            context_noise: int = 0, context_eps: torch.Tensor | None = None, kv_cache: bool | None = None,
            prediction: str | None = None, progress: bool = False, callback=None, autoguide=None,
            autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-           history_guidance_max_t: int | None = None, temperature: float = 1.0) -> torch.Tensor:
-    """Run DDIM (η = 0) over ``schedule``; return the latents ``(B, F, L, C)``.
+           history_guidance_max_t: int | None = None, temperature: float = 1.0, eta: float = 0.0,
+           step_eps: torch.Tensor | None = None) -> torch.Tensor:
+    """Run DDIM (``η = 0`` unless ``eta`` says otherwise) over ``schedule``; return the latents ``(B, F, L, C)``.
 
     Args:
         model: ``model(x (B, W, L, C), t (B, W) int64[, labels]) -> (B, W, L, C)`` predicting ``x0``, ``eps`` or
@@ -190,6 +220,9 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
             ``None`` = every noise level (the same as ``T``).
         temperature: ``τ`` in ``(0, 2]``: the starting noise of frames ``1 .. F-1`` is scaled by ``τ`` (frame 0 keeps
             its own; module docstring); ``1`` = the noise as given.
+        eta, step_eps: DDIM's ``η`` in ``[0, 1]`` (module docstring; ``0`` = deterministic, the paper's code) and
+            its fresh noise ``(B, F, S, L, C)``, one draw per frame and step index (default: drawn from a generator
+            seeded 0); needs ``keep="exact"``.
     """
     if not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be an ardiff_edu.ad.Schedule, got {type(schedule).__name__}")
@@ -211,7 +244,19 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
     cache = KVCache(model) if (exact if kv_cache is None else kv_cache) else None
     S, K = schedule.num_steps, schedule.prefix_frames
     template = torch.tensor(schedule.template, dtype=torch.long)
-    coef = ddim_coefficients(template, ns.alphas_cumprod)
+    coef = ddim_coefficients(template, ns.alphas_cumprod, eta)
+    if eta:
+        if keep != "exact":
+            raise ValueError(f"eta={eta} (stochastic steps) needs keep='exact': keep='official' steps every frame of "
+                             f"the window, so frames the schedule leaves alone would get fresh noise")
+        shape = (B, F, S, *noise.shape[2:])
+        if step_eps is None:
+            step_eps = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=noise.dtype)
+        elif not isinstance(step_eps, torch.Tensor) or tuple(step_eps.shape) != shape:
+            got = tuple(step_eps.shape) if isinstance(step_eps, torch.Tensor) else type(step_eps).__name__
+            raise ValueError(f"step_eps must be a tensor of shape {shape} (B, F, S, L, C), got {got}")
+    elif step_eps is not None:
+        raise ValueError("step_eps was given, but eta is 0 (deterministic steps use no fresh noise)")
 
     autoguide_scale = check_float("autoguide_scale", autoguide_scale, 0.0)
     if autoguide is None and autoguide_scale != 1.0:
@@ -330,7 +375,8 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         if keep == "official":
             out = torch.where(mask, out, xs)           # the official keep: raw output := x for unscheduled frames
         x0_hat = ns.x0_from_prediction(prediction, xs, t[seg].expand(B, -1), out)
-        new = ddim_step(xs, x0_hat, ks, coef)
+        z = None if not eta else step_eps[:, torch.arange(ready, stop), (ks - 1).clamp(min=0)].to(x.dtype)
+        new = ddim_step(xs, x0_hat, ks, coef, z)          # z: frame f's draw for its step index k_f
         x[:, seg] = torch.where(mask, new, xs) if keep == "exact" else new
         if K:
             x[:, :K] = prefix.to(x.dtype)              # the given frames never change

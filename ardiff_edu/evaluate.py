@@ -100,7 +100,8 @@ def evaluate(args: argparse.Namespace) -> dict:
                       args.control_s, args.given, args.context_noise, videonet, i3d, args.num_boot, paths=paths,
                       num_reference=args.num_reference, progress=not args.no_progress, autoguide=autoguide,
                       autoguide_scale=w, autoguide_path=args.autoguide, history_guidance=args.history_guidance,
-                      history_guidance_max_t=args.history_guidance_max_t, temperature=args.temperature)
+                      history_guidance_max_t=args.history_guidance_max_t, temperature=args.temperature,
+                      eta=args.eta)
     if i3d is not None:
         result["protocol"]["i3d"] = i3d_protocol(args.i3d_weights, result["protocol"]["i3d"]["feature_dim"],
                                                  args.num_videos, args.num_frames)

@@ -22,7 +22,7 @@ import torch
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu.ad import OVERFLOW_MODES, ad_schedule
 from ardiff_edu.config import HELD_OUT_SEED
-from ardiff_edu.ddim import MAX_TEMPERATURE, sample
+from ardiff_edu.ddim import MAX_TEMPERATURE, check_eta, sample
 from ardiff_edu.models import DiT, FrameTokenizer
 from ardiff_edu.noise import NoiseSchedule
 from ardiff_edu.train import TrainConfig, build_dit, build_tokenizer, load_clips
@@ -150,14 +150,14 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
              overflow: str = "raise", keep: str = "exact", context_noise: int = 0, kv_cache: bool | None = None,
              batch_size: int | None = None, progress: bool = False, return_latents: bool = False, callback=None,
              autoguide: Pipeline | None = None, autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-             history_guidance_max_t: int | None = None, temperature: float = 1.0):
+             history_guidance_max_t: int | None = None, temperature: float = 1.0, eta: float = 0.0):
     """Generate ``num_videos`` videos with AR-Diffusion's AD schedule and decode them: uint8 ``(M, N, H, W, 3)``.
 
     Args:
         num_frames: ``N``; longer than the training length slides a window of ``window`` frames (default: the
             training clip length).
         s, num_steps: the AR step and ``S`` DDIM steps.
-        seed: the starting noise ``(M, N, L, C)`` (and the context noise) come from
+        seed: the starting noise ``(M, N, L, C)`` (then the context noise and the steps' fresh noise) come from
             ``torch.Generator().manual_seed(seed)``, so a video does not depend on ``batch_size``.
         prefix_frames: video prediction: ``None``; an int ``K`` (the first ``K`` frames of held-out clips of the
             pipeline's dataset, :func:`real_clips` with ``seed``); or uint8 videos ``(M, K, H, W, 3)``.
@@ -172,6 +172,7 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
         history_guidance_max_t: guide only the frames labelled ``t < t_max`` (``None``: every noise level).
         temperature: ``τ``: the starting noise of every frame after the first scaled by ``τ``
             (:func:`ardiff_edu.ddim.sample`); ``1`` = none.
+        eta: DDIM's ``η`` in ``[0, 1]``, fresh noise in every step (:func:`ardiff_edu.ddim.sample`); ``0`` = none.
     """
     M = check_int("num_videos", num_videos, 1)
     N = check_int("num_frames", num_frames, 1)
@@ -199,6 +200,7 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
     generator = torch.Generator().manual_seed(int(seed))
     noise = torch.randn((M, N, model.num_tokens, model.token_dim), generator=generator)
     ctx_eps = torch.randn(noise.shape, generator=generator) if context_noise else None
+    step_eps = torch.randn((M, N, S, *noise.shape[2:]), generator=generator) if check_eta(eta) else None
     prefix = None if K == 0 else pipeline.encode_uint8(prefix_videos).to(noise.dtype)
     if labels is not None:
         labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
@@ -214,7 +216,8 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
                              kv_cache=kv_cache, progress=progress, callback=callback,
                              autoguide=None if autoguide is None else autoguide.model,
                              autoguide_scale=autoguide_scale, history_guidance=history_guidance,
-                             history_guidance_max_t=history_guidance_max_t, temperature=temperature))
+                             history_guidance_max_t=history_guidance_max_t, temperature=temperature, eta=eta,
+                             step_eps=None if step_eps is None else step_eps[sl]))
     latents = torch.cat(chunks)
     videos = pipeline.decode_uint8(latents)
     return (videos, latents) if return_latents else videos
@@ -244,8 +247,8 @@ def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
 def add_guidance_arguments(parser, scope: str = "") -> None:
     """Declare the sampler options beyond the paper of the ``sample`` and ``evaluate`` commands once:
     ``--autoguide PATH``, ``--autoguide-scale W`` (both read back by :func:`load_autoguide`), ``--history-guidance W``,
-    ``--history-guidance-max-t T_MAX`` and ``--temperature TAU``; ``scope`` starts the autoguidance help (the tasks it
-    applies to)."""
+    ``--history-guidance-max-t T_MAX``, ``--temperature TAU`` and ``--eta ETA``; ``scope`` starts the autoguidance
+    help (the tasks it applies to)."""
     parser.add_argument("--autoguide", type=Path, default=None,
                         help=f"{scope}guide every video's first frame away from this weaker checkpoint of the same "
                              f"latents (autoguidance, not in the paper; e.g. data/checkpoints/ablation/fopp.pt)")
@@ -263,6 +266,9 @@ def add_guidance_arguments(parser, scope: str = "") -> None:
                         help=f"scale the starting noise of every frame after the first by this, in (0, "
                              f"{MAX_TEMPERATURE:g}] (1 = none; not in the paper; the measured choices: "
                              f"data/samples/temperature*.md)")
+    parser.add_argument("--eta", type=float, default=0.0,
+                        help="DDIM's eta in [0, 1]: fresh noise in every step (0 = deterministic, as the paper's "
+                             "code; 1 = the DDPM variance)")
 
 
 def load_autoguide(path, scale: float | None) -> tuple[Pipeline | None, float]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ardiff_edu.ad import ad_nfe
 from ardiff_edu.data import bouncing_balls
-from ardiff_edu.ddim import check_temperature
+from ardiff_edu.ddim import check_eta, check_temperature
 from ardiff_edu.fvd import fd_bootstrap, fd_from_features, i3d_features
 from ardiff_edu.metrics import (DEFAULTS, KEYS, aggregate, black_frames, clip_records, copy_last_frame,
                                 extrapolate_balls, frozen_first_frame, position_errors, shuffle_frames, uniform_noise)
@@ -193,11 +193,12 @@ def generation_rows(pipe, label: str, s_values, num_videos: int, num_frames: int
                     window: int | None = None, overflow: str = "wait", control_s: int | None = None,
                     prefix_frames: int | None = None, context_noise: int = 0, progress: bool = False,
                     autoguide=None, autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-                    history_guidance_max_t: int | None = None, temperature: float = 1.0) -> list[dict]:
+                    history_guidance_max_t: int | None = None, temperature: float = 1.0,
+                    eta: float = 0.0) -> list[dict]:
     """Videos of checkpoint ``label`` for every ``s`` (and the equal-NFE control of ``control_s``), same noise;
     ``autoguide``, ``autoguide_scale``: autoguidance of the first frame, ``history_guidance``: the weight of history
-    guidance, ``history_guidance_max_t`` its interval, ``temperature`` the scale of the later frames' starting noise
-    (:func:`ardiff_edu.pipeline.generate`)."""
+    guidance, ``history_guidance_max_t`` its interval, ``temperature`` the scale of the later frames' starting noise,
+    ``eta`` DDIM's ``η`` (:func:`ardiff_edu.pipeline.generate`)."""
     F, S = check_int("num_frames", num_frames, 2), check_int("num_steps", num_steps, 1)
     T, W = pipe.noise_schedule.T, window or pipe.config.num_frames
     K = prefix_frames or 0
@@ -210,18 +211,19 @@ def generation_rows(pipe, label: str, s_values, num_videos: int, num_frames: int
         videos = generate(pipe, num_videos, F, s, num_steps=steps, window=W, seed=seed, overflow=overflow,
                           prefix_frames=prefix_frames, context_noise=context_noise, progress=progress,
                           autoguide=autoguide, autoguide_scale=autoguide_scale, history_guidance=history_guidance,
-                          history_guidance_max_t=history_guidance_max_t, temperature=temperature)
+                          history_guidance_max_t=history_guidance_max_t, temperature=temperature, eta=eta)
         name = (f"{label} s={s} S={steps}" + (f" ctx={context_noise}" if context_noise else "")
                 + (f" autoguide={autoguide_scale:g}" if autoguide is not None else "")
                 + (f" history={history_guidance:g}" if history_guidance != 1 else "")
                 + (f" t<{history_guidance_max_t}" if history_guidance_max_t is not None else "")
-                + (f" temperature={temperature:g}" if temperature != 1 else ""))
+                + (f" temperature={temperature:g}" if temperature != 1 else "")
+                + (f" eta={eta:g}" if eta else ""))
         rows.append(row(group, videos, name=name + (f" (equal NFE to s={control_s})" if group == "control" else ""),
                         checkpoint=label, s=s, S=steps, nfe=ad_nfe(F, steps, s, W, overflow, T, K), frames=F,
                         context_noise=context_noise, control_of=control_s if group == "control" else None,
                         autoguide_scale=autoguide_scale if autoguide is not None else None,
                         history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t,
-                        temperature=temperature))
+                        temperature=temperature, eta=eta))
     return rows
 
 
@@ -253,7 +255,8 @@ def prediction_baselines(pipe, truth, given: int) -> list[dict]:
 def drift_rows(pipe, label: str, s: int, num_videos: int, num_frames: int, num_steps: int, seed: int = 0,
                context_noise=(0,), progress: bool = False, autoguide=None,
                autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-               history_guidance_max_t: int | None = None, temperature: float = 1.0) -> list[dict]:
+               history_guidance_max_t: int | None = None, temperature: float = 1.0,
+               eta: float = 0.0) -> list[dict]:
     """Long videos of ``label`` with the sliding window, one row per context-noise level."""
     rows = []
     for tau in context_noise:
@@ -261,7 +264,7 @@ def drift_rows(pipe, label: str, s: int, num_videos: int, num_frames: int, num_s
                                 context_noise=check_int("context_noise", tau, 0, pipe.noise_schedule.T - 1),
                                 progress=progress, autoguide=autoguide, autoguide_scale=autoguide_scale,
                                 history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t,
-                                temperature=temperature)
+                                temperature=temperature, eta=eta)
     return rows
 
 
@@ -276,20 +279,20 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
              videonet=None, i3d=None, num_boot: int = 1000, sanity: bool = True, paths: dict | None = None,
              num_reference: int = 256, progress: bool = False, autoguide=None, autoguide_scale: float = 1.0,
              autoguide_path=None, history_guidance: float = 1.0, history_guidance_max_t: int | None = None,
-             temperature: float = 1.0) -> dict:
+             temperature: float = 1.0, eta: float = 0.0) -> dict:
     """Generate and score every row of ``task`` for ``pipelines`` (``{label: Pipeline}``, same dataset and frame
     size); returns ``{"task", "protocol", "rows"}`` with the videos dropped (JSON-ready up to NaNs). ``autoguide``
     (a weaker :class:`~ardiff_edu.pipeline.Pipeline`, from ``autoguide_path``) guides every generated video's first
     frame with weight ``autoguide_scale``; ``predict`` gives the first frames, so it refuses it.
     ``history_guidance`` guides every frame by the frames before it (every task), at the noise levels
     ``t < history_guidance_max_t`` (``None``: all); ``temperature`` scales the starting noise of every frame after the
-    first (every task)."""
+    first (every task), ``eta`` is DDIM's ``η`` (every task)."""
     task = check_choice("task", task, TASKS)
     if autoguide is not None and task == "predict":
         raise ValueError("autoguide guides the first frame, which the predict task gives: use it with generate "
                          "or drift")
     history_guidance = check_float("history_guidance", history_guidance, 0.0)     # before any video is generated
-    temperature = check_temperature(temperature)
+    temperature, eta = check_temperature(temperature), check_eta(eta)
     M, F = check_int("num_videos", num_videos, 2), check_int("num_frames", num_frames, 2)
     first = next(iter(pipelines.values()))
     if history_guidance_max_t is not None:
@@ -298,7 +301,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
             raise ValueError(f"history_guidance_max_t={history_guidance_max_t} needs a history guidance weight "
                              f"w != 1 (history_guidance is 1: none)")
     sampler = {"history_guidance": history_guidance, "history_guidance_max_t": history_guidance_max_t,
-               "temperature": temperature}
+               "temperature": temperature, "eta": eta}
     guide = {"autoguide": autoguide, "autoguide_scale": autoguide_scale, **sampler}
     segment = first.config.num_frames
     if len({(p.config.dataset, p.config.image_size, p.config.num_frames) for p in pipelines.values()}) != 1:
@@ -351,7 +354,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
                                                              else str(autoguide_path), "scale": autoguide_scale,
                                                              "frames": "the first frame of every video"},
                 "history_guidance": history_guidance, "history_guidance_max_t": history_guidance_max_t,
-                "temperature": temperature,
+                "temperature": temperature, "eta": eta,
                 "checkpoints": {k: _describe(p, (paths or {}).get(k)) for k, p in pipelines.items()},
                 "i3d": None if i3d is None else {"feature_dim": int(scorer._ref["i3d"].shape[-1])
                                                  if "i3d" in scorer._ref else None},

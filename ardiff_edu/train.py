@@ -276,12 +276,14 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
                 return loss, torch.tensor([mse * (sl.stop - sl.start)])
             z0, t, noise, y, first = batch
             y = None if y is None else y[sl]
-            per_frame = dit_loss(module, z0[sl], t[sl], noise[sl], noise_schedule, y, cfg.prediction)   # (b, F)
+            per_frame = dit_loss(module, z0[sl], t[sl], noise[sl], noise_schedule, y, cfg.prediction,
+                                 cfg.snr_weight)                                          # (b, F)
             if first is not None:        # frame 0 alone, K times, as K more frames of its clip: (b, F + K)
                 K = cfg.first_frame_draws
                 alone = dit_loss(module, z0[sl, :1].repeat_interleave(K, 0), first[0][sl].reshape(-1, 1),
                                  first[1][sl].flatten(0, 1)[:, None], noise_schedule,
-                                 None if y is None else y.repeat_interleave(K), cfg.prediction)     # (b K, 1)
+                                 None if y is None else y.repeat_interleave(K), cfg.prediction,
+                                 cfg.snr_weight)                                          # (b K, 1)
                 per_frame = torch.cat([per_frame, alone.reshape(-1, K)], dim=1)
             return per_frame.mean(), per_frame.detach().sum(0).cpu()
 

@@ -32,6 +32,7 @@ from matplotlib.colors import Normalize
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu.figures import FONT, integer_ticks, plot_log
 from ardiff_edu.fopp import exact_marginals, sample_timesteps
+from ardiff_edu.losses import snr_weight
 from ardiff_edu.noise import NoiseSchedule
 from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, load_pipeline, real_clips
 from ardiff_edu.train import PRESETS, build_dit, dit_loss, encode_latents, learning_rate, load_clips, train
@@ -321,6 +322,28 @@ print("FoPP timesteps, frames 0 / 15:", drawn["fopp"][[0, -1]].round(3), "| inde
 assert np.all(np.diff(by_t.mean(axis=1)) > 0)                          # noisier is harder, for every frame together
 assert late <= early                                                   # at the same t, later frames are no worse
 assert drawn["fopp"][-1] > 2 * drawn["fopp"][0]                        # under FoPP the loss rises along the clip
+
+# %% [markdown]
+# > **Beyond the paper (a weight on the low noise levels).** The left panel also shows how little the low noise
+# > levels add to the plain loss: near `t = 0` a frame's error is a small fraction of its error at `t = 999`. Yet
+# > the last, low-noise steps of the sampler are the ones that place a ball to a fraction of a pixel.
+# > `train --snr-weight γ` (`losses.snr_weight`; default 0, off; neither the official code nor our presets use it)
+# > multiplies each frame's loss by `1 + min(SNR_t, γ)`, with `SNR_t = ᾱ_t / (1 − ᾱ_t)`: the plain loss plus the
+# > Min-SNR-γ loss of Hang et al. (2023). High noise keeps its weight; the levels below about `t = 250` (where
+# > `SNR_t > 5`) get `1 + γ` times as much. Fine-tuning `balls-independent.pt` with it (γ = 5 and 50, an experiment in
+# > `data/samples/README.md`) is measured there.
+# > `tests/test_train.py::test_snr_weight_multiplies_each_frames_loss_and_reaches_the_training_step` pins it; the
+# > cell below builds the weight and checks the package's loss with it.
+
+# %%
+gamma = 5.0
+snr = schedule.alphas_cumprod / (1 - schedule.alphas_cumprod)         # float64, one value per timestep
+weight = (1 + snr.clamp(max=gamma)).float()                           # $1 + \min(\mathrm{SNR}_t, \gamma)$
+print("weight at t = 1, 100, 250, 500, 750, 999:", weight[[1, 100, 250, 500, 750, 999]].numpy().round(3))
+assert torch.equal(weight[t], snr_weight(t, schedule, gamma))         # the package's weight, bit for bit
+torch.testing.assert_close(dit_loss(fresh, z0, t, eps, schedule, snr_gamma=gamma), pf * weight[t])
+assert by_t[0].mean() < 0.2 * by_t[-1].mean()                          # t = 1 adds little to the plain loss
+assert weight[1] == 1 + gamma and weight[999] < 1.001                  # the low levels weigh 6 times, the top ones once
 
 # %% [markdown]
 # ## 5. The shipped checkpoint's curves

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ardiff_edu.ad import ad_schedule, ddim_timesteps, step_template
-from ardiff_edu.ddim import KVCache, ddim_coefficients
+from ardiff_edu.ddim import KVCache, ddim_coefficients, ddim_step
 from ardiff_edu.ddim import sample as ddim_sample
 from ardiff_edu.models import DiT
 from ardiff_edu.noise import NoiseSchedule
@@ -482,3 +482,96 @@ def test_temperature_refuses_values_outside_its_range():
     assert torch.equal(x, _noise(6))                   # the caller's noise is never scaled in place
     ddim_sample(model, sched, x, NS, temperature=0.5)
     assert torch.equal(x, _noise(6))
+
+
+def _gaussian_x0(variance):
+    """The exact x0-predictor for data ``N(0, variance)`` in every coordinate: ``E[x0 | x_t] = √ā v x_t / (ā v + 1 − ā)``."""
+    abar = torch.as_tensor(NS.alphas_cumprod, dtype=torch.float64)
+
+    def model(x, t):
+        a = abar[t].reshape(*t.shape, 1, 1).to(x.dtype)
+        return a.sqrt() * variance * x / (a * variance + 1 - a)
+    return model
+
+
+def _gaussian_variance(coef, data_var, S):
+    """The variance after the ``S`` steps of one frame when ``x̂0 = g x`` is exact: ``v ← (c_x + c_x0 g)² v + σ²``."""
+    v = 1.0
+    for k in range(1, S + 1):
+        a = coef["a"][k]
+        g = a.sqrt() * data_var / (a * data_var + 1 - a)
+        v = (coef["c_x"][k] + coef["c_x0"][k] * g) ** 2 * v + coef["sigma"][k] ** 2
+    return float(v)
+
+
+@pytest.mark.parametrize("eta", [0.0, 0.5, 1.0])
+def test_eta_steps_follow_their_coefficients_on_gaussian_data(eta):
+    """On Gaussian data x̂0 is known in closed form, so the variance after the steps follows from the coefficients
+    alone. The sampled variance must land there (65 536 draws) for every frame of an asynchronous schedule; at a
+    finite ``S`` every step loses a little variance, more with more η, and more steps bring it back."""
+    data_var, S = 0.25, 20
+    model, sched = _gaussian_x0(data_var), ad_schedule(4, S, 2)
+    coef = ddim_coefficients(sched.template, NS.alphas_cumprod, eta)
+    assert torch.equal(coef["sigma"][0], torch.tensor(0.0, dtype=torch.float64))   # k = 0: the identity
+    v = _gaussian_variance(coef, data_var, S)
+    noise = torch.randn((65536, 4, 1, 1), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    got = ddim_sample(model, sched, noise, NS, eta=eta).var(0).flatten()
+    torch.testing.assert_close(got, torch.full_like(got, v), rtol=0.02, atol=0)
+    deterministic = _gaussian_variance(ddim_coefficients(sched.template, NS.alphas_cumprod), data_var, S)
+    assert v < data_var and (v < deterministic if eta else v == deterministic)
+    longer = ad_schedule(1, 200, 0)
+    v200 = _gaussian_variance(ddim_coefficients(longer.template, NS.alphas_cumprod, eta), data_var, 200)
+    assert v < v200 < data_var and abs(v200 - data_var) < 0.1 * data_var
+
+
+def test_eta_one_is_the_ddpm_posterior_variance_and_eta_zero_is_the_deterministic_step():
+    template = step_template(10)
+    c0, c1 = ddim_coefficients(template, NS.alphas_cumprod), ddim_coefficients(template, NS.alphas_cumprod, 1.0)
+    a, a_prev = c1["a"][1:], c1["a_prev"][1:]
+    posterior = (1 - a_prev) / (1 - a) * (1 - a / a_prev)                   # DDPM's β̃ between the two levels
+    torch.testing.assert_close(c1["sigma"][1:] ** 2, posterior, rtol=1e-12, atol=1e-15)
+    assert torch.equal(c0["sigma"], torch.zeros_like(c0["sigma"]))
+    assert torch.equal(c0["c_x"], (1.0 - c0["a_prev"]).sqrt() / (1.0 - c0["a"]).sqrt())   # the η = 0 formula, bit for bit
+    assert bool((c1["c_x"][1:] < c0["c_x"][1:]).all())                      # η keeps less of the estimated noise
+
+
+@pytest.mark.parametrize("F,S,s,window,K", [(6, 5, 2, None, 0), (11, 6, 2, 6, 0), (9, 6, 1, 6, 2)])
+def test_eta_with_and_without_the_kv_cache_and_only_the_scheduled_frames_get_fresh_noise(F, S, s, window, K):
+    model = _random_dit(context=1)
+    sched, x = ad_schedule(F, S, s, window, prefix_frames=K), _noise(F)
+    prefix = torch.randn(B, K, L, C, generator=torch.Generator().manual_seed(4)) if K else None
+    eps = torch.randn((B, F, S, L, C), generator=torch.Generator().manual_seed(5))
+    runs = [ddim_sample(model, sched, x, NS, prefix=prefix, eta=0.7, step_eps=eps, kv_cache=c) for c in (False, True)]
+    torch.testing.assert_close(runs[1], runs[0], rtol=1e-5, atol=1e-5)
+    plain = ddim_sample(model, sched, x, NS, prefix=prefix)
+    assert not torch.allclose(runs[0][:, K:], plain[:, K:], atol=1e-3)
+    if K:
+        assert torch.equal(runs[0][:, :K], plain[:, :K])                   # given frames never get noise
+    # the noise is indexed by (video, frame, step index): the draws of one video change only that video
+    other = eps.clone()
+    other[1] = torch.randn(other[1].shape, generator=torch.Generator().manual_seed(6))
+    again = ddim_sample(model, sched, x, NS, prefix=prefix, eta=0.7, step_eps=other, kv_cache=False)
+    assert torch.equal(again[0], runs[0][0]) and not torch.allclose(again[1], runs[0][1], atol=1e-3)
+    # frames that have not started keep their noise exactly while the others take stochastic steps
+    seen = []
+    ddim_sample(model, sched, x, NS, prefix=prefix, eta=0.7, step_eps=eps, kv_cache=False,
+                callback=lambda i, state, x0: seen.append(state.clone()))
+    for i, state in enumerate(seen):
+        waiting = torch.tensor(sched.step_index[i]) == 0
+        waiting[:K] = False
+        assert torch.equal(state[:, waiting], x[:, waiting])
+
+
+def test_eta_refuses_what_it_cannot_mean():
+    model, sched, x = _random_dit(), ad_schedule(6, 4, 2), _noise(6)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"eta must be .*\[0.0, 1.0\]"):
+            ddim_sample(model, sched, x, NS, eta=bad)
+    with pytest.raises(ValueError, match=r"eta=0.5 .* needs keep='exact'"):
+        ddim_sample(model, sched, x, NS, eta=0.5, keep="official")
+    with pytest.raises(ValueError, match=r"step_eps must be a tensor of shape \(2, 6, 4, 3, 2\)"):
+        ddim_sample(model, sched, x, NS, eta=0.5, step_eps=torch.zeros(2, 6, 5, 3, 2))
+    with pytest.raises(ValueError, match="step_eps was given, but eta is 0"):
+        ddim_sample(model, sched, x, NS, step_eps=torch.zeros(2, 6, 4, 3, 2))
+    with pytest.raises(ValueError, match="needs the fresh noise z"):
+        ddim_step(x, x, torch.tensor([1] * 6), ddim_coefficients(step_template(4), NS.alphas_cumprod, 0.5))

@@ -130,6 +130,27 @@ def test_history_guided_rows_are_named_and_recorded_in_every_task(tiny_checkpoin
                      num_boot=10, history_guidance=w, history_guidance_max_t=bad)
 
 
+def test_eta_rows_are_named_and_recorded_in_every_task(tiny_checkpoint, tmp_path):
+    pipe = load_pipeline(tiny_checkpoint)
+    for task in ("generate", "predict", "drift"):
+        res = run_task(task, {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8 if task != "drift" else 24,
+                       num_steps=3, num_boot=10, sanity=False, given=2, eta=0.5)
+        got = [r for r in res["rows"] if r["group"] == "generated"]
+        assert [r["name"] for r in got] == ["tiny s=1 S=3 eta=0.5"] and got[0]["eta"] == 0.5
+        assert res["protocol"]["eta"] == 0.5
+    plain = run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3,
+                     num_boot=10, sanity=False)
+    assert [r["name"] for r in plain["rows"]] == ["tiny s=1 S=3"] and plain["protocol"]["eta"] == 0.0
+    out = tmp_path / "eta.json"
+    assert main(["--checkpoint", str(tiny_checkpoint), "--eta", "0.5", "--s", "1", "--num-videos", "2",
+                 "--num-frames", "8", "--num-steps", "3", "--num-boot", "10", "--videonet", "none", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert load_json(out)["protocol"]["eta"] == 0.5 and "--eta 0.5" in load_json(out)["command"]
+    with pytest.raises(ValueError, match=r"eta must be in \[0.0, 1.0\], got -1"):
+        run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, num_boot=10,
+                 eta=-1.0)
+
+
 def test_temperature_rows_are_named_and_recorded_in_every_task(tiny_checkpoint, tmp_path):
     pipe = load_pipeline(tiny_checkpoint)
     for task in ("generate", "predict", "drift"):

@@ -238,6 +238,29 @@ def test_temperature_reaches_the_sampler_from_generate_and_the_sample_command(pi
     assert not (tmp_path / "u.npy").exists()
 
 
+def test_eta_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny_checkpoint, tmp_path, capsys):
+    plain = generate(pipe, 3, 6, s=2, num_steps=4, seed=1, return_latents=True)[1]
+    videos, latents = generate(pipe, 3, 6, s=2, num_steps=4, seed=1, eta=1.0, return_latents=True)
+    assert not torch.allclose(latents, plain, atol=1e-4)
+    # the fresh noise comes from the seed's generator after the starting noise, one draw per (video, frame, step)
+    gen = torch.Generator().manual_seed(1)
+    noise = torch.randn((3, 6, pipe.model.num_tokens, pipe.model.token_dim), generator=gen)
+    step_eps = torch.randn((3, 6, 4, *noise.shape[2:]), generator=gen)
+    schedule = ad_schedule(6, 4, 2, pipe.config.num_frames, pipe.noise_schedule.T, "raise")
+    torch.testing.assert_close(latents, ddim_sample(pipe.model, schedule, noise, pipe.noise_schedule, eta=1.0,
+                                                    step_eps=step_eps))
+    # a video does not depend on the batch it was drawn in
+    one_by_one = generate(pipe, 3, 6, s=2, num_steps=4, seed=1, eta=1.0, batch_size=1, return_latents=True)[1]
+    torch.testing.assert_close(one_by_one, latents, rtol=1e-5, atol=1e-5)
+    common = ["--checkpoint", str(tiny_checkpoint), "--num-frames", "6", "--s", "2", "--num-steps", "4",
+              "--num-videos", "3", "--seed", "1", "--no-progress"]
+    assert sample_main(common + ["--eta", "1", "--out", str(tmp_path / "e.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "e.npy"), videos)
+    assert sample_main(common + ["--eta", "1.5", "--out", str(tmp_path / "f.npy")]) == 1
+    assert "--eta must be in [0.0, 1.0], got 1.5" in capsys.readouterr().err
+    assert not (tmp_path / "f.npy").exists()
+
+
 def test_history_guidance_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny_checkpoint, tmp_path,
                                                                                    capsys):
     plain = generate(pipe, 2, 6, s=2, num_steps=4, seed=1)

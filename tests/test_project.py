@@ -375,6 +375,32 @@ def test_temperature_choices_are_the_rule_and_regenerate_sh(frames):
         assert float(re.search(rf"{name}=\$\{{{name}:-([0-9.]+)\}}", script).group(1)) == tau
 
 
+@pytest.mark.parametrize("frames", [16, 64])
+def test_eta_choices_are_the_rule_and_regenerate_sh(frames):
+    """data/samples/eta{frames}.md: the committed choices follow the rule from the committed rows of every η (η = 0
+    when nothing qualifies), and regenerate.sh scores exactly those η."""
+    sweep = _script(REPO_ROOT / "data" / "samples" / "eta.py")
+    committed = (REPO_ROOT / "data" / "samples" / f"eta{frames}.md").read_text()
+    lines = markdown_rows(committed)
+    header = lines[0]
+    sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
+    keys = ("speed_median", "accel_median", "fd_videonet")
+    chosen = {path: float(eta) for path, eta in re.findall(
+        rf"^Chosen for `(.+?)` over {frames} frames.*\*\*η = ([0-9.]+)\*\*", committed, re.M)}
+    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
+    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
+    for path, eta in chosen.items():
+        mine = {float(r[1]): {k: float(r[header.index(k)]) for k in keys}
+                for r in lines if r[0].startswith(f"`{path}`")}
+        assert set(mine) == set(sweep.CANDIDATES)
+        real_speed = float(sanity["real"][header.index("speed_median")])
+        shuffled_fd = float(sanity["frames shuffled"][header.index("fd_videonet")])
+        assert sweep.choose(mine, real_speed, shuffled_fd) == eta
+        assert sweep.choose(mine, real_speed * 10, shuffled_fd) == 0.0          # nothing qualifies: deterministic
+        name = f"ETA{frames}_{'FT' if 'independent' in path else 'DEFAULT'}"
+        assert float(re.search(rf"{name}=\$\{{{name}:-([0-9.]+)\}}", script).group(1)) == eta
+
+
 def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monkeypatch):
     """data/samples/next_frame.md: re-run with one noise; the rows that do not depend on the number of noises (the
     clips chosen, the straight-line and tokenizer references) are the committed ones."""
@@ -399,6 +425,54 @@ def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monk
         assert spread == 0.0 and bias == error > tokenizer_error              # one noise: no spread, all bias
         signed, absolute = (float(c) for c in cells[5].split("; "))
         assert abs(signed) <= absolute <= bias + 1e-3 and float(cells[6]) <= bias + 1e-3
+
+
+def test_where_misplaced_restarts_use_the_package_sampler_and_the_error_builds_up_over_the_noise_levels(
+        capsys, monkeypatch):
+    """data/samples/where_misplaced.md: the restart loop is the package's sampler (the script asserts it against
+    ``generate``; run here with one noise and two start levels); in the committed table the error falls from the
+    pure-noise start to the last step alone, which returns about the tokenizer's ball (next_frame.md's row)."""
+    where = _script(REPO_ROOT / "data" / "samples" / "where_misplaced.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(where.main, ["data/checkpoints/balls-independent.pt"], seeds=1, steps=(0, where.S))
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[2] == "| checkpoint | `t0` = 999 | `t0` = 1 |"
+    cells = printed[4].strip("| ").split(" | ")[1:]
+    (e0, b0), (e1, b1) = ([float(v) for v in c.split(" / ")] for c in cells)
+    assert e0 == b0 and e1 == b1 and e1 < e0                      # one noise: the error is all bias
+    committed = (REPO_ROOT / "data" / "samples" / "where_misplaced.md").read_text().splitlines()
+    assert committed[0] == printed[0].replace("(1 noises, seeds 0-0;", f"({where.SEEDS} noises, seeds 0-3;")
+    tokenizer = float((REPO_ROOT / "data" / "samples" / "next_frame.md").read_text().splitlines()[5]
+                      .strip("| ").split(" | ")[2])
+    rows = [line for line in committed if line.startswith("| `")]
+    assert len(rows) >= 2
+    for line in rows:
+        errors = [float(c.split(" / ")[0]) for c in line.strip("| ").split(" | ")[1:]]
+        assert len(errors) == len(where.RESTART_STEPS) and errors[-1] < errors[len(errors) // 2] < errors[0]
+        assert abs(errors[-1] - tokenizer) < 0.01                 # from t0 = 1 the model keeps the tokenizer's ball
+
+
+def test_eta_table_runs_and_its_deterministic_row_is_the_empty_frames_table(capsys, monkeypatch):
+    """data/samples/eta.md: the script runs (here on 16 first frames and 2 videos); its committed η = 0 row for
+    balls.pt is the 24 000-step row of steps/empty_frames.md (same model, noise and seed), and the acceleration falls
+    with η for both settings while the empty first frames do not (the claims of notebook 08 and the READMEs)."""
+    eta = _script(REPO_ROOT / "data" / "samples" / "eta.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(eta.main, etas=(0.0, 1.0), first_frames=16, videos=2)
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]
+    assert [line.split(" | ")[1] for line in printed] == ["0", "1", "0", "1"]
+    committed = [line.strip("| ").split(" | ") for line in
+                 (REPO_ROOT / "data" / "samples" / "eta.md").read_text().splitlines() if line.startswith("| `")]
+    assert len(committed) == 2 * len(eta.ETAS)
+    steps = (REPO_ROOT / "data" / "samples" / "steps" / "empty_frames.md").read_text()
+    row = re.search(r"^\| `runs/balls/dit-step024000.pt` \| (.*) \|$", steps, re.M).group(1).split(" | ")
+    plain = next(r for r in committed if r[0] == "`data/checkpoints/balls.pt`" and r[1] == "0")
+    assert plain[2:4] == row[:2] and plain[4] == row[3]
+    accel = {(r[0], r[1]): float(r[5]) for r in committed}
+    first_empty = {(r[0], r[1]): float(r[2].split(" / ")[0]) for r in committed}
+    for name, _ in accel:
+        assert accel[(name, "1")] < accel[(name, "0.5")] < accel[(name, "0")]
+        assert first_empty[(name, "1")] >= first_empty[(name, "0")]
 
 
 def test_next_frame_splits_an_offset_along_and_across_the_motion():
@@ -715,6 +789,67 @@ def test_robust_decoder_tables_are_the_committed_runs():
     assert row[1:5] == cells(ag16, ag64)
     row = next(r for r in readme if r[0] == "the same with `--temperature 0.8` (16 frames)")
     assert row[1:5] == cells(agt16)
+
+
+def _two_cells(a: dict, b: dict) -> list[str]:
+    """``a / b`` cells of a quality row: match, acceleration, colour change, empty frames, speed, Fréchet distance."""
+    fmt = {"match_frac": "{:.2f}", "accel_median": "{:.2f}", "colour_drift_median": "{:.1f}",
+           "empty_frac": None, "speed_median": "{:.2f}", "fd_videonet": "{:.2f}"}
+    return [" / ".join(f"{round(100 * v[k])} %" if f is None else f.format(v[k]) for v in (a, b))
+            for k, f in fmt.items()]
+
+
+def test_eta_tables_are_the_committed_runs():
+    """data/samples/README.md's seed-0 table of the chosen η and README.md's two rows: each cell the committed
+    evaluation files' numbers, at the η of regenerate.sh."""
+    samples = REPO_ROOT / "data" / "samples"
+    q = {name: _generated_values(samples / f"quality{name}.json") for name in (
+        "64", "16_independent_autoguide", "64_independent_autoguide", "16_eta", "64_eta",
+        "16_independent_autoguide_eta", "64_independent_autoguide_eta")}
+    q["16"] = next(r["values"] for r in json.loads((samples / "quality16.json").read_text())["rows"]
+                   if r["name"] == "balls s=5 S=50")
+    etas = {name: json.loads((samples / f"quality{name}.json").read_text())["protocol"]["eta"]
+            for name in ("16_eta", "64_eta", "16_independent_autoguide_eta", "64_independent_autoguide_eta")}
+    script = (samples / "regenerate.sh").read_text()
+    for name, var in (("16_eta", "ETA16_DEFAULT"), ("64_eta", "ETA64_DEFAULT"),
+                      ("16_independent_autoguide_eta", "ETA16_FT"), ("64_independent_autoguide_eta", "ETA64_FT")):
+        assert float(re.search(rf"{var}=\$\{{{var}:-([0-9.]+)\}}", script).group(1)) == etas[name]
+    assert _readme_row("`balls.pt`, 16 / 64 frames")[1:7] == _two_cells(q["16"], q["64"])
+    assert _readme_row("`balls.pt`, `η` = 0.5 / 1")[1:7] == _two_cells(q["16_eta"], q["64_eta"])
+    assert _readme_row("the same, `η` = 0.5 / 0.5")[1:7] == _two_cells(q["16_independent_autoguide_eta"],
+                                                                     q["64_independent_autoguide_eta"])
+    readme = markdown_rows((REPO_ROOT / "README.md").read_text().replace("**", ""))
+    row = next(r for r in readme if r[0].startswith("the default with fresh noise in every step"))
+    assert row[1:5] == _two_cells(q["16_eta"], q["64_eta"])[:4]
+    row = next(r for r in readme if r[0].startswith("`balls-independent.pt`, frame 0 autoguided, `--eta 0.5`"))
+    assert row[1:5] == _two_cells(q["16_independent_autoguide_eta"], q["64_independent_autoguide_eta"])[:4]
+
+
+def test_snr_weight_table_is_the_committed_runs():
+    """data/samples/README.md's table of the --snr-weight fine-tunes: the next-frame cells are
+    experiments/snr_weight_where_misplaced.md's, the video cells the committed evaluation files'."""
+    samples = REPO_ROOT / "data" / "samples"
+    experiments = samples / "experiments"
+    where = {r[0].split("`")[1]: r[1:] for r in markdown_rows((experiments / "snr_weight_where_misplaced.md")
+                                                             .read_text()) if r[0].startswith("`")}
+    fmt = (("match_frac", "{:.2f}"), ("accel_median", "{:.2f}"), ("colour_drift_median", "{:.1f}"))
+
+    def video(v16: dict, v64: dict) -> list[str]:
+        return ([f.format(v16[k]) for k, f in fmt] + [f"{round(100 * v16['empty_frac'])} %"]
+                + [f.format(v64[k]) for k, f in fmt[1:]] + [f"{round(100 * v64['empty_frac'])} %"])
+
+    arms = {"none": ("data/checkpoints/balls-independent.pt", samples / "quality16_independent_autoguide.json",
+                     samples / "quality64_independent_autoguide.json")}
+    for gamma in (5, 50):
+        arms[f"`--snr-weight {gamma}`"] = (f"runs/ft-snr{gamma}.pt",
+                                           experiments / f"snr_weight_{gamma}_autoguide_generate16.json",
+                                           experiments / f"snr_weight_{gamma}_autoguide_generate64.json")
+    for label, (checkpoint, f16, f64) in arms.items():
+        row = _readme_row(label)
+        assert row[1] == where[checkpoint][0] and row[2] == where[checkpoint][7], label
+        assert row[3:11] == video(_generated_values(f16), _generated_values(f64)), label
+    assert json.loads((experiments / "snr_weight_50_autoguide_generate16.json").read_text())["protocol"][
+        "checkpoints"]["ft-snr50"]["path"] == "runs/ft-snr50.pt"
 
 
 def test_temporal_decoder_starts_as_the_frame_decoder_sees_only_the_past_and_refuses_bad_input(tmp_path, monkeypatch):

@@ -262,6 +262,37 @@ def test_gradient_accumulation_takes_the_same_step(tok_dir, tmp_path):
         train(replace(SMOKE, steps=3, grad_accum=3), fresh(tok_dir, tmp_path, "acc3"), "dit", progress=False)
 
 
+def test_snr_weight_multiplies_each_frames_loss_and_reaches_the_training_step(tok_dir, tmp_path):
+    from ardiff_edu.config import MAX_SNR_WEIGHT
+    from ardiff_edu.losses import dit_loss, snr_weight
+    from ardiff_edu.noise import NoiseSchedule
+
+    ns = NoiseSchedule()
+    t = torch.tensor([[0, 100, 300, 500, 700, 999]])
+    abar = torch.as_tensor(ns.alphas_cumprod, dtype=torch.float64)[t]
+    w = snr_weight(t, ns, 5.0)
+    torch.testing.assert_close(w, (1 + torch.minimum(abar / (1 - abar), torch.tensor(5.0, dtype=torch.float64))).float())
+    assert w[0, 0] == 6.0 and w[0, 1] == 6.0 and 1.0 < w[0, 3] < 2.0 and abs(float(w[0, -1]) - 1.0) < 1e-3
+    assert torch.equal(snr_weight(t, ns, 0.0), torch.ones(1, 6))
+    torch.manual_seed(0)
+    model = lambda z, tt, labels=None: torch.tanh(z * 0.5)                # noqa: E731 -- any network will do
+    z0, eps = torch.randn(1, 6, 4, 2), torch.randn(1, 6, 4, 2)
+    plain, weighted = dit_loss(model, z0, t, eps, ns), dit_loss(model, z0, t, eps, ns, snr_gamma=5.0)
+    torch.testing.assert_close(weighted, plain * w)
+    assert torch.equal(dit_loss(model, z0, t, eps, ns, snr_gamma=0.0), plain)
+    for bad in (-1.0, MAX_SNR_WEIGHT + 1, float("nan")):
+        with pytest.raises(ValueError, match=rf"snr_weight must be .*\[0, {MAX_SNR_WEIGHT}\]"):
+            TrainConfig(snr_weight=bad)
+    assert train_parser().parse_args(["--snr-weight", "5"]).snr_weight == 5.0
+    # in a run: the same batch, timesteps and noise give the logged per-frame loss times the weight of its level
+    ra = train(replace(SMOKE, steps=1, log_every=1), fresh(tok_dir, tmp_path, "w0"), "dit", progress=False)
+    rb = train(replace(SMOKE, steps=1, log_every=1, snr_weight=5.0), fresh(tok_dir, tmp_path, "w5"), "dit",
+               progress=False)
+    la, lb = read_log(ra["log"])[0]["per_frame"], read_log(rb["log"])[0]["per_frame"]
+    assert all(b >= a * (1 - 1e-6) for a, b in zip(la, lb)) and any(b > 1.01 * a for a, b in zip(la, lb))
+    assert not states_equal(ra["model"].state_dict(), rb["model"].state_dict())
+
+
 def test_first_frame_band_trains_frame_0_alone_and_leaves_the_clip_batch_as_it_was(tok_dir, tmp_path, monkeypatch):
     calls, real = [], tr.dit_loss
 

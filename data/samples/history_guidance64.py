@@ -37,11 +37,13 @@ KEYS = (("match_frac", 2), ("accel_median", 2), ("colour_drift_median", 1), ("em
         ("fd_videonet", 2))
 
 
-def choose(rows: dict, real_speed: float, shuffled_fd: float, tolerance: float = SPEED_TOLERANCE) -> float:
-    """The rule of the module docstring: ``{w: values}`` → the chosen ``w`` (``1.0`` if no weight qualifies)."""
+def choose(rows: dict, real_speed: float, shuffled_fd: float, tolerance: float = SPEED_TOLERANCE,
+           none: float = 1.0) -> float:
+    """The rule of the module docstring: ``{w: values}`` → the chosen ``w`` (``none``, the sampler without the
+    option, if no value qualifies)."""
     kept = [w for w, v in rows.items()
             if abs(v["speed_median"] - real_speed) <= tolerance * real_speed and v["fd_videonet"] < shuffled_fd]
-    return min(kept, key=lambda w: (rows[w]["accel_median"], w)) if kept else 1.0
+    return min(kept, key=lambda w: (rows[w]["accel_median"], w)) if kept else none
 
 
 def cells(row: dict, keys=KEYS) -> str:

@@ -102,6 +102,27 @@ for frames in 16 64; do
             --out "$OUT/quality${frames}_independent_autoguide_temperature.json"
     fi
 done
+# DDIM's eta (fresh noise in every step; the official sampler's ddim_eta, 0 in its scripts), chosen on the noise of
+# seed 2 by data/samples/eta16.md and eta64.md (0: none, and no table)
+ETA16_DEFAULT=${ETA16_DEFAULT:-0.5}
+ETA16_FT=${ETA16_FT:-0.5}
+ETA64_DEFAULT=${ETA64_DEFAULT:-1}
+ETA64_FT=${ETA64_FT:-0.5}
+for frames in 16 64; do
+    videos=$(( frames == 16 ? 64 : 32 ))
+    eta_default=$ETA16_DEFAULT eta_ft=$ETA16_FT
+    if (( frames == 64 )); then eta_default=$ETA64_DEFAULT eta_ft=$ETA64_FT; fi
+    rm -f "$OUT/quality${frames}_eta".{json,md} "$OUT/quality${frames}_independent_autoguide_eta".{json,md}
+    if [[ $eta_default != 0 ]]; then
+        $PY -m ardiff_edu evaluate --task generate --checkpoint "$CK" --s 5 --num-steps 50 --num-frames $frames \
+            --num-videos $videos --seed 0 --eta "$eta_default" --no-progress --out "$OUT/quality${frames}_eta.json"
+    fi
+    if [[ $eta_ft != 0 ]]; then
+        $PY -m ardiff_edu evaluate --task generate --checkpoint "$FT" --s 5 --num-steps 50 --num-frames $frames \
+            --num-videos $videos --seed 0 --autoguide "$WEAK" --eta "$eta_ft" --no-progress \
+            --out "$OUT/quality${frames}_independent_autoguide_eta.json"
+    fi
+done
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
     hg_default=$HG_DEFAULT hg_ft=$HG_FT max_t_default=$HG_DEFAULT_MAX_T max_t_ft=$HG_FT_MAX_T
@@ -144,8 +165,11 @@ for name, what in (('16', '16 frames'), ('64', '64 frames'), ('16_autoguide', '1
                    ('16_independent_autoguide_temperature',
                     'balls-independent.pt, 16 frames, first frame autoguided, lower temperature'),
                    ('64_independent_autoguide_temperature',
-                    'balls-independent.pt, 64 frames, first frame autoguided, lower temperature')):
-    if not Path('$OUT/quality%s.json' % name).exists():     # a guidance weight or temperature of 1: none, no table
+                    'balls-independent.pt, 64 frames, first frame autoguided, lower temperature'),
+                   ('16_eta', '16 frames, DDIM eta'), ('64_eta', '64 frames, DDIM eta'),
+                   ('16_independent_autoguide_eta', 'balls-independent.pt, 16 frames, first frame autoguided, DDIM eta'),
+                   ('64_independent_autoguide_eta', 'balls-independent.pt, 64 frames, first frame autoguided, DDIM eta')):
+    if not Path('$OUT/quality%s.json' % name).exists():     # a guidance weight or temperature of 1 (eta 0): no table
         continue
     r = load_json('$OUT/quality%s.json' % name)
     print(f'### {what}\n\n\`{r[\"command\"]}\`\n\n' + quality_markdown(r) + '\n')

@@ -1,0 +1,85 @@
+"""Where along the sampler is the next ball misplaced? Frame 8 restarted from the real frame at every noise level.
+
+    python data/samples/where_misplaced.py data/checkpoints/ablation/fopp.pt data/checkpoints/balls-independent.pt > data/samples/where_misplaced.md
+
+``next_frame.py`` finds the model's next frame off the real ball by about 0.3 px on average. This script asks at which
+noise levels that error is made, as ``first_frame.py`` asks it for lost balls. The clips of ``next_frame.py`` (held-out,
+seed 0, one ball in each of their first 9 frames) give their first 8 frames, clean and labelled finished as the
+sampler feeds them; frame 8 is not drawn from pure noise but from the **real** frame 8 noised to the level ``t0`` of
+one of the sampler's steps (``S = 50``), the distribution a perfect sampler would be in there, and DDIM runs on from
+that step alone (``SEEDS`` noises per clip). A perfect model would return the real ball from any ``t0``; what it
+misses from ``t0`` on is the error made below ``t0``. Started from pure noise (``t0 = 999``) the loop is the package's
+sampler (checked against ``generate``). Columns as in ``next_frame.py``: **error** (median distance of a generated
+ball from the real one) and **bias** (of the mean over the noises). Positions in pixels, one thread, deterministic.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from next_frame import GIVEN, lone_ball, one_ball_clips  # noqa: E402
+
+from ardiff_edu.ad import step_template  # noqa: E402
+from ardiff_edu.ddim import ddim_coefficients, ddim_step  # noqa: E402
+from ardiff_edu.pipeline import generate, load_pipeline  # noqa: E402
+
+S, SEEDS = 50, 4
+RESTART_STEPS = (0, 10, 20, 25, 30, 35, 40, 45, 48, 50)     # k0 = 0: pure noise; k0 = S: the last step alone
+
+
+@torch.no_grad()
+def restart(pipe, z, k0: int, seed: int) -> torch.Tensor:
+    """Frame ``GIVEN``'s latents ``(M, 1, L, C)`` after DDIM from step ``k0``; ``z``: the real clips' latents."""
+    M, ns = len(z), pipe.noise_schedule
+    template = step_template(S, ns.T)
+    coef = ddim_coefficients(template, ns.alphas_cumprod)
+    noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed))[:, GIVEN:]    # generate()'s draw
+    x = noise if k0 == 0 else ns.q_sample(z[:, GIVEN:], torch.full((M, 1), int(template[k0])), noise)
+    t = torch.full((M, GIVEN + 1), int(template[S]))            # the given frames: labelled finished
+    for k in range(max(k0, 1), S + 1):
+        t[:, GIVEN] = int(template[k])
+        x0_hat = pipe.model(torch.cat([z[:, :GIVEN], x], 1), t)[:, GIVEN:]
+        x = ddim_step(x, x0_hat, torch.tensor([k]), coef)
+    return x
+
+
+def main(paths: list[str], seeds: int = SEEDS, steps=RESTART_STEPS) -> None:
+    torch.set_num_threads(1)
+    first = load_pipeline(paths[0])
+    real, centres, source = one_ball_clips(first, paths[0])
+    truth = centres[GIVEN]
+    template = step_template(S, first.noise_schedule.T)
+    print(f"{len(real)} {source} with one ball in each of their first {GIVEN + 1} frames; frame {GIVEN} after the "
+          f"{GIVEN} real ones, DDIM (`S = {S}`) from the real frame {GIVEN} noised to the level `t0` of step `k0` "
+          f"({seeds} noises, seeds 0-{seeds - 1}; `k0 = 0`: pure noise). Distances in pixels, medians.\n")
+    print("| checkpoint | " + " | ".join(f"`t0` = {int(template[k])}" for k in steps) + " |")
+    print("|---|" + "---|" * len(steps))
+    for path in paths:
+        pipe = load_pipeline(path)
+        z = pipe.encode_uint8(real)
+        cells = []
+        for k0 in steps:
+            got = []
+            for seed in range(seeds):
+                x = restart(pipe, z, k0, seed)
+                if k0 == 0 and seed == 0:
+                    plain = generate(pipe, len(real), GIVEN + 1, s=S, num_steps=S, seed=0,
+                                     prefix_frames=real[:, :GIVEN], return_latents=True)[1]
+                    assert torch.allclose(x[:, 0], plain[:, GIVEN], atol=1e-4), "the loop is not the package's sampler"
+                got.append(lone_ball(pipe.decode_uint8(torch.cat([z[:, :GIVEN], x], 1)), GIVEN))
+            got = np.stack(got)
+            ok = ~np.isnan(got).any(axis=(0, 2))
+            error = np.median(np.linalg.norm(got[:, ok] - truth[ok], axis=2))
+            bias = np.median(np.linalg.norm(got[:, ok].mean(0) - truth[ok], axis=1))
+            cells.append(f"{error:.3f} / {bias:.3f}" + (f" ({ok.sum()})" if ok.sum() < len(real) else ""))
+        print(f"| `{path}`: error / bias | " + " | ".join(cells) + " |", flush=True)
+    print("\nA cell's clip count in brackets where a generated frame 8 did not hold one ball for every noise.")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: python data/samples/where_misplaced.py CHECKPOINT [CHECKPOINT ...]")
+    main(sys.argv[1:])
