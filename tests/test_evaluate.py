@@ -130,46 +130,32 @@ def test_history_guided_rows_are_named_and_recorded_in_every_task(tiny_checkpoin
                      num_boot=10, history_guidance=w, history_guidance_max_t=bad)
 
 
-def test_eta_rows_are_named_and_recorded_in_every_task(tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("option,value,plain,bad,message", [
+    ("temperature", 0.8, 1.0, 3.0, r"temperature must be in \(0.0, 2.0\], got 3"),
+    ("eta", 0.5, 0.0, -1.0, r"eta must be in \[0.0, 1.0\], got -1")])
+def test_sampler_option_rows_are_named_and_recorded_in_every_task(tiny_checkpoint, tmp_path, option, value, plain,
+                                                                   bad, message):
+    """A sampler option (the temperature, DDIM's η) reaches every task, names its rows, is recorded in the protocol
+    and the command, and a bad value is refused before anything is generated."""
     pipe = load_pipeline(tiny_checkpoint)
     for task in ("generate", "predict", "drift"):
         res = run_task(task, {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8 if task != "drift" else 24,
-                       num_steps=3, num_boot=10, sanity=False, given=2, eta=0.5)
+                       num_steps=3, num_boot=10, sanity=False, given=2, **{option: value})
         got = [r for r in res["rows"] if r["group"] == "generated"]
-        assert [r["name"] for r in got] == ["tiny s=1 S=3 eta=0.5"] and got[0]["eta"] == 0.5
-        assert res["protocol"]["eta"] == 0.5
-    plain = run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3,
-                     num_boot=10, sanity=False)
-    assert [r["name"] for r in plain["rows"]] == ["tiny s=1 S=3"] and plain["protocol"]["eta"] == 0.0
-    out = tmp_path / "eta.json"
-    assert main(["--checkpoint", str(tiny_checkpoint), "--eta", "0.5", "--s", "1", "--num-videos", "2",
+        assert [r["name"] for r in got] == [f"tiny s=1 S=3 {option}={value:g}"] and got[0][option] == value
+        assert res["protocol"][option] == value
+    default = run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3,
+                       num_boot=10, sanity=False)
+    assert [r["name"] for r in default["rows"]] == ["tiny s=1 S=3"] and default["protocol"][option] == plain
+    out = tmp_path / f"{option}.json"
+    flag = f"--{option}"
+    assert main(["--checkpoint", str(tiny_checkpoint), flag, str(value), "--s", "1", "--num-videos", "2",
                  "--num-frames", "8", "--num-steps", "3", "--num-boot", "10", "--videonet", "none", "--no-progress",
                  "--out", str(out)]) == 0
-    assert load_json(out)["protocol"]["eta"] == 0.5 and "--eta 0.5" in load_json(out)["command"]
-    with pytest.raises(ValueError, match=r"eta must be in \[0.0, 1.0\], got -1"):
+    assert load_json(out)["protocol"][option] == value and f"{flag} {value:g}" in load_json(out)["command"]
+    with pytest.raises(ValueError, match=message):
         run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, num_boot=10,
-                 eta=-1.0)
-
-
-def test_temperature_rows_are_named_and_recorded_in_every_task(tiny_checkpoint, tmp_path):
-    pipe = load_pipeline(tiny_checkpoint)
-    for task in ("generate", "predict", "drift"):
-        res = run_task(task, {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8 if task != "drift" else 24,
-                       num_steps=3, num_boot=10, sanity=False, given=2, temperature=0.8)
-        got = [r for r in res["rows"] if r["group"] == "generated"]
-        assert [r["name"] for r in got] == ["tiny s=1 S=3 temperature=0.8"] and got[0]["temperature"] == 0.8
-        assert res["protocol"]["temperature"] == 0.8
-    plain = run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3,
-                     num_boot=10, sanity=False)
-    assert [r["name"] for r in plain["rows"]] == ["tiny s=1 S=3"] and plain["protocol"]["temperature"] == 1.0
-    out = tmp_path / "tau.json"
-    assert main(["--checkpoint", str(tiny_checkpoint), "--temperature", "0.8", "--s", "1", "--num-videos", "2",
-                 "--num-frames", "8", "--num-steps", "3", "--num-boot", "10", "--videonet", "none", "--no-progress",
-                 "--out", str(out)]) == 0
-    assert load_json(out)["protocol"]["temperature"] == 0.8 and "--temperature 0.8" in load_json(out)["command"]
-    with pytest.raises(ValueError, match=r"temperature must be in \(0.0, 2.0\], got 3"):
-        run_task("generate", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, num_boot=10,
-                 temperature=3.0)
+                 **{option: bad})
 
 
 class StandInI3D(torch.nn.Module):

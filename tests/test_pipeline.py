@@ -222,6 +222,18 @@ def test_sample_command_with_autoguidance(pipe, tiny_checkpoint, tmp_path, capsy
     assert not (tmp_path / "h.npy").exists()
 
 
+def _sample_command_gives(checkpoint, tmp_path, capsys, flag, good, expected, bad, message):
+    """``sample FLAG GOOD`` writes ``expected`` (the videos of seed 1, 6 frames, s = 2, S = 4); ``FLAG BAD`` fails
+    with ``message`` and writes nothing."""
+    common = ["--checkpoint", str(checkpoint), "--num-frames", "6", "--s", "2", "--num-steps", "4",
+              "--num-videos", str(len(expected)), "--seed", "1", "--no-progress"]
+    assert sample_main(common + [flag, good, "--out", str(tmp_path / "good.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "good.npy"), expected)
+    assert sample_main(common + [flag, bad, "--out", str(tmp_path / "bad.npy")]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "bad.npy").exists()
+
+
 def test_temperature_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny_checkpoint, tmp_path, capsys):
     plain = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, return_latents=True)[1]
     cooled, latents = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, temperature=0.8, return_latents=True)
@@ -229,13 +241,8 @@ def test_temperature_reaches_the_sampler_from_generate_and_the_sample_command(pi
     schedule = ad_schedule(6, 4, 2, pipe.config.num_frames, pipe.noise_schedule.T, "raise")
     noise = torch.randn((2, 6, pipe.model.num_tokens, pipe.model.token_dim), generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(latents, ddim_sample(pipe.model, schedule, noise, pipe.noise_schedule, temperature=0.8))
-    common = ["--checkpoint", str(tiny_checkpoint), "--num-frames", "6", "--s", "2", "--num-steps", "4",
-              "--num-videos", "2", "--seed", "1", "--no-progress"]
-    assert sample_main(common + ["--temperature", "0.8", "--out", str(tmp_path / "t.npy")]) == 0
-    assert np.array_equal(np.load(tmp_path / "t.npy"), cooled)
-    assert sample_main(common + ["--temperature", "0", "--out", str(tmp_path / "u.npy")]) == 1
-    assert "--temperature must be in (0.0, 2.0], got 0" in capsys.readouterr().err
-    assert not (tmp_path / "u.npy").exists()
+    _sample_command_gives(tiny_checkpoint, tmp_path, capsys, "--temperature", "0.8", cooled, "0",
+                          "--temperature must be in (0.0, 2.0], got 0")
 
 
 def test_eta_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny_checkpoint, tmp_path, capsys):
@@ -252,13 +259,8 @@ def test_eta_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny
     # a video does not depend on the batch it was drawn in
     one_by_one = generate(pipe, 3, 6, s=2, num_steps=4, seed=1, eta=1.0, batch_size=1, return_latents=True)[1]
     torch.testing.assert_close(one_by_one, latents, rtol=1e-5, atol=1e-5)
-    common = ["--checkpoint", str(tiny_checkpoint), "--num-frames", "6", "--s", "2", "--num-steps", "4",
-              "--num-videos", "3", "--seed", "1", "--no-progress"]
-    assert sample_main(common + ["--eta", "1", "--out", str(tmp_path / "e.npy")]) == 0
-    assert np.array_equal(np.load(tmp_path / "e.npy"), videos)
-    assert sample_main(common + ["--eta", "1.5", "--out", str(tmp_path / "f.npy")]) == 1
-    assert "--eta must be in [0.0, 1.0], got 1.5" in capsys.readouterr().err
-    assert not (tmp_path / "f.npy").exists()
+    _sample_command_gives(tiny_checkpoint, tmp_path, capsys, "--eta", "1", videos, "1.5",
+                          "--eta must be in [0.0, 1.0], got 1.5")
 
 
 def test_history_guidance_reaches_the_sampler_from_generate_and_the_sample_command(pipe, tiny_checkpoint, tmp_path,

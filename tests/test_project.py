@@ -351,54 +351,32 @@ def test_temperature_sweep_runs_and_its_rule_is_the_64_frame_rule(capsys, monkey
     assert sweep.choose(rows, real_speed=1.45, shuffled_fd=0.5) == 1.0          # nothing qualifies: none
 
 
+@pytest.mark.parametrize("script,symbol,variable,none", [("temperature", "τ", "TAU", 1.0), ("eta", "η", "ETA", 0.0)])
 @pytest.mark.parametrize("frames", [16, 64])
-def test_temperature_choices_are_the_rule_and_regenerate_sh(frames):
-    """data/samples/temperature{frames}.md: the committed choices follow the rule from the committed rows of every
-    temperature, and regenerate.sh samples and scores exactly those temperatures."""
-    sweep = _script(REPO_ROOT / "data" / "samples" / "temperature.py")
-    committed = (REPO_ROOT / "data" / "samples" / f"temperature{frames}.md").read_text()
+def test_sampler_option_choices_are_the_rule_and_regenerate_sh(frames, script, symbol, variable, none):
+    """data/samples/temperature{frames}.md and eta{frames}.md: the committed choices follow the rule from the
+    committed rows of every candidate (the sampler without the option when nothing qualifies), and regenerate.sh
+    samples and scores exactly those values."""
+    sweep = _script(REPO_ROOT / "data" / "samples" / f"{script}.py")
+    committed = (REPO_ROOT / "data" / "samples" / f"{script}{frames}.md").read_text()
     lines = markdown_rows(committed)
     header = lines[0]
     sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
     keys = ("speed_median", "accel_median", "fd_videonet")
-    chosen = {path: float(tau) for path, tau in re.findall(
-        rf"^Chosen for `(.+?)` over {frames} frames.*\*\*τ = ([0-9.]+)\*\*", committed, re.M)}
+    chosen = {path: float(value) for path, value in re.findall(
+        rf"^Chosen for `(.+?)` over {frames} frames.*\*\*{symbol} = ([0-9.]+)\*\*", committed, re.M)}
     assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
-    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
-    for path, tau in chosen.items():
-        mine = {float(r[1]): {k: float(r[header.index(k)]) for k in keys}
-                for r in lines if r[0].startswith(f"`{path}`")}
-        assert set(mine) == set(sweep.CANDIDATES)
-        assert sweep.choose(mine, float(sanity["real"][header.index("speed_median")]),
-                            float(sanity["frames shuffled"][header.index("fd_videonet")])) == tau
-        name = f"TAU{frames}_{'FT' if 'independent' in path else 'DEFAULT'}"
-        assert float(re.search(rf"{name}=\$\{{{name}:-([0-9.]+)\}}", script).group(1)) == tau
-
-
-@pytest.mark.parametrize("frames", [16, 64])
-def test_eta_choices_are_the_rule_and_regenerate_sh(frames):
-    """data/samples/eta{frames}.md: the committed choices follow the rule from the committed rows of every η (η = 0
-    when nothing qualifies), and regenerate.sh scores exactly those η."""
-    sweep = _script(REPO_ROOT / "data" / "samples" / "eta.py")
-    committed = (REPO_ROOT / "data" / "samples" / f"eta{frames}.md").read_text()
-    lines = markdown_rows(committed)
-    header = lines[0]
-    sanity = {r[0]: r for r in lines if r[0] in ("real", "frames shuffled")}
-    keys = ("speed_median", "accel_median", "fd_videonet")
-    chosen = {path: float(eta) for path, eta in re.findall(
-        rf"^Chosen for `(.+?)` over {frames} frames.*\*\*η = ([0-9.]+)\*\*", committed, re.M)}
-    assert set(chosen) == {"data/checkpoints/balls.pt", "data/checkpoints/balls-independent.pt"}
-    script = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
-    for path, eta in chosen.items():
+    regenerate = (REPO_ROOT / "data" / "samples" / "regenerate.sh").read_text()
+    for path, value in chosen.items():
         mine = {float(r[1]): {k: float(r[header.index(k)]) for k in keys}
                 for r in lines if r[0].startswith(f"`{path}`")}
         assert set(mine) == set(sweep.CANDIDATES)
         real_speed = float(sanity["real"][header.index("speed_median")])
         shuffled_fd = float(sanity["frames shuffled"][header.index("fd_videonet")])
-        assert sweep.choose(mine, real_speed, shuffled_fd) == eta
-        assert sweep.choose(mine, real_speed * 10, shuffled_fd) == 0.0          # nothing qualifies: deterministic
-        name = f"ETA{frames}_{'FT' if 'independent' in path else 'DEFAULT'}"
-        assert float(re.search(rf"{name}=\$\{{{name}:-([0-9.]+)\}}", script).group(1)) == eta
+        assert sweep.choose(mine, real_speed, shuffled_fd) == value
+        assert sweep.choose(mine, real_speed * 10, shuffled_fd) == none         # nothing qualifies: none
+        name = f"{variable}{frames}_{'FT' if 'independent' in path else 'DEFAULT'}"
+        assert float(re.search(rf"{name}=\$\{{{name}:-([0-9.]+)\}}", regenerate).group(1)) == value
 
 
 def test_next_frame_split_runs_and_its_reference_rows_are_committed(capsys, monkeypatch):
