@@ -54,8 +54,9 @@ Guidance in a Limited Interval Improves Sample and Distribution Quality in Diffu
 classifier-free guidance: only frames labelled ``t < t_max`` are guided, so the noisy steps that place a new frame's
 balls are the model's own (``data/samples/history_guidance_interval.md``).
 
-**Stochastic steps, η** (DDIM's own family, Song et al., "Denoising Diffusion Implicit Models", 2021, eq. 12;
-not used by the paper's code). With ``η > 0`` a step keeps less of the estimated noise and adds fresh noise ``z``::
+**Stochastic steps, η** (DDIM's own family, Song et al., "Denoising Diffusion Implicit Models", 2021, eq. 12; the
+official sampler has it too, ``ddim_eta``, set to 0 in every script). With ``η > 0`` a step keeps less of the
+estimated noise and adds fresh noise ``z``::
 
     x_new = √a_prev · x̂0 + √(1 − a_prev − σ²) · ε̂ + σ · z,   σ = η · √((1 − a_prev) / (1 − a)) · √(1 − a / a_prev)
 
