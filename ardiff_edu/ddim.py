@@ -137,8 +137,8 @@ def ddim_step(x: torch.Tensor, x0_hat: torch.Tensor, k: torch.Tensor, coefficien
     # $x_{new} = \sqrt{a_{prev}}\,\hat x_0 + \sqrt{1-a_{prev}-\sigma^2}\,\hat\epsilon + \sigma z$,
     # $\hat\epsilon = (x - \sqrt{a}\,\hat x_0)/\sqrt{1-a}$
     new = c_x * x + c_x0 * x0_hat
-    sigma = coefficients.get("sigma")
-    if sigma is None or not bool((sigma[k] > 0).any()):
+    sigma = coefficients["sigma"]
+    if not bool((sigma[k] > 0).any()):
         return new
     if z is None:
         raise ValueError("a stochastic step (eta > 0) needs the fresh noise z, of the shape of x")
@@ -256,6 +256,7 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         elif not isinstance(step_eps, torch.Tensor) or tuple(step_eps.shape) != shape:
             got = tuple(step_eps.shape) if isinstance(step_eps, torch.Tensor) else type(step_eps).__name__
             raise ValueError(f"step_eps must be a tensor of shape {shape} (B, F, S, L, C), got {got}")
+        step_eps = step_eps.to(noise.dtype)            # once here, not in every step
     elif step_eps is not None:
         raise ValueError("step_eps was given, but eta is 0 (deterministic steps use no fresh noise)")
 
@@ -376,7 +377,7 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         if keep == "official":
             out = torch.where(mask, out, xs)           # the official keep: raw output := x for unscheduled frames
         x0_hat = ns.x0_from_prediction(prediction, xs, t[seg].expand(B, -1), out)
-        z = None if not eta else step_eps[:, torch.arange(ready, stop), (ks - 1).clamp(min=0)].to(x.dtype)
+        z = None if not eta else step_eps[:, torch.arange(ready, stop), (ks - 1).clamp(min=0)]
         new = ddim_step(xs, x0_hat, ks, coef, z)          # z: frame f's draw for its step index k_f
         x[:, seg] = torch.where(mask, new, xs) if keep == "exact" else new
         if K:

@@ -36,8 +36,7 @@ def tokenizer_loss(model, frames: torch.Tensor, fg_weight: float) -> tuple[torch
 
 def snr_weight(t: torch.Tensor, schedule: NoiseSchedule, gamma: float) -> torch.Tensor:
     """The weight ``1 + min(SNR_t, γ)`` of every entry of ``t`` (float32, ``t``'s shape); all ones for ``γ = 0``."""
-    abar = torch.as_tensor(schedule.alphas_cumprod, dtype=torch.float64)[t.cpu()]
-    return (1.0 + (abar / (1.0 - abar)).clamp(max=gamma)).float()     # $1 + \min(\bar\alpha/(1-\bar\alpha), \gamma)$
+    return (1.0 + schedule.snr[t.cpu()].clamp(max=gamma)).float()    # $1 + \min(\mathrm{SNR}_t, \gamma)$
 
 
 def dit_loss(model, z0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, schedule: NoiseSchedule,

@@ -22,6 +22,16 @@ from ardiff_edu.pipeline import generate, load_pipeline
 FIRST_FRAMES, VIDEOS, SEED = 1024, 128, 1
 
 
+def measure(pipe, first_frames: int, videos: int, **sampler) -> tuple:
+    """Both sources for one pipeline (``sampler``: more options of :func:`generate`): the first frame's ball-count
+    shares, the ``(videos, 16)`` ball counts of the videos, the share of empty frames in the videos whose first frame
+    has a ball, and the videos themselves (``eta.py`` scores their motion too)."""
+    first = blob_counts(generate(pipe, first_frames, 1, s=0, num_steps=50, seed=SEED, **sampler))[:, 0]
+    clips = generate(pipe, videos, 16, s=5, num_steps=50, seed=SEED, **sampler)
+    n = blob_counts(clips)
+    return count_shares(first), n, float((n[n[:, 0] > 0] == 0).mean()), clips
+
+
 def main(paths: list[str]) -> None:
     torch.set_num_threads(1)
     print(f"First frame alone: {FIRST_FRAMES} draws (`num_frames=1`, `S = 50`, seed {SEED}); "
@@ -30,13 +40,9 @@ def main(paths: list[str]) -> None:
           "| empty frames in videos whose first frame has a ball |")
     print("|---|---|---|---|---|")
     for path in paths:
-        pipe = load_pipeline(path)
-        first = blob_counts(generate(pipe, FIRST_FRAMES, 1, s=0, num_steps=50, seed=SEED))[:, 0]
-        hist = count_shares(first)
-        n = blob_counts(generate(pipe, VIDEOS, 16, s=5, num_steps=50, seed=SEED))
-        started = n[n[:, 0] > 0]
+        hist, n, lost, _ = measure(load_pipeline(path), FIRST_FRAMES, VIDEOS)
         print(f"| `{path}` | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "
-              f"| {int((n[:, 0] == 0).sum())} of {len(n)} | {(started == 0).mean():.3f} |", flush=True)
+              f"| {int((n[:, 0] == 0).sum())} of {len(n)} | {lost:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

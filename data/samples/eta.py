@@ -30,19 +30,23 @@ from pathlib import Path
 
 import torch
 
-from ardiff_edu.metrics import ball_stats, blob_counts, count_shares
-from ardiff_edu.pipeline import AUTOGUIDE_SCALE, generate, load_pipeline
+sys.path.insert(0, str(Path(__file__).parent))     # the sibling scripts, importable in the worker processes too
+import empty_frames  # noqa: E402
+import history_guidance_interval as HGI  # noqa: E402
 
-FIRST_FRAMES, VIDEOS, S, SEED = 1024, 128, 50, 1
-ETAS = (0.0, 0.5, 1.0)
-SETTINGS = (("data/checkpoints/balls.pt", None),
-            ("data/checkpoints/balls-independent.pt", "data/checkpoints/ablation/fopp.pt"))
+from ardiff_edu.metrics import ball_stats  # noqa: E402
+from ardiff_edu.pipeline import AUTOGUIDE_SCALE, load_pipeline  # noqa: E402
+
+FIRST_FRAMES, VIDEOS, SEED = empty_frames.FIRST_FRAMES, empty_frames.VIDEOS, empty_frames.SEED
+ETAS = (0.0, 0.5, 1.0)                     # the seed-1 table
+CANDIDATES = (0.0, 0.25, 0.5, 0.75, 1.0)   # the seed-2 sweeps
+SETTINGS = HGI.HG64.SETTINGS               # the two settings of the quality tables
 
 
 def main(etas=ETAS, first_frames: int = FIRST_FRAMES, videos: int = VIDEOS) -> None:
     torch.set_num_threads(1)
-    print(f"First frame alone: {first_frames} draws (`num_frames=1`, `S = {S}`, seed {SEED}); 16-frame videos: "
-          f"{videos} (`s = 5`, `S = {S}`, seed {SEED}). Shares of frames; acceleration and colour change: medians "
+    print(f"First frame alone: {first_frames} draws (`num_frames=1`, `S = 50`, seed {SEED}); 16-frame videos: "
+          f"{videos} (`s = 5`, `S = 50`, seed {SEED}). Shares of frames; acceleration and colour change: medians "
           f"over the tracked balls of those videos.\n")
     print("| checkpoint | η | first frame: 0 / 1 / 2 / 3 / 4+ balls | videos: empty frames | empty frames in videos "
           "whose first frame has a ball | acceleration | colour change |")
@@ -52,45 +56,22 @@ def main(etas=ETAS, first_frames: int = FIRST_FRAMES, videos: int = VIDEOS) -> N
         guide = {} if weak is None else {"autoguide": load_pipeline(weak), "autoguide_scale": AUTOGUIDE_SCALE}
         name = f"`{path}`" + ("" if weak is None else f", frame 0 autoguided by `{weak}`")
         for eta in etas:
-            first = blob_counts(generate(pipe, first_frames, 1, s=0, num_steps=S, seed=SEED, eta=eta, **guide))
-            clips = generate(pipe, videos, 16, s=5, num_steps=S, seed=SEED, eta=eta, **guide)
-            n = blob_counts(clips)
-            started = n[n[:, 0] > 0]
+            hist, n, lost, clips = empty_frames.measure(pipe, first_frames, videos, eta=eta, **guide)
             stats = ball_stats(clips)[0]
-            print(f"| {name} | {eta:g} | {' / '.join(f'{h:.3f}' for h in count_shares(first[:, 0]))} "
-                  f"| {(n == 0).mean():.3f} | {(started == 0).mean():.3f} | {stats['accel_median']:.2f} "
-                  f"| {stats['colour_drift_median']:.1f} |", flush=True)
-
-
-CANDIDATES = (0.0, 0.25, 0.5, 0.75, 1.0)
+            print(f"| {name} | {eta:g} | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "
+                  f"| {lost:.3f} | {stats['accel_median']:.2f} | {stats['colour_drift_median']:.1f} |", flush=True)
 
 
 def choose(rows: dict, real_speed: float, shuffled_fd: float) -> float:
     """``history_guidance64.choose`` over ``{η: values}`` → the chosen ``η`` (``0``, deterministic, if none
     qualifies)."""
-    return _sweep_module().HG64.choose(rows, real_speed, shuffled_fd, none=0.0)
+    return HGI.HG64.choose(rows, real_speed, shuffled_fd, none=0.0)
 
 
-def _sweep_module():
-    sys.path.insert(0, str(Path(__file__).parent))     # the sibling scripts, importable in the worker processes too
-    import history_guidance_interval
-
-    return history_guidance_interval
-
-
-def sweep(frames: int, candidates=CANDIDATES, videos: int | None = None, steps: int | None = None,
+def sweep(frames: int, candidates=CANDIDATES, videos: int = HGI.VIDEOS, steps: int = HGI.STEPS,
           workers: int = 2) -> dict:
-    HGI = _sweep_module()
-    videos, steps = videos or HGI.VIDEOS, steps or HGI.STEPS
-    results = HGI.run_settings(HGI.HG64.SETTINGS, tuple((eta, {"eta": eta}) for eta in candidates), videos, frames,
-                               steps, workers)
-    print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {HGI.S_AR}`, "
-          f"`S = {steps}`, noise of seed {HGI.SEED}; held-out real clips of seed {HGI.SEED}. DDIM with fresh noise "
-          f"in every step, `η` (0: deterministic). Medians over tracked balls, 95 % intervals over videos; "
-          f"`fd_videonet` is the toy Fréchet distance (not FVD). The last column is the time to generate and score, "
-          f"one thread (two settings side by side).\n")
-    return HGI.print_sweep(HGI.HG64.SETTINGS, results, frames, ("η",), lambda eta: f"{eta:g}",
-                           lambda eta: f"η = {eta:g}", choose)
+    return HGI.option_sweep("eta", "η", "DDIM with fresh noise in every step, `η` (0: deterministic).", choose,
+                            frames, candidates, SETTINGS, videos, steps, workers)
 
 
 if __name__ == "__main__":

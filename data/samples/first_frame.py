@@ -34,12 +34,16 @@ def histogram(counts) -> str:
 
 
 @torch.no_grad()
-def restart(pipe, x0, noise, k0, template, coef):
-    """DDIM from step ``k0`` of ``template``: from ``noise`` itself (``k0 = 0``) or from ``x0`` noised to its level."""
-    M = len(x0)
+def restart(pipe, x0, noise, k0, template, coef, given=None):
+    """DDIM from step ``k0`` of ``template`` for one frame ``(M, 1, L, C)``: from ``noise`` itself (``k0 = 0``) or from
+    ``x0`` noised to its level; ``given``: clean frames ``(M, K, L, C)`` before it, fed labelled finished
+    (``template[S]``), as the sampler feeds given frames (``where_misplaced.py``)."""
+    M, K = len(x0), 0 if given is None else given.shape[1]
     x = noise.clone() if k0 == 0 else pipe.noise_schedule.q_sample(x0, torch.full((M, 1), int(template[k0])), noise)
+    t = torch.full((M, K + 1), int(template[S]))
     for k in range(max(k0, 1), S + 1):             # step k moves from template[k] down to the next level
-        x0_hat = pipe.model(x, torch.full((M, 1), int(template[k])))
+        t[:, K] = int(template[k])
+        x0_hat = pipe.model(x if given is None else torch.cat([given, x], 1), t)[:, K:]
         x = ddim_step(x, x0_hat, torch.tensor([k]), coef)
     return x
 

@@ -132,6 +132,19 @@ def print_sweep(settings, results, frames: int, key_names, key_cells, describe, 
     return chosen
 
 
+def option_sweep(option: str, symbol: str, what: str, rule, frames: int, candidates, settings=SETTINGS,
+                 videos: int = VIDEOS, steps: int = STEPS, workers: int = 2) -> dict:
+    """Sweep one scalar sampler option of :func:`run_task` (``option``, printed as ``symbol``; ``what`` says what it
+    does, as a sentence) over ``candidates`` for every setting, print the table and ``rule``'s choices
+    (:func:`print_sweep`); ``temperature.py`` and ``eta.py`` run their sweeps here."""
+    results = run_settings(settings, tuple((c, {option: c}) for c in candidates), videos, frames, steps, workers)
+    print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {S_AR}`, "
+          f"`S = {steps}`, noise of seed {SEED}; held-out real clips of seed {SEED}. {what} Medians over tracked "
+          f"balls, 95 % intervals over videos; `fd_videonet` is the toy Fréchet distance (not FVD). The last column "
+          f"is the time to generate and score, one thread (two settings side by side).\n")
+    return print_sweep(settings, results, frames, (symbol,), lambda c: f"{c:g}", lambda c: f"{symbol} = {c:g}", rule)
+
+
 def main(settings=SETTINGS, videos: int = VIDEOS, candidates=None, frames: int = FRAMES, steps: int = STEPS,
          workers: int = 2) -> dict:
     candidates = CANDIDATES[frames] if candidates is None else candidates

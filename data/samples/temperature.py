@@ -34,15 +34,8 @@ choose = HG64.choose            # the rule over {τ: values} → the chosen τ (
 
 def main(frames: int, settings=HG64.SETTINGS, videos: int = HGI.VIDEOS, candidates=CANDIDATES,
          steps: int = HGI.STEPS, workers: int = 2) -> dict:
-    results = HGI.run_settings(settings, tuple((tau, {"temperature": tau}) for tau in candidates), videos, frames,
-                               steps, workers)
-    print(f"{videos} videos of {frames} frames{' (sliding window)' if frames > 16 else ''}, `s = {HGI.S_AR}`, "
-          f"`S = {steps}`, noise of seed {HGI.SEED}; held-out real clips of seed {HGI.SEED}. The starting noise of "
-          f"every frame after the first scaled by the temperature `τ`. Medians over tracked balls, 95 % intervals "
-          f"over videos; `fd_videonet` is the toy Fréchet distance (not FVD). The last column is the time to generate "
-          f"and score, one thread (two settings side by side).\n")
-    return HGI.print_sweep(settings, results, frames, ("τ",), lambda tau: f"{tau:g}", lambda tau: f"τ = {tau:g}",
-                           choose)
+    return HGI.option_sweep("temperature", "τ", "The starting noise of every frame after the first scaled by the "
+                            "temperature `τ`.", choose, frames, candidates, settings, videos, steps, workers)
 
 
 if __name__ == "__main__":

@@ -20,30 +20,15 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from first_frame import S, restart  # noqa: E402
 from next_frame import GIVEN, lone_ball, one_ball_clips  # noqa: E402
 
 from ardiff_edu.ad import step_template  # noqa: E402
-from ardiff_edu.ddim import ddim_coefficients, ddim_step  # noqa: E402
+from ardiff_edu.ddim import ddim_coefficients  # noqa: E402
 from ardiff_edu.pipeline import generate, load_pipeline  # noqa: E402
 
-S, SEEDS = 50, 4
+SEEDS = 4
 RESTART_STEPS = (0, 10, 20, 25, 30, 35, 40, 45, 48, 50)     # k0 = 0: pure noise; k0 = S: the last step alone
-
-
-@torch.no_grad()
-def restart(pipe, z, k0: int, seed: int) -> torch.Tensor:
-    """Frame ``GIVEN``'s latents ``(M, 1, L, C)`` after DDIM from step ``k0``; ``z``: the real clips' latents."""
-    M, ns = len(z), pipe.noise_schedule
-    template = step_template(S, ns.T)
-    coef = ddim_coefficients(template, ns.alphas_cumprod)
-    noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed))[:, GIVEN:]    # generate()'s draw
-    x = noise if k0 == 0 else ns.q_sample(z[:, GIVEN:], torch.full((M, 1), int(template[k0])), noise)
-    t = torch.full((M, GIVEN + 1), int(template[S]))            # the given frames: labelled finished
-    for k in range(max(k0, 1), S + 1):
-        t[:, GIVEN] = int(template[k])
-        x0_hat = pipe.model(torch.cat([z[:, :GIVEN], x], 1), t)[:, GIVEN:]
-        x = ddim_step(x, x0_hat, torch.tensor([k]), coef)
-    return x
 
 
 def main(paths: list[str], seeds: int = SEEDS, steps=RESTART_STEPS) -> None:
@@ -60,11 +45,16 @@ def main(paths: list[str], seeds: int = SEEDS, steps=RESTART_STEPS) -> None:
     for path in paths:
         pipe = load_pipeline(path)
         z = pipe.encode_uint8(real)
+        template = step_template(S, pipe.noise_schedule.T)
+        coef = ddim_coefficients(template, pipe.noise_schedule.alphas_cumprod)
+        # frame GIVEN's noise for each seed: generate()'s draw for a clip of GIVEN + 1 frames
+        noises = [torch.randn(z.shape, generator=torch.Generator().manual_seed(seed))[:, GIVEN:]
+                  for seed in range(seeds)]
         cells = []
         for k0 in steps:
             got = []
-            for seed in range(seeds):
-                x = restart(pipe, z, k0, seed)
+            for seed, noise in enumerate(noises):
+                x = restart(pipe, z[:, GIVEN:], noise, k0, template, coef, given=z[:, :GIVEN])
                 if k0 == 0 and seed == 0:
                     plain = generate(pipe, len(real), GIVEN + 1, s=S, num_steps=S, seed=0,
                                      prefix_frames=real[:, :GIVEN], return_latents=True)[1]
