@@ -461,16 +461,34 @@ def test_next_frame_splits_an_offset_along_and_across_the_motion():
 
 
 def test_latent_rules_table_is_what_its_script_prints(capsys, monkeypatch):
-    """data/samples/latent_rules.md: the rows of the first checkpoint, re-made here, are the committed ones
-    (deterministic, one thread); the committed file's other checkpoint only adds its own rows."""
+    """data/samples/latent_rules.md and latent_rules_pixels.md (``--pixels``): the rows of the first checkpoint,
+    re-made here, are the committed ones (deterministic, one thread); the committed files' other checkpoint only adds
+    its own rows; without its last column the pixel table is the plain one."""
     latent_rules = _script(REPO_ROOT / "data" / "samples" / "latent_rules.py")
     monkeypatch.chdir(REPO_ROOT)
     first, other = "data/checkpoints/balls-independent.pt", "data/checkpoints/balls.pt"
-    _keeping_threads(latent_rules.main, [first])
-    printed = capsys.readouterr().out.splitlines()
+    _keeping_threads(latent_rules.main, [first], pixels=True)
+    with_pixels = capsys.readouterr().out.splitlines()
+    committed_pixels = (REPO_ROOT / "data" / "samples" / "latent_rules_pixels.md").read_text().splitlines()
+    assert with_pixels == [line for line in committed_pixels if f"`{other}`" not in line]
+    second = next(i for i, line in enumerate(with_pixels) if line.startswith("Mean squared error"))
+    printed = [line[:line[:-1].rfind("|") + 1] if i < second and line.startswith("|") else line
+               for i, line in enumerate(with_pixels)]                     # the first table's pixel column dropped
     committed = (REPO_ROOT / "data" / "samples" / "latent_rules.md").read_text().splitlines()
     assert printed == [line for line in committed if f"`{other}`" not in line]
     assert sum(f"`{other}`" in line for line in committed) == 2              # its sample row and its loss row
+    first_table = committed_pixels[:committed_pixels.index(with_pixels[second])]
+    pixel = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip("| ") for line in first_table
+             if line.startswith("| ")}               # the README's claim: pixels too rank the DiT's frame closer
+    rule = float(pixel["three-point rule: 3 z_7 − 3 z_6 + z_5"])
+    assert max(float(pixel[f"a DiT sample of `{path}` (seed 0)"]) for path in (first, other)) < rule
+    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()           # its table's pixel cells
+    for name in ("the real frame through the tokenizer", "constant latent velocity: 2 z_7 − z_6",
+                 "three-point rule: 3 z_7 − 3 z_6 + z_5"):
+        label = name.replace(": ", ": `", 1) + "`" if ": " in name else name
+        assert f"| {label} | " in readme and readme.split(f"| {label} | ")[-1].split(" |\n")[0].endswith(pixel[name])
+    dit = " / ".join(pixel[f"a DiT sample of `{path}` (seed 0)"] for path in (first, other))
+    assert f"(seed 0) | 0.374 / 0.312 | {dit} |" in readme
     rows = {line.split(" | ")[0].strip("| "): line.strip("| ").split(" | ")
             for line in printed if line.startswith("| ")}
     copy, tokenizer = float(rows["copy: z_7"][2]), float(rows["the real frame through the tokenizer"][2])
