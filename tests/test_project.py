@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ardiff_edu import nbtools
-from ardiff_edu.results import markdown_rows
+from ardiff_edu.results import load_json, markdown_rows
 from ardiff_edu.utils import REPO_ROOT
 
 
@@ -162,15 +162,23 @@ def _keeping_threads(main, *args, **kwargs):
         torch.set_num_threads(threads)
 
 
-def test_quality_against_steps_table_is_what_its_script_prints(capsys, tmp_path):
-    """data/samples/steps/summary.md, and the table of data/samples/README.md, come from steps_table.py's outputs."""
+@pytest.mark.parametrize("name", ["steps", "steps-w256"])
+def test_quality_against_steps_table_is_what_its_script_prints(capsys, tmp_path, name):
+    """data/samples/steps/summary.md (the default recipe) and steps-w256/summary.md (the same at width 256), and their
+    tables in data/samples/README.md, come from steps_table.py's outputs."""
     steps_table = _script(REPO_ROOT / "data" / "samples" / "steps_table.py")
-    folder = REPO_ROOT / "data" / "samples" / "steps"
+    folder = REPO_ROOT / "data" / "samples" / name
     steps_table.main(folder)
     printed = capsys.readouterr().out
     assert printed == (folder / "summary.md").read_text()
     readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
     assert all(row in readme for row in printed.splitlines()), "data/samples/README.md's steps table is stale"
+    real = printed.splitlines()[-1]             # both runs are scored against the same held-out clips and seed
+    assert real.startswith("| real clips |") and real in (folder.parent / "steps" / "summary.md").read_text()
+    for path in folder.glob("dit-step*.json"):  # each snapshot was scored from its own run's file, at the protocol
+        command = load_json(path)["command"]
+        assert f"runs/{'balls' if name == 'steps' else 'w256'}/{path.stem}.pt" in command, command
+        assert "--num-steps 50 --num-frames 16 --num-videos 64 --seed 0" in command, command
     with pytest.raises(SystemExit, match="no dit-step"):
         steps_table.main(tmp_path)
 
