@@ -162,8 +162,8 @@ def _keeping_threads(main, *args, **kwargs):
         torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("name", ["steps", "steps-w256"])
-def test_quality_against_steps_table_is_what_its_script_prints(capsys, tmp_path, name):
+@pytest.mark.parametrize("name, run", [("steps", "runs/balls"), ("steps-w256", "runs/w256")])   # OUT, RUN of the script
+def test_quality_against_steps_table_is_what_its_script_prints(capsys, tmp_path, name, run):
     """data/samples/steps/summary.md (the default recipe) and steps-w256/summary.md (the same at width 256), and their
     tables in data/samples/README.md, come from steps_table.py's outputs."""
     steps_table = _script(REPO_ROOT / "data" / "samples" / "steps_table.py")
@@ -177,7 +177,7 @@ def test_quality_against_steps_table_is_what_its_script_prints(capsys, tmp_path,
     assert real.startswith("| real clips |") and real in (folder.parent / "steps" / "summary.md").read_text()
     for path in folder.glob("dit-step*.json"):  # each snapshot was scored from its own run's file, at the protocol
         command = load_json(path)["command"]
-        assert f"runs/{'balls' if name == 'steps' else 'w256'}/{path.stem}.pt" in command, command
+        assert f"{run}/{path.stem}.pt" in command, command
         assert "--num-steps 50 --num-frames 16 --num-videos 64 --seed 0" in command, command
     with pytest.raises(SystemExit, match="no dit-step"):
         steps_table.main(tmp_path)
