@@ -985,3 +985,53 @@ def test_temporal_decoder_is_its_rule_on_the_committed_arms_and_the_tables_are_i
         assert row[1:5] == [joined("match_frac", 2, *names), joined("accel_median", 2, *names),
                             joined("colour_drift_median", 1, *names),
                             " / ".join(f"{round(100 * tables[n]['empty_frac'][1])} %" for n in names)], start
+
+
+def test_one_frame_model_gaussian_map_is_gaussian_monotone_and_inverts():
+    """The map of one_frame_model.py sends every channel of heavy-tailed latents to a standard Gaussian (mean 0,
+    variance 1, kurtosis 3), keeps their order, and its inverse gives the latents back, beyond the fitted range too."""
+    one_frame = _script(REPO_ROOT / "data" / "samples" / "one_frame_model.py")
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(20000, 1, 2, 3, generator=g) ** 3 * torch.tensor([1.0, 5.0, 0.2])    # kurtosis far above 3
+    gauss = one_frame.GaussianMap(z)
+    y = gauss.forward(z).reshape(-1, 3).double()
+    assert y.mean(0).abs().max() < 0.01 and (y.std(0) - 1).abs().max() < 0.01
+    kurtosis = (((y - y.mean(0)) / y.std(0)) ** 4).mean(0)
+    assert (kurtosis - 3).abs().max() < 0.1
+    raw = z.reshape(-1, 3)
+    for c in range(3):
+        order = raw[:, c].argsort()
+        assert bool((y[order, c].diff() >= 0).all())
+    wide = torch.cat([z, 3 * z[:5]])                                   # some values far beyond the fitted range
+    assert torch.allclose(gauss.inverse(gauss.forward(wide)), wide, rtol=1e-4, atol=1e-4)
+
+
+def test_one_frame_model_runs_and_its_committed_rows_are_the_first_frame_tables(capsys, monkeypatch, tmp_path):
+    """data/samples/one_frame_model.py runs (2 steps on 64 clips, 16 draws) and prints a row per model and count;
+    ``--save`` exports the model of the shipped latents as a checkpoint of the same latents that can draw frame 0 of
+    a video (autoguidance weight 0); in the committed one_frame_model.md the real first frames and frame 0 of
+    balls.pt are the rows of first_frame.md (the same held-out frames, model, starting noise and seed); bad input is
+    refused."""
+    from ardiff_edu.pipeline import check_same_latents, generate, load_pipeline
+
+    one_frame = _script(REPO_ROOT / "data" / "samples" / "one_frame_model.py")
+    monkeypatch.chdir(REPO_ROOT)
+    _keeping_threads(one_frame.main, steps=2, every=1, num_clips=64, draws=16, threads=2, save=tmp_path)
+    printed = capsys.readouterr().out
+    shipped, alone = load_pipeline(one_frame.CHECKPOINT), load_pipeline(tmp_path / "one_frame.pt")
+    check_same_latents(shipped, alone)
+    assert alone.config.num_frames == 1 and alone.meta["steps"] == 2
+    assert generate(shipped, 1, 3, s=1, num_steps=2, autoguide=alone, autoguide_scale=0.0).shape == (1, 3, 32, 32, 3)
+    with pytest.raises(ValueError, match="Gaussian latents"):
+        one_frame.export(tmp_path / "one_frame_gaussian.pt", tmp_path / "refused.pt")
+    assert not (tmp_path / "refused.pt").exists()
+    rows = [line for line in printed.splitlines() if line.startswith("| one-frame DiT")]
+    assert [r.split(",")[1].strip() for r in rows] == ["shipped latents"] * 2 + ["Gaussian latents"] * 2
+    assert "| real first frames | " in printed and " | 0.000 | 0.000 |" in printed     # real: none empty, TV 0
+    committed = (REPO_ROOT / "data" / "samples" / "one_frame_model.md").read_text()
+    first_frame = (REPO_ROOT / "data" / "samples" / "first_frame.md").read_text()
+    for ours, theirs in [(r"real first frames", r"real"), (r"frame 0 of `[^`]+` \(the video DiT\)", r"generated")]:
+        shares = re.search(rf"^\| {ours} \| ([0-9. /]+) \|", committed, re.M).group(1)
+        assert shares == re.search(rf"^\| {theirs} \| ([0-9. /]+) \|$", first_frame, re.M).group(1)
+    with pytest.raises(ValueError, match="num_clips"):
+        one_frame.main(steps=1, num_clips=0)
