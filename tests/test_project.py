@@ -1035,3 +1035,43 @@ def test_one_frame_model_runs_and_its_committed_rows_are_the_first_frame_tables(
         assert shares == re.search(rf"^\| {theirs} \| ([0-9. /]+) \|$", first_frame, re.M).group(1)
     with pytest.raises(ValueError, match="num_clips"):
         one_frame.main(steps=1, num_clips=0)
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")   # untrained: no ball
+def test_one_frame_guided_mixes_two_models_and_its_shipped_rows_are_the_quality_tables(capsys, monkeypatch, tmp_path):
+    """data/samples/one_frame_guided.py: the guided model is ``D_weak + w (D - D_weak)`` (w = 1: the model, 0: the
+    weak one); the script runs on a one-frame export (here untrained, 16 draws, 2 videos); in the committed
+    one_frame_guided.md the shipped setting's tables are those of quality{16,64}_independent_autoguide.md (same
+    model, guide, noise and scorer) and the weight it uses is the sweep's closest."""
+    from dataclasses import replace
+
+    from ardiff_edu.config import PRESETS, build_dit
+
+    guided = _script(REPO_ROOT / "data" / "samples" / "one_frame_guided.py")
+    one_frame = _script(REPO_ROOT / "data" / "samples" / "one_frame_model.py")
+    monkeypatch.chdir(REPO_ROOT)
+    one_frame_config = replace(PRESETS["balls"], num_frames=1)
+    a, b = build_dit(one_frame_config, 16), build_dit(one_frame_config, 16)
+    x, t = torch.randn(3, 1, 16, 8), torch.tensor([[10], [500], [990]])
+    with torch.no_grad():
+        assert torch.allclose(guided.GuidedFrame(a, b, 1.0)(x, t), a(x, t), atol=1e-6)
+        assert torch.allclose(guided.GuidedFrame(a, b, 0.0)(x, t), b(x, t), atol=1e-6)
+        assert torch.allclose(guided.GuidedFrame(a, b, 3.0)(x, t), b(x, t) + 3 * (a(x, t) - b(x, t)), atol=1e-5)
+    torch.save({"dit": a.state_dict(), "steps": 0, "map": None}, tmp_path / "raw.pt")
+    export = one_frame.export(tmp_path / "raw.pt", tmp_path / "one_frame.pt")
+    _keeping_threads(guided.main, draws=16, videos=2, table_videos=(2, 2), weights=(1.0, 2.0), one_frame=export)
+    printed = capsys.readouterr().out
+    assert printed.count("| balls-independent s=5 S=50 autoguide=") == 4 and "Smallest distance at w = " in printed
+    committed = (REPO_ROOT / "data" / "samples" / "one_frame_guided.md").read_text()
+    sweep = {r[0].split()[0]: float(r[2]) for r in markdown_rows(committed.split("## 2.")[0])[2:]}
+    best = re.search(r"Smallest distance at w = ([0-9.]+)\.", committed).group(1)
+    assert min(sweep, key=sweep.get) == best and f"guided with w = {best}" in committed
+    tables = committed.split("The quality protocol")[1:]
+    for frames, section in zip((16, 64), tables):
+        ours = markdown_rows(section.split("from the model of one frame")[0])
+        theirs = markdown_rows((REPO_ROOT / "data" / "samples" / f"quality{frames}_independent_autoguide.md")
+                               .read_text())
+        shipped = next(r for r in theirs if "autoguide=4" in r[0])
+        ours, theirs = dict(zip(ours[0], ours[1])), dict(zip(theirs[0], shipped))
+        assert ours["row"] == theirs["row"] and len(ours) >= 7
+        assert all(ours[k] == theirs[k] for k in ours)
