@@ -1039,10 +1039,11 @@ def test_one_frame_model_runs_and_its_committed_rows_are_the_first_frame_tables(
 
 @pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")   # untrained: no ball
 def test_one_frame_guided_mixes_two_models_and_its_shipped_rows_are_the_quality_tables(capsys, monkeypatch, tmp_path):
-    """data/samples/one_frame_guided.py: the guided model is ``D_weak + w (D - D_weak)`` (w = 1: the model, 0: the
-    weak one); the script runs on a one-frame export (here untrained, 16 draws, 2 videos); in the committed
-    one_frame_guided.md the shipped setting's tables are those of quality{16,64}_independent_autoguide.md (same
-    model, guide, noise and scorer) and the weight it uses is the sweep's closest."""
+    """data/samples/one_frame_guided.py: the guided model (autoguidance.py's mix) is ``D_weak + w (D - D_weak)``
+    (w = 1: the model, 0: the weak one); the script runs on a one-frame export (here untrained, 16 draws, 2
+    videos); in the committed one_frame_guided.md the shipped setting's tables are those of
+    quality{16,64}_independent_autoguide.md (same model, guide, noise and scorer) and the weight it uses is the
+    sweep's closest."""
     from dataclasses import replace
 
     from ardiff_edu.config import PRESETS, build_dit
@@ -1054,9 +1055,9 @@ def test_one_frame_guided_mixes_two_models_and_its_shipped_rows_are_the_quality_
     a, b = build_dit(one_frame_config, 16), build_dit(one_frame_config, 16)
     x, t = torch.randn(3, 1, 16, 8), torch.tensor([[10], [500], [990]])
     with torch.no_grad():
-        assert torch.allclose(guided.GuidedFrame(a, b, 1.0)(x, t), a(x, t), atol=1e-6)
-        assert torch.allclose(guided.GuidedFrame(a, b, 0.0)(x, t), b(x, t), atol=1e-6)
-        assert torch.allclose(guided.GuidedFrame(a, b, 3.0)(x, t), b(x, t) + 3 * (a(x, t) - b(x, t)), atol=1e-5)
+        assert torch.allclose(guided.EveryFrameGuided(a, b, 1.0)(x, t), a(x, t), atol=1e-6)
+        assert torch.allclose(guided.EveryFrameGuided(a, b, 0.0)(x, t), b(x, t), atol=1e-6)
+        assert torch.allclose(guided.EveryFrameGuided(a, b, 3.0)(x, t), b(x, t) + 3 * (a(x, t) - b(x, t)), atol=1e-5)
     torch.save({"dit": a.state_dict(), "steps": 0, "map": None}, tmp_path / "raw.pt")
     export = one_frame.export(tmp_path / "raw.pt", tmp_path / "one_frame.pt")
     _keeping_threads(guided.main, draws=16, videos=2, table_videos=(2, 2), weights=(1.0, 2.0), one_frame=export)

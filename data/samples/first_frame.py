@@ -33,6 +33,11 @@ def histogram(counts) -> str:
     return " / ".join(f"{h:.3f}" for h in count_shares(counts))
 
 
+def distance(counts, real) -> float:
+    """The total-variation distance between the ball-count shares of ``counts`` and of ``real``."""
+    return float(0.5 * np.abs(count_shares(counts) - count_shares(real)).sum())
+
+
 @torch.no_grad()
 def restart(pipe, x0, noise, k0, template, coef, given=None):
     """DDIM from step ``k0`` of ``template`` for one frame ``(M, 1, L, C)``: from ``noise`` itself (``k0 = 0``) or from

@@ -23,13 +23,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from autoguidance import EveryFrameGuided  # noqa: E402
 from empty_frames import measure  # noqa: E402
+from first_frame import distance, histogram  # noqa: E402
 
-from ardiff_edu.metrics import blob_counts, count_shares  # noqa: E402
+from ardiff_edu.metrics import blob_counts  # noqa: E402
 from ardiff_edu.pipeline import AUTOGUIDE_SCALE, generate, load_pipeline, real_clips  # noqa: E402
 from ardiff_edu.protocol import run_task  # noqa: E402
 from ardiff_edu.results import markdown_table  # noqa: E402
@@ -40,27 +41,10 @@ ONE_FRAME, WEAK, VIDEO = "runs/one_frame/one_frame.pt", "data/checkpoints/ablati
 WEIGHTS, DRAWS, SEED = (1.0, 1.5, 2.0, 3.0, 4.0), 1024, 1
 
 
-class GuidedFrame(torch.nn.Module):
-    """The prediction ``D_weak + w · (D − D_weak)`` of two models of the same latents, as one model of one frame."""
-
-    def __init__(self, model, weak, w: float):
-        super().__init__()
-        self.model, self.weak, self.w = model, weak, w
-        self.num_tokens, self.token_dim = model.num_tokens, model.token_dim
-        self.prediction, self.mask_kind = model.prediction, model.mask_kind
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor, labels=None) -> torch.Tensor:
-        weak = self.weak(x, t)
-        return weak + self.w * (self.model(x, t) - weak)       # $D_w = D_{weak} + w\,(D - D_{weak})$
-
-
 def guided(one, weak, w: float):
-    """``one`` (a pipeline of the one-frame model) with its model guided by ``weak``'s with weight ``w``."""
-    return replace(one, model=GuidedFrame(one.model, weak.model, w))
-
-
-def distance(counts, real) -> float:
-    return float(0.5 * np.abs(count_shares(counts) - count_shares(real)).sum())
+    """``one`` (a pipeline of the one-frame model) with its model guided by ``weak``'s with weight ``w``: the mix of
+    ``autoguidance.py``, ``D_weak + w · (D − D_weak)`` on every frame, here its only one."""
+    return replace(one, model=EveryFrameGuided(one.model, weak.model, w))
 
 
 def main(draws: int = DRAWS, videos: int = 128, table_videos: tuple = (64, 32), weights=WEIGHTS,
@@ -75,13 +59,12 @@ def main(draws: int = DRAWS, videos: int = 128, table_videos: tuple = (64, 32), 
           f"`D_weak + w · (D_one − D_weak)`.\n")
     print(f"## 1. The weight: {draws} first frames (`S = 50`, seed {SEED})\n")
     print("| w | 0 / 1 / 2 / 3 / 4+ balls | total-variation distance to real |\n|---|---|---|")
-    print(f"| real first frames | {' / '.join(f'{h:.3f}' for h in count_shares(real))} | 0 |")
+    print(f"| real first frames | {histogram(real)} | 0 |")
     scores = {}
     for w in weights:
         n = blob_counts(generate(guided(one, weak, w), draws, 1, s=0, num_steps=50, seed=SEED))[:, 0]
         scores[w] = distance(n, real)
-        print(f"| {w:g}{' (none)' if w == 1 else ''} | {' / '.join(f'{h:.3f}' for h in count_shares(n))} "
-              f"| {scores[w]:.3f} |", flush=True)
+        print(f"| {w:g}{' (none)' if w == 1 else ''} | {histogram(n)} | {scores[w]:.3f} |", flush=True)
     best = min(scores, key=scores.get)
     print(f"\nSmallest distance at w = {best:g}.\n")
 

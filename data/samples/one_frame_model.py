@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from first_frame import restart  # noqa: E402
+from first_frame import distance, histogram, restart  # noqa: E402
 
 from ardiff_edu.ad import step_template  # noqa: E402
 from ardiff_edu.config import PRESETS, build_dit  # noqa: E402
@@ -146,9 +146,7 @@ def export(raw, to, checkpoint: str = CHECKPOINT) -> Path:
 
 
 def row(name: str, counts: np.ndarray, real: np.ndarray) -> str:
-    shares = count_shares(counts)
-    tv = 0.5 * np.abs(shares - count_shares(real)).sum()
-    return f"| {name} | {' / '.join(f'{h:.3f}' for h in shares)} | {shares[0]:.3f} | {tv:.3f} |"
+    return f"| {name} | {histogram(counts)} | {count_shares(counts)[0]:.3f} | {distance(counts, real):.3f} |"
 
 
 def main(steps: int = 6000, every: int = 1500, num_clips: int | None = None, draws: int = DRAWS,
