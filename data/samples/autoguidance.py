@@ -15,11 +15,16 @@ of a weaker model of the same latents, ``D_weak + w · (D − D_weak)``; here th
    the two models' outputs for the whole window, without the KV cache), scored by the ball tracker.
 """
 
-import numpy as np
+import sys
+from pathlib import Path
+
 import torch
 
-from ardiff_edu.metrics import ball_stats, blob_counts, count_shares
+from ardiff_edu.metrics import ball_stats, blob_counts
 from ardiff_edu.pipeline import AUTOGUIDE_SCALE, generate, load_pipeline, real_clips
+
+sys.path.insert(0, str(Path(__file__).parent))
+from first_frame import distance, histogram  # noqa: E402
 
 MODEL, WEAK = "data/checkpoints/balls.pt", "data/checkpoints/ablation/fopp.pt"
 DRAWS, S, SEED = 1024, 50, 1
@@ -41,27 +46,22 @@ class EveryFrameGuided(torch.nn.Module):
         return weak + self.w * (self.model(x, t) - weak)
 
 
-def shares(counts) -> str:
-    return " / ".join(f"{h:.3f}" for h in count_shares(counts))
-
-
 def main() -> None:
     torch.set_num_threads(1)
     pipe, weak = load_pipeline(MODEL), load_pipeline(WEAK)
     real, _ = real_clips(pipe, DRAWS, 1, seed=SEED)
     real_counts = blob_counts(real)[:, 0]
-    truth = count_shares(real_counts)
     print(f"Model `{MODEL}`, weaker model `{WEAK}`.\n")
     print(f"## 1. The weight: first frames ({DRAWS} draws, `S = {S}`, seed {SEED})\n")
     print("| w | 0 / 1 / 2 / 3 / 4+ balls | total-variation distance to real |\n|---|---|---|")
-    print(f"| real first frames | {shares(real_counts)} | 0 |")
-    distance = {}
+    print(f"| real first frames | {histogram(real_counts)} | 0 |")
+    tv = {}
     for w in WEIGHTS:
         frames = generate(pipe, DRAWS, 1, s=0, num_steps=S, seed=SEED, autoguide=weak, autoguide_scale=w)
         counts = blob_counts(frames)[:, 0]
-        distance[w] = 0.5 * float(np.abs(count_shares(counts) - truth).sum())
-        print(f"| {w:g}{' (none)' if w == 1 else ''} | {shares(counts)} | {distance[w]:.3f} |", flush=True)
-    best = min(distance, key=distance.get)
+        tv[w] = distance(counts, real_counts)
+        print(f"| {w:g}{' (none)' if w == 1 else ''} | {histogram(counts)} | {tv[w]:.3f} |", flush=True)
+    best = min(tv, key=tv.get)
     print(f"\nSmallest distance at w = {best:g} (`AUTOGUIDE_SCALE` = {AUTOGUIDE_SCALE:g}).\n")
     assert best == AUTOGUIDE_SCALE, f"the measured best w = {best} is not AUTOGUIDE_SCALE = {AUTOGUIDE_SCALE}"
 
