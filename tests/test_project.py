@@ -633,6 +633,29 @@ def test_finetune_on_straightened_latents_table_is_its_committed_runs():
         _assert_scored(_readme_row(label), run["values"], SCORED + ("speed_median",))
 
 
+def test_first_frame_at_every_level_table_is_its_committed_runs():
+    """data/samples/README.md: the FoPP arm with frame 0 also trained alone at every level, each row the committed
+    evaluation, empty-frame and first-frame files' numbers (the 3000-step snapshot: only the empty-frame columns),
+    and the restarted-from-real shares its text quotes."""
+    experiments = REPO_ROOT / "data" / "samples" / "experiments"
+    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
+    rows = {r[0]: r for r in markdown_rows("\n".join(line.strip() for line in readme.splitlines()))}
+    empty = (experiments / "first_frame_all_levels_empty_frames.md").read_text().splitlines()
+    label = "FoPP + frame 0 alone at every level, 8 draws"
+    for row, run in ((rows[f"{label}, 3000 steps"], "runs/ablation-ff8/dit-step003000.pt"),
+                     (rows[label], "runs/ablation-ff8.pt")):
+        counts = next(line for line in empty if f"`{run}`" in line).strip("| ").split(" | ")
+        assert row[6:] == [f"{100 * float(counts[1].split(' / ')[0]):.1f} %", counts[1],
+                           f"{100 * float(counts[4]):.1f} %"], run
+    report = json.loads((experiments / "first_frame_all_levels_generate16.json").read_text())
+    assert report["protocol"]["checkpoints"]["ablation-ff8"]["steps"] == 6000
+    run = next(r for r in report["rows"] if r["group"] == "generated" and r["s"] == 5)
+    _assert_scored(rows[label], run["values"], SCORED)
+    restarts = markdown_rows((experiments / "first_frame_all_levels_first_frame.md").read_text().split("DDIM")[1])
+    shares = {r[1].strip("`"): f"{100 * float(r[3]):.1f}" for r in restarts[2:]}
+    assert f"to {' / '.join(shares[t] for t in ('901', '721', '641', '501'))} %" in " ".join(readme.split())
+
+
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
     """--training-clips: the clips come from the first checkpoint's own training data, not the held-out ones."""
     next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
