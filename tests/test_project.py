@@ -656,6 +656,19 @@ def test_first_frame_at_every_level_table_is_its_committed_runs():
     assert f"to {' / '.join(shares[t] for t in ('901', '721', '641', '501'))} %" in " ".join(readme.split())
 
 
+def test_one_frame_model_trained_longer_table_is_its_committed_run():
+    """data/samples/README.md: the model of one frame trained for 12 000 steps, every row of its table the committed
+    run's, in order, and the shares its text quotes."""
+    committed = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_model_12000.md").read_text()
+    ours = [r for r in markdown_rows(committed) if r[0].startswith("one-frame DiT")]
+    readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
+    theirs = [r for r in markdown_rows("\n".join(line.strip() for line in readme.splitlines()))
+              if "of 12000 steps" in r[0]]
+    assert len(ours) == 8 and theirs == ours
+    empty = " / ".join(f"{100 * float(r[2]):.1f}" for r in ours)
+    assert f"{empty} %" in " ".join(readme.split())
+
+
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
     """--training-clips: the clips come from the first checkpoint's own training data, not the held-out ones."""
     next_frame = _script(REPO_ROOT / "data" / "samples" / "next_frame.py")
