@@ -658,7 +658,8 @@ def test_first_frame_at_every_level_table_is_its_committed_runs():
 
 def test_one_frame_model_trained_longer_table_is_its_committed_run():
     """data/samples/README.md: the model of one frame trained for 12 000 steps, every row of its table the committed
-    run's, in order, and the shares its text quotes."""
+    run's, in order, and the shares its text quotes; as frame 0 of the fine-tune, the numbers quoted beside the
+    shipped setting's are the committed lines."""
     committed = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_model_12000.md").read_text()
     ours = [r for r in markdown_rows(committed) if r[0].startswith("one-frame DiT")]
     readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
@@ -667,6 +668,13 @@ def test_one_frame_model_trained_longer_table_is_its_committed_run():
     assert len(ours) == 8 and theirs == ours
     empty = " / ".join(f"{100 * float(r[2]):.1f}" for r in ours)
     assert f"{empty} %" in " ".join(readme.split())
+    lines = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_model_12000_frame0.md").read_text()
+    (one, share, first, lost), (_, shipped_share, shipped_first, shipped_lost) = (
+        line.split() for line in lines.split("```")[1].strip().splitlines())
+    assert one == "runs/one_frame_12k_export.pt"
+    assert (f"{first} against {shipped_first} empty first frames, {100 * float(share):.1f} % against "
+            f"{100 * float(shipped_share):.1f} % empty frames, {100 * float(lost):.1f} % against "
+            f"{100 * float(shipped_lost):.1f} % of the frames") in " ".join(readme.split())
 
 
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
