@@ -561,12 +561,16 @@ def test_straight_latents_writes_a_tokenizer_the_dit_stage_reads(tmp_path, monke
     assert not (tmp_path / "bad").exists()
 
 
-def _readme_row(label: str) -> list[str]:
-    """The cells of the row of a table in data/samples/README.md whose first cell starts with ``label`` (tables
-    indented inside a bullet included; bold and intervals dropped, as :func:`markdown_rows` reads them)."""
+def _readme_rows() -> list[list[str]]:
+    """The cells of every table row in data/samples/README.md (tables indented inside a bullet included; bold and
+    intervals dropped, as :func:`markdown_rows` reads them)."""
     text = (REPO_ROOT / "data" / "samples" / "README.md").read_text().replace("**", "")
-    return next(r for r in markdown_rows("\n".join(line.strip() for line in text.splitlines()))
-                if r[0].startswith(label))
+    return markdown_rows("\n".join(line.strip() for line in text.splitlines()))
+
+
+def _readme_row(label: str) -> list[str]:
+    """The cells of the row of a table in data/samples/README.md whose first cell starts with ``label``."""
+    return next(r for r in _readme_rows() if r[0].startswith(label))
 
 
 def _assert_scored(row: list[str], values: dict, keys: tuple[str, ...]) -> None:
@@ -639,7 +643,7 @@ def test_first_frame_at_every_level_table_is_its_committed_runs():
     and the restarted-from-real shares its text quotes."""
     experiments = REPO_ROOT / "data" / "samples" / "experiments"
     readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
-    rows = {r[0]: r for r in markdown_rows("\n".join(line.strip() for line in readme.splitlines()))}
+    rows = {r[0]: r for r in _readme_rows()}
     empty = (experiments / "first_frame_all_levels_empty_frames.md").read_text().splitlines()
     label = "FoPP + frame 0 alone at every level, 8 draws"
     for row, run in ((rows[f"{label}, 3000 steps"], "runs/ablation-ff8/dit-step003000.pt"),
@@ -663,8 +667,7 @@ def test_one_frame_model_trained_longer_table_is_its_committed_run():
     committed = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_model_12000.md").read_text()
     ours = [r for r in markdown_rows(committed) if r[0].startswith("one-frame DiT")]
     readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
-    theirs = [r for r in markdown_rows("\n".join(line.strip() for line in readme.splitlines()))
-              if "of 12000 steps" in r[0]]
+    theirs = [r for r in _readme_rows() if "of 12000 steps" in r[0]]
     assert len(ours) == 8 and theirs == ours
     empty = " / ".join(f"{100 * float(r[2]):.1f}" for r in ours)
     assert f"{empty} %" in " ".join(readme.split())
