@@ -667,17 +667,82 @@ def test_one_frame_model_trained_longer_table_is_its_committed_run():
     committed = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_model_12000.md").read_text()
     ours = [r for r in markdown_rows(committed) if r[0].startswith("one-frame DiT")]
     readme = (REPO_ROOT / "data" / "samples" / "README.md").read_text()
-    theirs = [r for r in _readme_rows() if "of 12000 steps" in r[0]]
-    assert len(ours) == 8 and theirs == ours
+    theirs = [r for r in _readme_rows() if re.fullmatch(r"one-frame DiT, shipped latents, \d+ steps", r[0])]
+    assert [r[0] for r in ours] == [f"one-frame DiT, shipped latents, {s} steps" for s in range(1500, 12001, 1500)]
+    assert theirs == ours
     empty = " / ".join(f"{100 * float(r[2]):.1f}" for r in ours)
     assert f"{empty} %" in " ".join(readme.split())
-    lines = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_model_12000_frame0.md").read_text()
+    lines = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_model_12000_frame0.txt").read_text()
     (one, share, first, lost), (_, shipped_share, shipped_first, shipped_lost) = (
-        line.split() for line in lines.split("```")[1].strip().splitlines())
-    assert one == "runs/one_frame_12k_export.pt"
+        line.split() for line in lines.strip().splitlines())
+    assert one == "runs/one_frame_12k/one_frame.pt"
     assert (f"{first} against {shipped_first} empty first frames, {100 * float(share):.1f} % against "
             f"{100 * float(shipped_share):.1f} % empty frames, {100 * float(lost):.1f} % against "
             f"{100 * float(shipped_lost):.1f} % of the frames") in " ".join(readme.split())
+
+
+def _guided_summary(committed: str) -> tuple[list[str], list[str]]:
+    """The cells that data/samples/README.md summarises from an output of one_frame_guided.py, for the shipped
+    setting and for the guided model of one frame: first frames empty (the seed-1 measure), then empty frames, match,
+    acceleration and colour change at 16 / 64 frames."""
+    measure = markdown_rows(committed.split("## 2.")[1].split("The quality protocol")[0])
+    first = [measure[1][1], measure[2][1]]
+    tables = [[dict(zip(*markdown_rows(part)[:2])) for part in section.split("from the model of one frame")]
+              for section in committed.split("The quality protocol")[1:]]
+    summary = []
+    for i in range(2):
+        sixteen, sixtyfour = tables[0][i], tables[1][i]
+        pair = lambda key, fmt: " / ".join(fmt(float(t[key])) for t in (sixteen, sixtyfour))  # noqa: E731
+        summary.append([f"{100 * float(first[i].split(' / ')[0]):.1f} %",
+                        pair("empty_frac", lambda v: f"{100 * v:.0f} %"), pair("match_frac", lambda v: f"{v:.2f}"),
+                        pair("accel_median", lambda v: f"{v:.2f}"), pair("colour_drift_median", lambda v: f"{v:.1f}")])
+    return summary[0], summary[1]
+
+
+def _with_interval(table: str, row: str, column: str, digits: int) -> str:
+    """``value [low, high]`` of ``column`` in the row of ``table`` (a markdown table as the scorer prints it) whose
+    first cell is ``row``, rounded to ``digits`` as the READMEs quote it."""
+    header = re.search(r"^\| row \|.*$", table, re.M).group(0).split("|")
+    cells = re.search(rf"^\| {re.escape(row)} \|.*$", table, re.M).group(0).split("|")
+    numbers = re.findall(r"[0-9.]+", cells[header.index(f" {column} ")])
+    return "{} [{}, {}]".format(*(f"{float(v):.{digits}f}" for v in numbers))
+
+
+def test_one_frame_guided_summaries_are_their_committed_runs():
+    """data/samples/README.md: the two summaries of one_frame_guided.py's runs (the model of one frame after 6000
+    steps, and after 12 000), every cell of the shipped setting and of the guided model of one frame read from the
+    committed outputs; both runs share the shipped setting's rows; the sweep and the intervals quoted for the
+    12 000-step model are its run's, and so are the README's numbers."""
+    runs = {"": "one_frame_guided.md", "12 000-step ": "experiments/one_frame_guided_12000.md"}
+    for which, name in runs.items():
+        shipped, guided = _guided_summary((REPO_ROOT / "data" / "samples" / name).read_text())
+        best = re.search(r"Smallest distance at w = ([0-9.]+)\.",
+                         (REPO_ROOT / "data" / "samples" / name).read_text()).group(1)
+        assert _readme_row(f"the {which}one-frame model, autoguided by the FoPP arm, `w` = {best} ")[1:] == guided
+        assert _readme_row("the video DiT, autoguided by the FoPP arm, `w` = 4")[1:] == shipped
+    text = (REPO_ROOT / "data" / "samples" / runs["12 000-step "]).read_text()
+    samples = " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().split())
+    sweep = {r[0].split()[0]: r[1:] for r in markdown_rows(text.split("## 2.")[0])}
+    empty = {w: f"{100 * float(sweep[w][0].split(' / ')[0]):.1f} %" for w in ("1", "1.5", "2")}
+    assert all(sweep[w][0].startswith("0.000 /") for w in ("3", "4"))
+    assert (f"The sweep: {empty['1']} empty first frames at `w` = 1, {empty['1.5']} at 1.5, {empty['2']} at 2 and "
+            f"none from 3 on, one-ball frames again too few at 4 ({sweep['4'][0].split(' / ')[1]} against "
+            f"{sweep['real'][0].split(' / ')[1]}); the rule takes 1.5 (distance {sweep['1.5'][1]} against "
+            f"{sweep['2'][1]} at 2)") in samples
+    sixteen = text.split("The quality protocol")[1]
+    measure = markdown_rows(text.split("## 2.")[1].split("The quality protocol")[0])
+    ours, theirs = "balls-independent s=5 S=50 autoguide=0", "balls-independent s=5 S=50 autoguide=4"
+    assert measure[2][3] == "0 of 128"
+    assert (f"acceleration {_with_interval(sixteen, ours, 'accel_median', 2)} against "
+            f"{_with_interval(sixteen, theirs, 'accel_median', 2)}, colour change "
+            f"{_with_interval(sixteen, ours, 'colour_drift_median', 1)} against "
+            f"{_with_interval(sixteen, theirs, 'colour_drift_median', 1)}), and {guided[1].split(' / ')[0]} of the "
+            f"16-frame frames are still empty. On seed 1 none of the 128 videos starts empty (the shipped setting: "
+            f"{measure[1][3].split()[0]}), so what stays empty are balls lost on the way: "
+            f"{100 * float(measure[2][4]):.1f} % of the frames") in samples
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert (f"the 12 000-step one, autoguided, draws {guided[0]} empty first frames and leaves {guided[1]} of the "
+            f"frames empty at 16 / 64 frames (the shipped setting {shipped[1]})") in readme
 
 
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
@@ -1080,8 +1145,13 @@ def test_one_frame_model_runs_and_its_committed_rows_are_the_first_frame_tables(
     for ours, theirs in [(r"real first frames", r"real"), (r"frame 0 of `[^`]+` \(the video DiT\)", r"generated")]:
         shares = re.search(rf"^\| {ours} \| ([0-9. /]+) \|", committed, re.M).group(1)
         assert shares == re.search(rf"^\| {theirs} \| ([0-9. /]+) \|$", first_frame, re.M).group(1)
+    _keeping_threads(one_frame.main, steps=1, every=1, num_clips=64, draws=16, threads=2, latents="shipped")
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| one-frame DiT")]
+    assert [r.split(",")[1].strip() for r in rows] == ["shipped latents"]         # --latents shipped: that one only
     with pytest.raises(ValueError, match="num_clips"):
         one_frame.main(steps=1, num_clips=0)
+    with pytest.raises(ValueError, match="latents must be one of .*'gaussian'"):
+        one_frame.main(steps=1, latents="gaussian")
 
 
 @pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")   # untrained: no ball
@@ -1110,6 +1180,12 @@ def test_one_frame_guided_mixes_two_models_and_its_shipped_rows_are_the_quality_
     _keeping_threads(guided.main, draws=16, videos=2, table_videos=(2, 2), weights=(1.0, 2.0), one_frame=export)
     printed = capsys.readouterr().out
     assert printed.count("| balls-independent s=5 S=50 autoguide=") == 4 and "Smallest distance at w = " in printed
+    with pytest.raises(ValueError, match=r"eta must be in \[0.0, 1.0\], got 1.5"):
+        guided.main(eta=1.5, one_frame=export)
+    with pytest.raises(ValueError, match=r"weights must be .*\[0, 100\], got \(1.0, -2.0\)"):
+        guided.main(weights=(1.0, -2.0), one_frame=export)
+    with pytest.raises(ValueError, match="a model of 16 frames, not of one frame"):
+        _keeping_threads(guided.main, one_frame=guided.VIDEO)
     committed = (REPO_ROOT / "data" / "samples" / "one_frame_guided.md").read_text()
     sweep = {r[0].split()[0]: float(r[2]) for r in markdown_rows(committed.split("## 2.")[0])[2:]}
     best = re.search(r"Smallest distance at w = ([0-9.]+)\.", committed).group(1)

@@ -2,6 +2,7 @@
 
     python data/samples/one_frame_model.py --save runs/one_frame      # first: runs/one_frame/one_frame.pt
     python data/samples/one_frame_guided.py > data/samples/one_frame_guided.md
+    python data/samples/one_frame_guided.py --one-frame runs/one_frame_12k/one_frame.pt   # another model of one frame
 
 ``one_frame_model.py`` trains a DiT of one frame on first frames alone; it draws an empty frame 2.1 % of the time,
 against 6.2 % for frame 0 of ``balls.pt``. Here it is autoguided (Karras et al. 2024) by the weaker model that guides
@@ -16,9 +17,11 @@ frame 0 of the shipped settings, the FoPP ablation arm: ``D = D_weak + w · (D_o
    protocol (``evaluate``'s scorer, seed 0: 64 videos of 16 frames and 32 of 64, ``S = 50``, ``s = 5``), each beside
    the shipped setting (frame 0 of the same DiT autoguided by the FoPP arm, ``w = 4``).
 
+``--eta`` draws every frame with DDIM's ``η`` (``sample --eta``), in the sweep, the measure and the tables alike.
 One thread, deterministic. Not in the paper, and not part of any shipped model.
 """
 
+import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +33,7 @@ from autoguidance import EveryFrameGuided  # noqa: E402
 from empty_frames import measure  # noqa: E402
 from first_frame import distance, histogram  # noqa: E402
 
+from ardiff_edu.ddim import check_eta  # noqa: E402
 from ardiff_edu.metrics import blob_counts  # noqa: E402
 from ardiff_edu.pipeline import AUTOGUIDE_SCALE, generate, load_pipeline, real_clips  # noqa: E402
 from ardiff_edu.protocol import run_task  # noqa: E402
@@ -48,21 +52,26 @@ def guided(one, weak, w: float):
 
 
 def main(draws: int = DRAWS, videos: int = 128, table_videos: tuple = (64, 32), weights=WEIGHTS,
-         one_frame: str = ONE_FRAME) -> None:
+         one_frame: str = ONE_FRAME, eta: float = 0.0) -> None:
     check_int("draws", draws, 1, 10 ** 6)
+    eta = check_eta(eta)
     check_int("videos", videos, 1, 10 ** 6)
+    if not weights or not all(0 <= w <= 100 for w in weights):
+        raise ValueError(f"weights must be one or more numbers in [0, 100], got {weights}")
     torch.set_num_threads(1)
     one, weak, video = load_pipeline(one_frame), load_pipeline(WEAK), load_pipeline(VIDEO)
+    if one.config.num_frames != 1:
+        raise ValueError(f"{one_frame} is a model of {one.config.num_frames} frames, not of one frame")
     real = blob_counts(real_clips(video, draws, 1, seed=SEED)[0])[:, 0]
 
     print(f"Model of one frame `{one_frame}` (`one_frame_model.py --save`), guided by `{WEAK}`: "
-          f"`D_weak + w · (D_one − D_weak)`.\n")
+          f"`D_weak + w · (D_one − D_weak)`.{f' DDIM with `η = {eta:g}` in every draw.' if eta else ''}\n")
     print(f"## 1. The weight: {draws} first frames (`S = 50`, seed {SEED})\n")
     print("| w | 0 / 1 / 2 / 3 / 4+ balls | total-variation distance to real |\n|---|---|---|")
     print(f"| real first frames | {histogram(real)} | 0 |")
     scores = {}
     for w in weights:
-        n = blob_counts(generate(guided(one, weak, w), draws, 1, s=0, num_steps=50, seed=SEED))[:, 0]
+        n = blob_counts(generate(guided(one, weak, w), draws, 1, s=0, num_steps=50, seed=SEED, eta=eta))[:, 0]
         scores[w] = distance(n, real)
         print(f"| {w:g}{' (none)' if w == 1 else ''} | {histogram(n)} | {scores[w]:.3f} |", flush=True)
     best = min(scores, key=scores.get)
@@ -78,16 +87,22 @@ def main(draws: int = DRAWS, videos: int = 128, table_videos: tuple = (64, 32), 
     print("| frame 0 | first frame: 0 / 1 / 2 / 3 / 4+ balls | videos: empty frames | first frame empty "
           "| empty frames in videos whose first frame has a ball |\n|---|---|---|---|---|")
     for name, guide, w in settings:
-        hist, n, lost, _ = measure(video, draws, videos, autoguide=guide, autoguide_scale=w)
+        hist, n, lost, _ = measure(video, draws, videos, autoguide=guide, autoguide_scale=w, eta=eta)
         print(f"| {name} | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "
               f"| {int((n[:, 0] == 0).sum())} of {len(n)} | {lost:.3f} |", flush=True)
     for frames, m in zip((16, 64), table_videos):
         print(f"\nThe quality protocol, {m} videos of {frames} frames (`S = 50`, `s = 5`, seed 0):\n")
         for name, guide, w in settings:
             result = run_task("generate", {Path(VIDEO).stem: video}, [5], m, frames, 50, 0, autoguide=guide,
-                              autoguide_scale=w, sanity=False)
+                              autoguide_scale=w, sanity=False, eta=eta)
             print(f"{name}:\n\n{markdown_table(result)}\n", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--one-frame", default=ONE_FRAME, help="an exported model of one frame "
+                        "(`one_frame_model.py --save FOLDER` writes FOLDER/one_frame.pt)")
+    parser.add_argument("--weights", type=float, nargs="+", default=WEIGHTS, help="the autoguidance weights to sweep")
+    parser.add_argument("--eta", type=float, default=0.0, help="DDIM's η in every draw (`sample --eta`; 0: none)")
+    a = parser.parse_args()
+    main(weights=tuple(a.weights), one_frame=a.one_frame, eta=a.eta)
