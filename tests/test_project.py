@@ -719,7 +719,7 @@ def test_one_frame_guided_summaries_are_their_committed_runs():
         best = re.search(r"Smallest distance at w = ([0-9.]+)\.",
                          (REPO_ROOT / "data" / "samples" / name).read_text()).group(1)
         assert _readme_row(f"the {which}one-frame model, autoguided by the FoPP arm, `w` = {best} ")[1:] == guided
-        assert _readme_row("the video DiT, autoguided by the FoPP arm, `w` = 4")[1:] == shipped
+        assert _readme_row("the video DiT, autoguided by the FoPP arm, `w` = 4 (shipped setting)")[1:] == shipped
     text = (REPO_ROOT / "data" / "samples" / runs["12 000-step "]).read_text()
     samples = " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().split())
     sweep = {r[0].split()[0]: r[1:] for r in markdown_rows(text.split("## 2.")[0])}
@@ -743,6 +743,41 @@ def test_one_frame_guided_summaries_are_their_committed_runs():
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
     assert (f"the 12 000-step one, autoguided, draws {guided[0]} empty first frames and leaves {guided[1]} of the "
             f"frames empty at 16 / 64 frames (the shipped setting {shipped[1]})") in readme
+
+
+def test_one_frame_guided_with_eta_summary_is_its_committed_run():
+    """data/samples/README.md: the 12 000-step model of one frame autoguided with DDIM's eta = 0.5, every cell of its
+    summary and every number its text quotes read from the committed run; its shipped setting's tables are those of
+    quality{16,64}_independent_autoguide_eta.md (same model, guide, eta, noise and scorer)."""
+    text = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_guided_12000_eta.md").read_text()
+    shipped, guided = _guided_summary(text)
+    assert _readme_row("the video DiT, autoguided by the FoPP arm, `w` = 4, `η` = 0.5")[1:] == shipped
+    assert _readme_row("the 12 000-step one-frame model, autoguided by the FoPP arm, `w` = 1.5, `η` = 0.5")[1:] \
+        == guided
+    assert "DDIM with `η = 0.5` in every draw" in text and "Smallest distance at w = 1.5." in text
+    for frames, section in zip((16, 64), text.split("The quality protocol")[1:]):
+        ours = markdown_rows(section.split("from the model of one frame")[0])
+        theirs = markdown_rows((REPO_ROOT / "data" / "samples" / f"quality{frames}_independent_autoguide_eta.md")
+                               .read_text())
+        shipped_row = dict(zip(theirs[0], next(r for r in theirs if "autoguide=4 eta=0.5" in r[0])))
+        assert all(shipped_row[k] == v for k, v in dict(zip(ours[0], ours[1])).items())
+    measure = markdown_rows(text.split("## 2.")[1].split("The quality protocol")[0])
+    sixteen = text.split("The quality protocol")[1]
+    empty = [re.findall(r"[0-9.]+", _with_interval(sixteen, f"balls-independent s=5 S=50 autoguide={w} eta=0.5",
+                                                   "empty_frac", 2)) for w in (0, 4)]
+    empty = ["{:.0f} % [{:.0f}, {:.0f}]".format(*(100 * float(v) for v in cell)) for cell in empty]
+    share = {key: f"{100 * float(value):.1f} %" for key, value in
+             [("ours", measure[2][2]), ("lost", measure[2][4]), ("theirs", measure[1][2])]}
+    assert measure[2][3] == "0 of 128" and float(measure[2][2]) < 0.01 and guided[1].split(" / ")[1] == "0 %"
+    quoted = (f"this is the first setting that the measure finds under 1 % empty frames: {share['ours']}, none of the "
+              f"videos starting empty and {share['lost']} of the frames of the others lost on the way, against "
+              f"{share['theirs']} for the shipped setting with the same `η` ({measure[1][3]} videos start empty). On "
+              f"the quality protocol's seed 0 it is not: {empty[0]} of the 16-frame frames are empty, as with the "
+              f"shipped setting and `η` ({empty[1]}); at 64 frames none (shipped: {shipped[1].split(' / ')[1]})")
+    assert quoted in " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().split())
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert (f"DDIM's `η` = 0.5 leaves {share['ours']} of the frames of 128 videos of another seed empty, but "
+            f"{guided[1].split(' / ')[0]} of the table's") in readme
 
 
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):
