@@ -747,8 +747,9 @@ def test_one_frame_guided_summaries_are_their_committed_runs():
 
 def test_one_frame_guided_with_eta_summary_is_its_committed_run():
     """data/samples/README.md: the 12 000-step model of one frame autoguided with DDIM's eta = 0.5, every cell of its
-    summary and every number its text quotes read from the committed run; its shipped setting's tables are those of
-    quality{16,64}_independent_autoguide_eta.md (same model, guide, eta, noise and scorer)."""
+    summary and every number its text quotes read from the committed runs (128 and 512 videos of seed 1, the same
+    tables); its shipped setting's tables are those of quality{16,64}_independent_autoguide_eta.md (same model, guide,
+    eta, noise and scorer)."""
     text = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_guided_12000_eta.md").read_text()
     shipped, guided = _guided_summary(text)
     assert _readme_row("the video DiT, autoguided by the FoPP arm, `w` = 4, `η` = 0.5")[1:] == shipped
@@ -774,10 +775,22 @@ def test_one_frame_guided_with_eta_summary_is_its_committed_run():
               f"{share['theirs']} for the shipped setting with the same `η` ({measure[1][3]} videos start empty). On "
               f"the quality protocol's seed 0 it is not: {empty[0]} of the 16-frame frames are empty, as with the "
               f"shipped setting and `η` ({empty[1]}); at 64 frames none (shipped: {shipped[1].split(' / ')[1]})")
-    assert quoted in " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().split())
+    samples = " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().split())
+    assert quoted in samples
+    more = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_guided_12000_eta_512.md").read_text()
+    assert more.split("The quality protocol", 1)[1] == text.split("The quality protocol", 1)[1]    # the same tables
+    (_, _, theirs, their_first, their_lost), (_, _, ours, our_first, our_lost) = \
+        markdown_rows(more.split("## 2.")[1].split("The quality protocol")[0])[1:]
+    started = int(our_first.split(" of ")[0])
+    assert our_first.endswith(" of 512") and float(ours) < 0.01
+    assert (f"{100 * float(ours):.1f} % empty frames, {our_first} videos starting empty and "
+            f"{100 * float(our_lost):.1f} % of the frames of the others lost on the way, against "
+            f"{100 * float(theirs):.1f} %, {their_first} and {100 * float(their_lost):.1f} % for the shipped setting "
+            f"with `η`") in samples
+    assert f"(1 − (1 − {started}/512)^64 = {1 - (1 - started / 512) ** 64:.2f})" in samples
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
-    assert (f"DDIM's `η` = 0.5 leaves {share['ours']} of the frames of 128 videos of another seed empty, but "
-            f"{guided[1].split(' / ')[0]} of the table's") in readme
+    assert (f"DDIM's `η` = 0.5 leaves {share['ours']} of the frames of 128 videos of another seed empty, "
+            f"{100 * float(ours):.1f} % of 512, but {guided[1].split(' / ')[0]} of the table's") in readme
 
 
 def test_next_frame_can_score_the_training_clips(capsys, monkeypatch):

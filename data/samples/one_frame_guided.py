@@ -13,9 +13,9 @@ frame 0 of the shipped settings, the FoPP ablation arm: ``D = D_weak + w · (D_o
 2. **Videos whose frame 0 it draws.** The video sampler's autoguidance with weight 0 takes frame 0's prediction from
    the guiding model alone (``D_g + 0 · (D − D_g)``); with the guided one-frame model as that model, frame 0 comes
    from it and the video DiT (``balls-independent.pt``) makes every later frame, on the AD schedule as always. Where
-   empty frames come from, as ``empty_frames.py`` measures them (seed 1, 128 videos), and the tables of the quality
-   protocol (``evaluate``'s scorer, seed 0: 64 videos of 16 frames and 32 of 64, ``S = 50``, ``s = 5``), each beside
-   the shipped setting (frame 0 of the same DiT autoguided by the FoPP arm, ``w = 4``).
+   empty frames come from, as ``empty_frames.py`` measures them (seed 1, 128 videos unless ``--videos``), and the
+   tables of the quality protocol (``evaluate``'s scorer, seed 0: 64 videos of 16 frames and 32 of 64, ``S = 50``,
+   ``s = 5``), each beside the shipped setting (frame 0 of the same DiT autoguided by the FoPP arm, ``w = 4``).
 
 ``--eta`` draws every frame with DDIM's ``η`` (``sample --eta``), in the sweep, the measure and the tables alike.
 One thread, deterministic. Not in the paper, and not part of any shipped model.
@@ -104,5 +104,6 @@ if __name__ == "__main__":
                         "(`one_frame_model.py --save FOLDER` writes FOLDER/one_frame.pt)")
     parser.add_argument("--weights", type=float, nargs="+", default=WEIGHTS, help="the autoguidance weights to sweep")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM's η in every draw (`sample --eta`; 0: none)")
+    parser.add_argument("--videos", type=int, default=128, help="videos of 16 frames for where empty frames come from")
     a = parser.parse_args()
-    main(weights=tuple(a.weights), one_frame=a.one_frame, eta=a.eta)
+    main(videos=a.videos, weights=tuple(a.weights), one_frame=a.one_frame, eta=a.eta)
