@@ -681,11 +681,29 @@ def test_one_frame_model_trained_longer_table_is_its_committed_run():
             f"{100 * float(shipped_lost):.1f} % of the frames") in " ".join(readme.split())
 
 
+def _guided_measure(committed: str) -> list[list[str]]:
+    """The rows of the seed-1 measure in an output of one_frame_guided.py: header, shipped setting, guided model of
+    one frame (cells: frame 0, first-frame ball counts, empty frames, first frames empty, lost on the way)."""
+    return markdown_rows(committed.split("## 2.")[1].split("The quality protocol")[0])
+
+
+def _assert_shipped_tables(committed: str, quality: str, marker: str) -> None:
+    """The shipped setting's tables in an output of one_frame_guided.py are the rows of
+    ``quality{16,64}_{quality}.md`` whose first cell holds ``marker`` (same model, guide, noise and scorer)."""
+    for frames, section in zip((16, 64), committed.split("The quality protocol")[1:]):
+        ours = markdown_rows(section.split("from the model of one frame")[0])
+        theirs = markdown_rows((REPO_ROOT / "data" / "samples" / f"quality{frames}_{quality}.md").read_text())
+        shipped = next(r for r in theirs if marker in r[0])
+        ours, theirs = dict(zip(ours[0], ours[1])), dict(zip(theirs[0], shipped))
+        assert ours["row"] == theirs["row"] and len(ours) >= 7
+        assert all(ours[k] == theirs[k] for k in ours)
+
+
 def _guided_summary(committed: str) -> tuple[list[str], list[str]]:
     """The cells that data/samples/README.md summarises from an output of one_frame_guided.py, for the shipped
     setting and for the guided model of one frame: first frames empty (the seed-1 measure), then empty frames, match,
     acceleration and colour change at 16 / 64 frames."""
-    measure = markdown_rows(committed.split("## 2.")[1].split("The quality protocol")[0])
+    measure = _guided_measure(committed)
     first = [measure[1][1], measure[2][1]]
     tables = [[dict(zip(*markdown_rows(part)[:2])) for part in section.split("from the model of one frame")]
               for section in committed.split("The quality protocol")[1:]]
@@ -699,13 +717,14 @@ def _guided_summary(committed: str) -> tuple[list[str], list[str]]:
     return summary[0], summary[1]
 
 
-def _with_interval(table: str, row: str, column: str, digits: int) -> str:
+def _with_interval(table: str, row: str, column: str, digits: int, percent: bool = False) -> str:
     """``value [low, high]`` of ``column`` in the row of ``table`` (a markdown table as the scorer prints it) whose
-    first cell is ``row``, rounded to ``digits`` as the READMEs quote it."""
+    first cell is ``row``, rounded to ``digits`` as the READMEs quote it (``percent``: as ``value % [low, high]``)."""
     header = re.search(r"^\| row \|.*$", table, re.M).group(0).split("|")
     cells = re.search(rf"^\| {re.escape(row)} \|.*$", table, re.M).group(0).split("|")
     numbers = re.findall(r"[0-9.]+", cells[header.index(f" {column} ")])
-    return "{} [{}, {}]".format(*(f"{float(v):.{digits}f}" for v in numbers))
+    value, low, high = (float(v) * (100 if percent else 1) for v in numbers)
+    return f"{value:.{digits}f}{' %' if percent else ''} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def test_one_frame_guided_summaries_are_their_committed_runs():
@@ -714,13 +733,14 @@ def test_one_frame_guided_summaries_are_their_committed_runs():
     committed outputs; both runs share the shipped setting's rows; the sweep and the intervals quoted for the
     12 000-step model are its run's, and so are the README's numbers."""
     runs = {"": "one_frame_guided.md", "12 000-step ": "experiments/one_frame_guided_12000.md"}
-    for which, name in runs.items():
-        shipped, guided = _guided_summary((REPO_ROOT / "data" / "samples" / name).read_text())
-        best = re.search(r"Smallest distance at w = ([0-9.]+)\.",
-                         (REPO_ROOT / "data" / "samples" / name).read_text()).group(1)
+    texts = {which: (REPO_ROOT / "data" / "samples" / name).read_text() for which, name in runs.items()}
+    summaries = {which: _guided_summary(text) for which, text in texts.items()}
+    for which, text in texts.items():
+        best = re.search(r"Smallest distance at w = ([0-9.]+)\.", text).group(1)
+        shipped, guided = summaries[which]
         assert _readme_row(f"the {which}one-frame model, autoguided by the FoPP arm, `w` = {best} ")[1:] == guided
         assert _readme_row("the video DiT, autoguided by the FoPP arm, `w` = 4 (shipped setting)")[1:] == shipped
-    text = (REPO_ROOT / "data" / "samples" / runs["12 000-step "]).read_text()
+    text, (shipped, guided) = texts["12 000-step "], summaries["12 000-step "]
     samples = " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().split())
     sweep = {r[0].split()[0]: r[1:] for r in markdown_rows(text.split("## 2.")[0])}
     empty = {w: f"{100 * float(sweep[w][0].split(' / ')[0]):.1f} %" for w in ("1", "1.5", "2")}
@@ -729,8 +749,7 @@ def test_one_frame_guided_summaries_are_their_committed_runs():
             f"none from 3 on, one-ball frames again too few at 4 ({sweep['4'][0].split(' / ')[1]} against "
             f"{sweep['real'][0].split(' / ')[1]}); the rule takes 1.5 (distance {sweep['1.5'][1]} against "
             f"{sweep['2'][1]} at 2)") in samples
-    sixteen = text.split("The quality protocol")[1]
-    measure = markdown_rows(text.split("## 2.")[1].split("The quality protocol")[0])
+    sixteen, measure = text.split("The quality protocol")[1], _guided_measure(text)
     ours, theirs = "balls-independent s=5 S=50 autoguide=0", "balls-independent s=5 S=50 autoguide=4"
     assert measure[2][3] == "0 of 128"
     assert (f"acceleration {_with_interval(sixteen, ours, 'accel_median', 2)} against "
@@ -756,17 +775,10 @@ def test_one_frame_guided_with_eta_summary_is_its_committed_run():
     assert _readme_row("the 12 000-step one-frame model, autoguided by the FoPP arm, `w` = 1.5, `η` = 0.5")[1:] \
         == guided
     assert "DDIM with `η = 0.5` in every draw" in text and "Smallest distance at w = 1.5." in text
-    for frames, section in zip((16, 64), text.split("The quality protocol")[1:]):
-        ours = markdown_rows(section.split("from the model of one frame")[0])
-        theirs = markdown_rows((REPO_ROOT / "data" / "samples" / f"quality{frames}_independent_autoguide_eta.md")
-                               .read_text())
-        shipped_row = dict(zip(theirs[0], next(r for r in theirs if "autoguide=4 eta=0.5" in r[0])))
-        assert all(shipped_row[k] == v for k, v in dict(zip(ours[0], ours[1])).items())
-    measure = markdown_rows(text.split("## 2.")[1].split("The quality protocol")[0])
-    sixteen = text.split("The quality protocol")[1]
-    empty = [re.findall(r"[0-9.]+", _with_interval(sixteen, f"balls-independent s=5 S=50 autoguide={w} eta=0.5",
-                                                   "empty_frac", 2)) for w in (0, 4)]
-    empty = ["{:.0f} % [{:.0f}, {:.0f}]".format(*(100 * float(v) for v in cell)) for cell in empty]
+    _assert_shipped_tables(text, "independent_autoguide_eta", "autoguide=4 eta=0.5")
+    measure, sixteen = _guided_measure(text), text.split("The quality protocol")[1]
+    empty = [_with_interval(sixteen, f"balls-independent s=5 S=50 autoguide={w} eta=0.5", "empty_frac", 0, percent=True)
+             for w in (0, 4)]
     share = {key: f"{100 * float(value):.1f} %" for key, value in
              [("ours", measure[2][2]), ("lost", measure[2][4]), ("theirs", measure[1][2])]}
     assert measure[2][3] == "0 of 128" and float(measure[2][2]) < 0.01 and guided[1].split(" / ")[1] == "0 %"
@@ -779,8 +791,7 @@ def test_one_frame_guided_with_eta_summary_is_its_committed_run():
     assert quoted in samples
     more = (REPO_ROOT / "data" / "samples" / "experiments" / "one_frame_guided_12000_eta_512.md").read_text()
     assert more.split("The quality protocol", 1)[1] == text.split("The quality protocol", 1)[1]    # the same tables
-    (_, _, theirs, their_first, their_lost), (_, _, ours, our_first, our_lost) = \
-        markdown_rows(more.split("## 2.")[1].split("The quality protocol")[0])[1:]
+    (_, _, theirs, their_first, their_lost), (_, _, ours, our_first, our_lost) = _guided_measure(more)[1:]
     started = int(our_first.split(" of ")[0])
     assert our_first.endswith(" of 512") and float(ours) < 0.01
     assert (f"{100 * float(ours):.1f} % empty frames, {our_first} videos starting empty and "
@@ -1238,12 +1249,4 @@ def test_one_frame_guided_mixes_two_models_and_its_shipped_rows_are_the_quality_
     sweep = {r[0].split()[0]: float(r[2]) for r in markdown_rows(committed.split("## 2.")[0])[2:]}
     best = re.search(r"Smallest distance at w = ([0-9.]+)\.", committed).group(1)
     assert min(sweep, key=sweep.get) == best and f"guided with w = {best}" in committed
-    tables = committed.split("The quality protocol")[1:]
-    for frames, section in zip((16, 64), tables):
-        ours = markdown_rows(section.split("from the model of one frame")[0])
-        theirs = markdown_rows((REPO_ROOT / "data" / "samples" / f"quality{frames}_independent_autoguide.md")
-                               .read_text())
-        shipped = next(r for r in theirs if "autoguide=4" in r[0])
-        ours, theirs = dict(zip(ours[0], ours[1])), dict(zip(theirs[0], shipped))
-        assert ours["row"] == theirs["row"] and len(ours) >= 7
-        assert all(ours[k] == theirs[k] for k in ours)
+    _assert_shipped_tables(committed, "independent_autoguide", "autoguide=4")
