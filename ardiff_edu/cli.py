@@ -21,11 +21,11 @@ __all__ = ["train_main", "sample_main"]
 _FORMAT = argparse.ArgumentDefaultsHelpFormatter
 #: command-line option -> TrainConfig field, for the DiT stage (the tokenizer stage maps a few of them to tok_* and
 #: drops the DiT's shape)
-_OVERRIDES = ("width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule", "warmup", "timesteps",
-              "sync_fraction", "clean_history_fraction", "snr_weight", "first_frame_band", "first_frame_draws",
-              "init_from", "mask", "num_context_tokens", "official_residual", "prediction", "ema_decay", "device",
-              "precision", "compile", "seed", "ckpt_every", "keep_every", "log_every", "cache", "workers", "num_clips",
-              "data_seed")
+_OVERRIDES = ("token_dim", "tok_subgrid", "width", "depth", "heads", "batch_size", "grad_accum", "lr", "lr_schedule",
+              "warmup", "timesteps", "sync_fraction", "clean_history_fraction", "snr_weight", "first_frame_band",
+              "first_frame_draws", "init_from", "mask", "num_context_tokens", "official_residual", "prediction",
+              "ema_decay", "device", "precision", "compile", "seed", "ckpt_every", "keep_every", "log_every", "cache",
+              "workers", "num_clips", "data_seed")
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -51,6 +51,11 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<preset>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--steps", type=int, help="total optimizer steps of this stage (default: the preset's)")
+    p.add_argument("--token-dim", type=int, metavar="C",
+                   help="channels per latent token, both stages (the DiT stage must match its tokenizer)")
+    p.add_argument("--tok-subgrid", type=int, metavar="K",
+                   help="conv tokenizer: each token a K x K block of a K times finer map, C / K² channels per cell, "
+                        "both stages (an experiment, not the paper; default 1)")
     p.add_argument("--width", type=int, help="the DiT's width (default: the preset's)")
     p.add_argument("--depth", type=int, help="the DiT's number of blocks (default: the preset's)")
     p.add_argument("--heads", type=int, help="the DiT's attention heads; must divide --width (default: the preset's)")
@@ -136,7 +141,7 @@ def train_main(argv: list[str] | None = None) -> int:
             if a.resume and path.exists():               # the run's own settings, then what was given explicitly
                 base = TrainConfig.from_dict(ckpt.load_file(path)["config"])
             cfg = replace(base, **over)
-            preflight(cfg, stage, int(os.environ.get("WORLD_SIZE", "1")))
+            preflight(cfg, stage, int(os.environ.get("WORLD_SIZE", "1")), out)
             runs.append((stage, cfg))
         if int(os.environ.get("RANK", "0")) == 0:
             out.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ from ardiff_edu.noise import PREDICTIONS
 from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = ["STAGES", "HELD_OUT_SEED", "DATASETS", "CACHE_DATASETS", "PRECISIONS", "LR_SCHEDULES", "MAX_SNR_WEIGHT",
-           "TOKENIZERS", "TrainConfig", "PRESETS", "PAPER_PRESETS", "FIXED_ON_RESUME", "resumed_config",
-           "build_tokenizer", "build_dit"]
+           "TOKENIZERS", "TOKENIZER_FIELDS", "TrainConfig", "PRESETS", "PAPER_PRESETS", "FIXED_ON_RESUME",
+           "resumed_config", "build_tokenizer", "build_dit"]
 
 STAGES = ("tokenizer", "dit")
 #: Seeds of held-out clips start here; training data seeds (``data_seed``) stay below it.
@@ -68,6 +68,7 @@ class TrainConfig:
     tok_heads: int = 4                 # titok only
     tok_patch: int = 8                 # titok only: patch side in pixels
     tok_tokens: int = 32               # titok only: L latent tokens per frame (conv: 16, its 4x4 grid)
+    tok_subgrid: int = 1               # conv only: each token a k x k block of a k times finer map (an experiment)
     l2_normalize: bool = False
     tok_steps: int = 1200
     tok_batch_size: int = 128          # frames
@@ -116,7 +117,8 @@ class TrainConfig:
         check_choice("dataset", self.dataset, DATASETS)
         for name, low in [("num_clips", 1), ("num_frames", 1), ("image_size", 4), ("workers", 0),
                           ("token_dim", 1), ("tok_width", 1), ("tok_depth", 1), ("tok_heads", 1), ("tok_patch", 1),
-                          ("tok_tokens", 1), ("tok_steps", 0), ("tok_batch_size", 1), ("tok_grad_accum", 1),
+                          ("tok_tokens", 1), ("tok_subgrid", 1), ("tok_steps", 0), ("tok_batch_size", 1),
+                          ("tok_grad_accum", 1),
                           ("width", 4), ("depth", 1), ("heads", 1), ("num_context_tokens", 0), ("num_timesteps", 2),
                           ("first_frame_draws", 1), ("steps", 0), ("batch_size", 1), ("grad_accum", 1), ("warmup", 0),
                           ("seed", 0), ("ckpt_every", 1), ("keep_every", 0), ("log_every", 1)]:
@@ -126,6 +128,9 @@ class TrainConfig:
         if self.num_classes is not None:
             check_int("num_classes", self.num_classes, 1)
         check_choice("tokenizer", self.tokenizer, TOKENIZERS)
+        if self.tok_subgrid != 1 and self.tokenizer != "conv":
+            raise ValueError(f"tok_subgrid={self.tok_subgrid} needs tokenizer='conv' (the titok tokenizer has no "
+                             f"grid), got tokenizer={self.tokenizer!r}")
         check_choice("mask", self.mask, MASKS)
         if self.mask == "leaky" and self.num_context_tokens == 0 and self.num_classes is None:
             raise ValueError("mask='leaky' needs num_context_tokens >= 1: without context tokens nothing can leak "
@@ -214,10 +219,12 @@ PRESETS.update(PAPER_PRESETS)
 
 
 #: What a resumed run may not change: the shapes of its state, its data, its seed and what it started from.
-FIXED_ON_RESUME = ("dataset", "num_clips", "num_frames", "image_size", "data_seed", "tokenizer", "token_dim",
-                   "tok_width", "tok_depth", "tok_heads", "tok_patch", "tok_tokens", "l2_normalize", "width", "depth",
-                   "heads", "mask", "num_context_tokens", "official_residual", "prediction", "num_timesteps", "seed",
-                   "init_from")
+#: The fields that build the tokenizer (:func:`build_tokenizer`): a DiT stage must agree with its tokenizer on them.
+TOKENIZER_FIELDS = ("image_size", "tokenizer", "token_dim", "tok_width", "tok_depth", "tok_heads", "tok_patch",
+                    "tok_tokens", "tok_subgrid", "l2_normalize")
+FIXED_ON_RESUME = ("dataset", "num_clips", "num_frames", "data_seed") + TOKENIZER_FIELDS + (
+    "width", "depth", "heads", "mask", "num_context_tokens", "official_residual", "prediction", "num_timesteps", "seed",
+    "init_from")
 
 
 def resumed_config(saved: TrainConfig, given: TrainConfig) -> TrainConfig:
@@ -238,7 +245,7 @@ def build_tokenizer(cfg: TrainConfig) -> FrameTokenizer | TiTokTokenizer:
                               width=cfg.tok_width, depth=cfg.tok_depth, heads=cfg.tok_heads, patch=cfg.tok_patch,
                               l2_normalize=cfg.l2_normalize)
     return FrameTokenizer(image_size=cfg.image_size, token_dim=cfg.token_dim, width=cfg.tok_width,
-                          l2_normalize=cfg.l2_normalize)
+                          l2_normalize=cfg.l2_normalize, subgrid=cfg.tok_subgrid)
 
 
 def build_dit(cfg: TrainConfig, num_tokens: int) -> DiT:

@@ -27,7 +27,8 @@ from functools import lru_cache
 
 import torch
 
-from ardiff_edu.config import PAPER_PRESETS, PRESETS, STAGES, TrainConfig, build_dit, build_tokenizer
+from ardiff_edu.config import (PAPER_PRESETS, PRESETS, STAGES, TOKENIZER_FIELDS, TrainConfig, build_dit,
+                               build_tokenizer)
 from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = ["GPU", "GPUS", "BYTES_PER_PARAM", "Trace", "trace_step", "plan_run", "plan_table", "format_table",
@@ -59,8 +60,7 @@ class Trace:
 
 def _arch(cfg: TrainConfig, stage: str) -> TrainConfig:
     """The part of a config that shapes a step (names, learning rates, steps... reset), so that traces are shared."""
-    keep = {"image_size", "num_frames", "tokenizer", "token_dim", "tok_width", "tok_depth", "tok_heads", "tok_patch",
-            "tok_tokens", "l2_normalize"}
+    keep = {"num_frames", *TOKENIZER_FIELDS}
     if stage == "dit":
         keep |= {"width", "depth", "heads", "mask", "num_context_tokens", "official_residual", "prediction",
                  "num_classes"}

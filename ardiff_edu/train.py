@@ -36,7 +36,8 @@ from ardiff_edu import checkpoint as ckpt
 from ardiff_edu import distributed as dist
 from ardiff_edu import finetune, loaders
 from ardiff_edu.config import (CACHE_DATASETS, DATASETS, FIXED_ON_RESUME, LR_SCHEDULES, PAPER_PRESETS, PRECISIONS,
-                               PRESETS, STAGES, TOKENIZERS, TrainConfig, build_dit, build_tokenizer, resumed_config)
+                               PRESETS, STAGES, TOKENIZER_FIELDS, TOKENIZERS, TrainConfig, build_dit, build_tokenizer,
+                               resumed_config)
 from ardiff_edu.fopp import first_frame_timesteps, mix_clean_history, mix_synchronous, sample_timesteps
 from ardiff_edu.latents import encode_latents, shard_latents
 from ardiff_edu.losses import dit_loss, drop_labels, tokenizer_loss
@@ -114,10 +115,24 @@ def _check_device(cfg: TrainConfig) -> torch.device:
     return torch.device(cfg.device)
 
 
-def preflight(cfg: TrainConfig, stage: str, world_size: int = 1):
+def _check_tokenizer_agrees(cfg: TrainConfig, out) -> None:
+    """The DiT stage's config must build the tokenizer that ``out`` holds, if any: the export keeps one config for
+    both."""
+    tok_path = ckpt.checkpoint_path(out, "tokenizer")
+    if not tok_path.exists():
+        return
+    tok_cfg = TrainConfig.from_dict(ckpt.load_file(tok_path)["config"])
+    for name in TOKENIZER_FIELDS:
+        if getattr(tok_cfg, name) != getattr(cfg, name):
+            raise ValueError(f"{name}={getattr(cfg, name)!r} does not fit the tokenizer in {tok_path}, trained with "
+                             f"{name}={getattr(tok_cfg, name)!r}: give the DiT stage the tokenizer's settings")
+
+
+def preflight(cfg: TrainConfig, stage: str, world_size: int = 1, out=None):
     """Check what a run of ``stage`` on ``world_size`` processes needs before anything is written (the device, the
-    split of the global batch, the cache); ``ValueError`` naming the bad value and the accepted range. Returns the
-    opened clip cache, or None for data generated in memory."""
+    split of the global batch, the cache, and for the DiT stage the tokenizer already in run directory ``out``);
+    ``ValueError`` naming the bad value and the accepted range. Returns the opened clip cache, or None for data
+    generated in memory."""
     _check_device(cfg)
     tok = check_choice("stage", stage, STAGES) == "tokenizer"
     B, accum = (cfg.tok_batch_size, cfg.tok_grad_accum) if tok else (cfg.batch_size, cfg.grad_accum)
@@ -131,6 +146,8 @@ def preflight(cfg: TrainConfig, stage: str, world_size: int = 1):
     if tok and cfg.init_from is not None:
         raise ValueError(f"init_from={cfg.init_from!r} starts the DiT stage from an exported model, its tokenizer "
                          f"included: train --stage dit only")
+    if not tok and out is not None:
+        _check_tokenizer_agrees(cfg, out)
     if cfg.cache is None:
         return None
     cache = loaders.open_cache(cfg.cache, CACHE_DATASETS[cfg.dataset], cfg.image_size, cfg.num_frames)
@@ -162,7 +179,7 @@ def train(config: TrainConfig | str = "balls", out="runs/balls", stage: str = "d
         cfg = resumed_config(TrainConfig.from_dict(saved["config"]), cfg)
     device = _check_device(cfg)
     rank, world_size = dist.setup(device)
-    cache = preflight(cfg, stage, world_size)
+    cache = preflight(cfg, stage, world_size, out)
     B, accum = (cfg.tok_batch_size, cfg.tok_grad_accum) if stage == "tokenizer" else (cfg.batch_size, cfg.grad_accum)
     rows = dist.rank_rows(B, rank, world_size)                   # this process's rows of every global batch
     micro = B // world_size // accum

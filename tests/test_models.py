@@ -169,6 +169,25 @@ def test_tokenizer_shapes_and_normalisation():
     assert FrameTokenizer(image_size=64, width=4).encode(torch.zeros(1, 3, 64, 64)).shape == (1, 16, 8)
 
 
+def test_subgrid_tokens_are_blocks_of_a_finer_map():
+    """``subgrid = k``: the encoder's map is k times finer and each token is a k × k block of it, cells side by side;
+    the decoder reads the same blocks back."""
+    torch.manual_seed(0)
+    tok = FrameTokenizer(width=8, token_dim=16, subgrid=2)
+    frames = torch.rand(3, 3, 32, 32) * 2 - 1
+    z = tok.encode(frames)
+    assert z.shape == (3, 16, 16) and tok.num_tokens == 16
+    cells = tok.encoder(frames)                                    # (3, 4, 8, 8): 4 channels per 4 x 4-pixel cell
+    assert cells.shape == (3, 4, 8, 8)
+    # token (row 1, column 2), its channel 4c + 2i + j is cell (2 + i, 4 + j) of channel c
+    for c, i, j in [(0, 0, 0), (3, 1, 0), (2, 1, 1)]:
+        assert torch.equal(z[:, 1 * 4 + 2, 4 * c + 2 * i + j], cells[:, c, 2 + i, 4 + j])
+    assert torch.equal(tok.decode(z), tok.decoder(cells))
+    plain = FrameTokenizer(width=8)                               # subgrid 1 is the tokenizer as it was
+    assert plain.subgrid == 1 and [n for n, _ in plain.named_parameters()] == [
+        n for n, _ in FrameTokenizer(width=8, subgrid=1).named_parameters()]
+
+
 @pytest.mark.parametrize("kind", ["conv", "titok"])
 def test_encoder_state_dict_is_exactly_the_weights_the_latents_depend_on(kind):
     """A parameter is in ``encoder_state_dict`` iff nudging it changes ``encode``'s output (what autoguidance's
@@ -191,8 +210,12 @@ def test_encoder_state_dict_is_exactly_the_weights_the_latents_depend_on(kind):
 
 
 def test_tokenizer_bad_args():
-    with pytest.raises(ValueError, match="image_size / grid must be a power of two"):
+    with pytest.raises(ValueError, match=r"image_size / \(grid \* subgrid\) must be a power of two"):
         FrameTokenizer(image_size=24)
+    with pytest.raises(ValueError, match=r"token_dim must be a multiple of subgrid² = 4, got token_dim=6, subgrid=2"):
+        FrameTokenizer(token_dim=6, subgrid=2)
+    with pytest.raises(ValueError, match=r"subgrid must be in \[1, 4\], got 5"):
+        FrameTokenizer(subgrid=5)
     with pytest.raises(ValueError, match=r"token_dim must be in \[1, 1024\], got 0"):
         FrameTokenizer(token_dim=0)
     with pytest.raises(ValueError, match="l2_normalize must be a bool"):

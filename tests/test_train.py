@@ -183,6 +183,30 @@ def test_the_command_line_sets_the_dits_shape_and_not_the_tokenizers(tok_dir, tm
     assert torch.load(tok / "tokenizer.pt", weights_only=False)["config"]["width"] == PRESETS["balls-smoke"].width
 
 
+def test_the_dit_stage_must_fit_the_tokenizer_of_its_run(tmp_path, capsys):
+    """--token-dim and --tok-subgrid set both stages; a DiT stage that would build another tokenizer than the one in
+    its run is refused before anything is written, naming the field."""
+    out = tmp_path / "subgrid"
+    assert main(["--preset", "balls-smoke", "--stage", "tokenizer", "--token-dim", "16", "--tok-subgrid", "2",
+                 "--steps", "2", "--out", str(out), "--no-progress"]) == 0
+    saved = torch.load(out / "tokenizer.pt", weights_only=False)["config"]
+    assert (saved["token_dim"], saved["tok_subgrid"]) == (16, 2)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(["--preset", "balls-smoke", "--stage", "dit", "--steps", "1", "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert f"token_dim=4 does not fit the tokenizer in {out / 'tokenizer.pt'}, trained with token_dim=16" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before                  # nothing written
+    assert main(["--preset", "balls-smoke", "--stage", "dit", "--token-dim", "16", "--steps", "1", "--out", str(out),
+                 "--no-progress"]) == 1
+    assert "tok_subgrid=1 does not fit the tokenizer" in capsys.readouterr().err
+    assert main(["--preset", "balls-smoke", "--stage", "dit", "--token-dim", "16", "--tok-subgrid", "2", "--steps",
+                 "1", "--out", str(out), "--no-progress"]) == 0
+    pipe = load_checkpoint(export(out, tmp_path / "subgrid.pt"))
+    assert pipe.tokenizer.subgrid == 2 and (pipe.model.num_tokens, pipe.model.token_dim) == (16, 16)
+    with pytest.raises(ValueError, match="tok_subgrid=2 needs tokenizer='conv'"):
+        TrainConfig(tokenizer="titok", tok_subgrid=2)
+
+
 def test_label_dropout_rate_and_null():
     g = torch.Generator().manual_seed(0)
     y = drop_labels(torch.zeros(20000, dtype=torch.long), 0.2, 101, g)
