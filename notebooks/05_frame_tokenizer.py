@@ -394,6 +394,11 @@ plt.show()
 # > The interface is the same: frames in, `(L, C)` tokens per frame out, no mixing across frames
 # > (`tests/test_models.py::test_tokenizer_shapes_and_normalisation` checks that `encode_video` is per-frame
 # > `encode`).
+# >
+# > An experiment beyond both, not in any shipped model: `train --tok-subgrid K` (`FrameTokenizer(subgrid=K)`) stops
+# > the encoder one halving earlier and packs each `K × K` block of the finer grid's cells into one token, so a token
+# > keeps its place but tells *which* of its cells a ball covers, in `C / K²` channels per cell
+# > (`data/samples/README.md` measures whether that straightens the generated motion).
 #
 # How the shipped tokenizer was trained (stage 1 of `python -m ardiff_edu train`; notebook 07 runs a tiny one live):
 
