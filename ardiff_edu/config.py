@@ -218,10 +218,10 @@ PAPER_PRESETS: dict[str, TrainConfig] = {
 PRESETS.update(PAPER_PRESETS)
 
 
-#: What a resumed run may not change: the shapes of its state, its data, its seed and what it started from.
 #: The fields that build the tokenizer (:func:`build_tokenizer`): a DiT stage must agree with its tokenizer on them.
 TOKENIZER_FIELDS = ("image_size", "tokenizer", "token_dim", "tok_width", "tok_depth", "tok_heads", "tok_patch",
                     "tok_tokens", "tok_subgrid", "l2_normalize")
+#: What a resumed run may not change: the shapes of its state, its data, its seed and what it started from.
 FIXED_ON_RESUME = ("dataset", "num_clips", "num_frames", "data_seed") + TOKENIZER_FIELDS + (
     "width", "depth", "heads", "mask", "num_context_tokens", "official_residual", "prediction", "num_timesteps", "seed",
     "init_from")

@@ -95,8 +95,8 @@ class FrameTokenizer(nn.Module):
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` in [-1, 1] → tokens ``(N, L, C)`` (row-major over the grid)."""
         self._check("frames", frames, (self.channels, self.image_size, self.image_size), 4)
-        z = nnf.pixel_unshuffle(self.encoder(frames), self.subgrid)    # (N, C/k², gk, gk) -> (N, C, g, g)
-        return self._norm(z.flatten(2).transpose(1, 2))           # (N, L, C)
+        z = nnf.pixel_unshuffle(self.encoder(frames), self.subgrid)   # (N, C/k², gk, gk) -> (N, C, g, g)
+        return self._norm(z.flatten(2).transpose(1, 2))               # (N, L, C)
 
     def decode(self, tokens: torch.Tensor) -> torch.Tensor:
         """Tokens ``(N, L, C)`` → frames ``(N, 3, H, W)`` (not clamped)."""
