@@ -586,6 +586,52 @@ def _assert_scored(row: list[str], values: dict, keys: tuple[str, ...]) -> None:
 SCORED = ("fd_videonet", "match_frac", "accel_median", "colour_drift_median")
 
 
+def test_subgrid_table_is_its_committed_runs():
+    """data/samples/README.md: the four rows of the sub-grid experiment (each training sampler on the shipped and on
+    the sub-grid tokenizer) are the committed files' numbers: scores, the tokenizer's own colour change, the empty
+    frames of seed 1, the next frame's bias and constant latent velocity."""
+    samples = REPO_ROOT / "data" / "samples"
+    experiments, parts = samples / "experiments", REPO_ROOT / "data" / "results" / "parts"
+
+    def measured(path: Path, checkpoint: str) -> list[str]:
+        return next(r for r in markdown_rows(path.read_text()) if r[0] == f"`{checkpoint}`")
+
+    arms = {  # label: (scores, empty_frames.py's output and row, next_frame.py's, latent_rules.py's)
+        "FoPP, the shipped tokenizer": (parts / "generate16_fopp.json", samples / "empty_frames.md",
+                                        "data/checkpoints/ablation/fopp.pt", "subgrid_next_frame.md",
+                                        "straight_latents_rules_fopp_arm.md"),
+        "FoPP, the sub-grid tokenizer": (experiments / "subgrid_generate16.json", experiments /
+                                         "subgrid_empty_frames.md", "runs/subgrid.pt", "subgrid_next_frame.md",
+                                         "subgrid_rules.md"),
+        "independent, the shipped tokenizer": (parts / "generate16_independent.json", samples / "empty_frames.md",
+                                               "data/checkpoints/ablation/independent.pt",
+                                               "subgrid_independent_next_frame.md",
+                                               "straight_latents_rules_fopp_arm.md"),
+        "independent, the sub-grid tokenizer": (experiments / "subgrid_independent_generate16.json", experiments /
+                                                "subgrid_independent_empty_frames.md", "runs/subgrid-independent.pt",
+                                                "subgrid_independent_next_frame.md", "subgrid_rules.md")}
+    for label, (scores, empty_file, checkpoint, next_file, rules_file) in arms.items():
+        row = _readme_row(label)
+        report = json.loads(scores.read_text())
+        run = next(r for r in report["rows"] if r["group"] == "generated" and r["s"] == 5)
+        _assert_scored(row, run["values"], SCORED)
+        tokenizer = next(r for r in report["rows"] if r["name"] == "real, tokenizer only")["values"]
+        assert float(row[6]) == round(tokenizer["colour_drift_median"], 2), label
+        empty = measured(empty_file, checkpoint)
+        assert row[7:10] == [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
+                             f"{100 * float(empty[1].split(' / ')[0]):.1f} %"], label
+        bias = measured(experiments / next_file, checkpoint)
+        assert row[10] == f"{bias[3]} ({bias[5].split(';')[0]})", label
+        rules = next(r for r in markdown_rows((experiments / rules_file).read_text())
+                     if r[0].startswith("constant latent velocity"))
+        assert row[11] == f"{float(rules[2]):.2f} px", label
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    for sampler in ("FoPP", "independent"):
+        shipped, sub = (_readme_row(f"{sampler}, the {which} tokenizer") for which in ("shipped", "sub-grid"))
+        assert f"colour change {shipped[4]} → {sub[4]}" in readme and f"acceleration {shipped[3]} → {sub[3]}" in readme
+    assert f"the tokenizer's own {float(shipped[6]):.1f} → {float(sub[6]):.1f}" in readme
+
+
 def test_straight_latents_control_table_is_its_committed_runs():
     """data/samples/README.md: the control (weight 0) and straightened (weight 0.3) rows are the committed files'
     numbers; both tokenizer logs start from the same batch, and only the penalised run straightens its latents."""
