@@ -625,6 +625,14 @@ def test_subgrid_table_is_its_committed_runs():
         rules = next(r for r in markdown_rows((experiments / rules_file).read_text())
                      if r[0].startswith("constant latent velocity"))
         assert row[11] == f"{float(rules[2]):.2f} px", label
+    for label, scores in (("FoPP, the shipped tokenizer", parts / "generate64_fopp.json"),
+                          ("FoPP, the sub-grid tokenizer", experiments / "subgrid_generate64.json"),
+                          ("independent, the shipped tokenizer", parts / "generate64_independent.json"),
+                          ("independent, the sub-grid tokenizer", experiments / "subgrid_independent_generate64.json")):
+        report = json.loads(scores.read_text())
+        assert (report["protocol"]["num_frames"], report["protocol"]["num_videos"]) == (64, 32), label
+        run = next(r for r in report["rows"] if r["group"] == "generated" and r["s"] == 5)
+        _assert_scored(_readme_row(f"64 frames: {label}"), run["values"], SCORED)
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
     for sampler in ("FoPP", "independent"):
         shipped, sub = (_readme_row(f"{sampler}, the {which} tokenizer") for which in ("shipped", "sub-grid"))
