@@ -589,12 +589,17 @@ SCORED = ("fd_videonet", "match_frac", "accel_median", "colour_drift_median")
 def test_subgrid_table_is_its_committed_runs():
     """data/samples/README.md: the four rows of the sub-grid experiment (each training sampler on the shipped and on
     the sub-grid tokenizer) are the committed files' numbers: scores, the tokenizer's own colour change, the empty
-    frames of seed 1, the next frame's bias and constant latent velocity."""
+    frames of seed 1, the next frame's bias and constant latent velocity; so are the 64-frame rows and README.md's."""
     samples = REPO_ROOT / "data" / "samples"
     experiments, parts = samples / "experiments", REPO_ROOT / "data" / "results" / "parts"
 
     def measured(path: Path, checkpoint: str) -> list[str]:
         return next(r for r in markdown_rows(path.read_text()) if r[0] == f"`{checkpoint}`")
+
+    def scored(path: Path) -> tuple[dict, dict]:                      # the protocol and the rows of an evaluation
+        report = json.loads(path.read_text())
+        return report["protocol"], {r["name"] if r["group"] == "sanity" else f"s={r['s']}": r["values"]
+                                    for r in report["rows"] if r["group"] != "control"}
 
     arms = {  # label: (scores, empty_frames.py's output and row, next_frame.py's, latent_rules.py's)
         "FoPP, the shipped tokenizer": (parts / "generate16_fopp.json", samples / "empty_frames.md",
@@ -611,12 +616,9 @@ def test_subgrid_table_is_its_committed_runs():
                                                 "subgrid_independent_empty_frames.md", "runs/subgrid-independent.pt",
                                                 "subgrid_independent_next_frame.md", "subgrid_rules.md")}
     for label, (scores, empty_file, checkpoint, next_file, rules_file) in arms.items():
-        row = _readme_row(label)
-        report = json.loads(scores.read_text())
-        run = next(r for r in report["rows"] if r["group"] == "generated" and r["s"] == 5)
-        _assert_scored(row, run["values"], SCORED)
-        tokenizer = next(r for r in report["rows"] if r["name"] == "real, tokenizer only")["values"]
-        assert float(row[6]) == round(tokenizer["colour_drift_median"], 2), label
+        row, (_, values) = _readme_row(label), scored(scores)
+        _assert_scored(row, values["s=5"], SCORED)
+        assert float(row[6]) == round(values["real, tokenizer only"]["colour_drift_median"], 2), label
         empty = measured(empty_file, checkpoint)
         assert row[7:10] == [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
                              f"{100 * float(empty[1].split(' / ')[0]):.1f} %"], label
@@ -629,10 +631,9 @@ def test_subgrid_table_is_its_committed_runs():
                           ("FoPP, the sub-grid tokenizer", experiments / "subgrid_generate64.json"),
                           ("independent, the shipped tokenizer", parts / "generate64_independent.json"),
                           ("independent, the sub-grid tokenizer", experiments / "subgrid_independent_generate64.json")):
-        report = json.loads(scores.read_text())
-        assert (report["protocol"]["num_frames"], report["protocol"]["num_videos"]) == (64, 32), label
-        run = next(r for r in report["rows"] if r["group"] == "generated" and r["s"] == 5)
-        _assert_scored(_readme_row(f"64 frames: {label}"), run["values"], SCORED)
+        protocol, values = scored(scores)
+        assert (protocol["num_frames"], protocol["num_videos"]) == (64, 32), label
+        _assert_scored(_readme_row(f"64 frames: {label}"), values["s=5"], SCORED)
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
     for sampler in ("FoPP", "independent"):
         shipped, sub = (_readme_row(f"{sampler}, the {which} tokenizer") for which in ("shipped", "sub-grid"))
