@@ -216,6 +216,8 @@ def test_tokenizer_bad_args():
         FrameTokenizer(token_dim=6, subgrid=2)
     with pytest.raises(ValueError, match=r"subgrid must be in \[1, 4\], got 5"):
         FrameTokenizer(subgrid=5)
+    with pytest.raises(ValueError, match=r"image_size / \(grid \* subgrid\) must be in \[2, 64\], got 128"):
+        FrameTokenizer(image_size=256, grid=1, subgrid=2)
     with pytest.raises(ValueError, match=r"token_dim must be in \[1, 1024\], got 0"):
         FrameTokenizer(token_dim=0)
     with pytest.raises(ValueError, match="l2_normalize must be a bool"):

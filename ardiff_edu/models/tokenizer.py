@@ -70,7 +70,7 @@ class FrameTokenizer(nn.Module):
         self.num_tokens = grid * grid
         n_down = int(math.log2(ratio))
         if n_down + 1 > len(_MULTS):
-            raise ValueError(f"image_size / grid must be in [2, {2 ** (len(_MULTS) - 1)}], got {ratio}")
+            raise ValueError(f"image_size / (grid * subgrid) must be in [2, {2 ** (len(_MULTS) - 1)}], got {ratio}")
         ch = [width * m for m in _MULTS[: n_down + 1]]
         enc = [nn.Conv2d(channels, ch[0], 3, padding=1)]
         for a, b in zip(ch[:-1], ch[1:]):

@@ -49,7 +49,7 @@ from ardiff_edu.losses import dit_loss  # noqa: E402
 from ardiff_edu.metrics import blob_counts, count_shares  # noqa: E402
 from ardiff_edu.pipeline import load_pipeline, real_clips  # noqa: E402
 from ardiff_edu.train import ema_update, learning_rate, load_clips  # noqa: E402
-from ardiff_edu.utils import atomic_torch_save, check_int  # noqa: E402
+from ardiff_edu.utils import atomic_torch_save, check_choice, check_int  # noqa: E402
 from ardiff_edu.video import to_float  # noqa: E402
 
 CHECKPOINT, DRAWS, S, SEED, TRAIN_SEED = "data/checkpoints/balls.pt", 1024, 50, 1, 0
@@ -155,8 +155,7 @@ LATENTS = ("both", "shipped")
 
 def main(steps: int = 6000, every: int = 1500, num_clips: int | None = None, draws: int = DRAWS,
          threads: int = 2, save=None, latents: str = "both") -> None:
-    if latents not in LATENTS:
-        raise ValueError(f"latents must be one of {LATENTS}, got {latents!r}")
+    check_choice("latents", latents, LATENTS)
     check_int("steps", steps, 1, 10 ** 6)
     check_int("every", every, 1, 10 ** 6)
     check_int("draws", draws, 1, 10 ** 6)
