@@ -587,9 +587,10 @@ SCORED = ("fd_videonet", "match_frac", "accel_median", "colour_drift_median")
 
 
 def test_subgrid_table_is_its_committed_runs():
-    """data/samples/README.md: the four rows of the sub-grid experiment (each training sampler on the shipped and on
-    the sub-grid tokenizer) are the committed files' numbers: scores, the tokenizer's own colour change, the empty
-    frames of seed 1, the next frame's bias and constant latent velocity; so are the 64-frame rows and README.md's."""
+    """data/samples/README.md: the six rows of the sub-grid experiment (each training sampler on the shipped tokenizer,
+    the sub-grid one and the capacity control's) are the committed files' numbers: scores, the tokenizer's own colour
+    change, the empty frames of seed 1, the next frame's bias and constant latent velocity; so are the 64-frame rows
+    and README.md's."""
     samples = REPO_ROOT / "data" / "samples"
     experiments, parts = samples / "experiments", REPO_ROOT / "data" / "results" / "parts"
 
@@ -605,16 +606,17 @@ def test_subgrid_table_is_its_committed_runs():
         "FoPP, the shipped tokenizer": (parts / "generate16_fopp.json", samples / "empty_frames.md",
                                         "data/checkpoints/ablation/fopp.pt", "subgrid_next_frame.md",
                                         "straight_latents_rules_fopp_arm.md"),
-        "FoPP, the sub-grid tokenizer": (experiments / "subgrid_generate16.json", experiments /
-                                         "subgrid_empty_frames.md", "runs/subgrid.pt", "subgrid_next_frame.md",
-                                         "subgrid_rules.md"),
         "independent, the shipped tokenizer": (parts / "generate16_independent.json", samples / "empty_frames.md",
                                                "data/checkpoints/ablation/independent.pt",
                                                "subgrid_independent_next_frame.md",
-                                               "straight_latents_rules_fopp_arm.md"),
-        "independent, the sub-grid tokenizer": (experiments / "subgrid_independent_generate16.json", experiments /
-                                                "subgrid_independent_empty_frames.md", "runs/subgrid-independent.pt",
-                                                "subgrid_independent_next_frame.md", "subgrid_rules.md")}
+                                               "straight_latents_rules_fopp_arm.md")}
+    trained = (("FoPP, the sub-grid tokenizer", "subgrid", "subgrid"),     # label, file stem, tokenizer's run
+               ("independent, the sub-grid tokenizer", "subgrid_independent", "subgrid"),
+               ("FoPP, 16 channels on the shipped grid", "td16", "td16"),
+               ("independent, 16 channels on the shipped grid", "td16_independent", "td16"))
+    for label, stem, tokenizer in trained:
+        arms[label] = (experiments / f"{stem}_generate16.json", experiments / f"{stem}_empty_frames.md",
+                       f"runs/{stem.replace('_', '-')}.pt", f"{stem}_next_frame.md", f"{tokenizer}_rules.md")
     for label, (scores, empty_file, checkpoint, next_file, rules_file) in arms.items():
         row, (_, values) = _readme_row(label), scored(scores)
         _assert_scored(row, values["s=5"], SCORED)
@@ -627,10 +629,10 @@ def test_subgrid_table_is_its_committed_runs():
         rules = next(r for r in markdown_rows((experiments / rules_file).read_text())
                      if r[0].startswith("constant latent velocity"))
         assert row[11] == f"{float(rules[2]):.2f} px", label
-    for label, scores in (("FoPP, the shipped tokenizer", parts / "generate64_fopp.json"),
-                          ("FoPP, the sub-grid tokenizer", experiments / "subgrid_generate64.json"),
-                          ("independent, the shipped tokenizer", parts / "generate64_independent.json"),
-                          ("independent, the sub-grid tokenizer", experiments / "subgrid_independent_generate64.json")):
+    sixty_four = {"FoPP, the shipped tokenizer": parts / "generate64_fopp.json",
+                  "independent, the shipped tokenizer": parts / "generate64_independent.json"}
+    sixty_four.update({label: experiments / f"{stem}_generate64.json" for label, stem, _ in trained})
+    for label, scores in sixty_four.items():
         protocol, values = scored(scores)
         assert (protocol["num_frames"], protocol["num_videos"]) == (64, 32), label
         _assert_scored(_readme_row(f"64 frames: {label}"), values["s=5"], SCORED)
@@ -639,6 +641,10 @@ def test_subgrid_table_is_its_committed_runs():
         shipped, sub = (_readme_row(f"{sampler}, the {which} tokenizer") for which in ("shipped", "sub-grid"))
         assert f"colour change {shipped[4]} → {sub[4]}" in readme and f"acceleration {shipped[3]} → {sub[3]}" in readme
     assert f"the tokenizer's own {float(shipped[6]):.1f} → {float(sub[6]):.1f}" in readme
+    fopp, independent = (_readme_row(f"{sampler}, 16 channels on the shipped grid")
+                         for sampler in ("FoPP", "independent"))
+    assert f"the tokenizer's own colour change stays {fopp[6]}" in readme and f"(colour change {fopp[4]})" in readme
+    assert f"colour change {independent[4]} and acceleration {independent[3]}" in readme
 
 
 def test_straight_latents_control_table_is_its_committed_runs():
