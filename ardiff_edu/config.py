@@ -32,7 +32,7 @@ from ardiff_edu.utils import check_choice, check_float, check_int
 
 __all__ = ["STAGES", "HELD_OUT_SEED", "DATASETS", "CACHE_DATASETS", "PRECISIONS", "LR_SCHEDULES", "MAX_SNR_WEIGHT",
            "TOKENIZERS", "TOKENIZER_FIELDS", "TrainConfig", "PRESETS", "PAPER_PRESETS", "FIXED_ON_RESUME",
-           "resumed_config", "build_tokenizer", "build_dit"]
+           "first_mismatch", "resumed_config", "build_tokenizer", "build_dit"]
 
 STAGES = ("tokenizer", "dit")
 #: Seeds of held-out clips start here; training data seeds (``data_seed``) stay below it.
@@ -227,12 +227,17 @@ FIXED_ON_RESUME = ("dataset", "num_clips", "num_frames", "data_seed") + TOKENIZE
     "init_from")
 
 
+def first_mismatch(a: TrainConfig, b: TrainConfig, fields) -> str | None:
+    """The first of ``fields`` on which configs ``a`` and ``b`` differ, or None where they agree on all."""
+    return next((name for name in fields if getattr(a, name) != getattr(b, name)), None)
+
+
 def resumed_config(saved: TrainConfig, given: TrainConfig) -> TrainConfig:
     """The config a resumed run continues with: ``given`` (more steps, another learning rate, another device...),
     which must agree with ``saved`` on :data:`FIXED_ON_RESUME`; ``precision="auto"`` keeps the saved choice."""
-    for name in FIXED_ON_RESUME:
-        if getattr(saved, name) != getattr(given, name):
-            raise ValueError(f"cannot resume with {name}={getattr(given, name)!r}: the run was started with "
+    name = first_mismatch(saved, given, FIXED_ON_RESUME)
+    if name is not None:
+        raise ValueError(f"cannot resume with {name}={getattr(given, name)!r}: the run was started with "
                              f"{name}={getattr(saved, name)!r}, and it fixes the run's state")
     given = replace(given, num_classes=saved.num_classes)
     return replace(given, precision=saved.precision) if given.precision == "auto" else given

@@ -20,7 +20,7 @@ import torch
 
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu import distributed as dist
-from ardiff_edu.config import FIXED_ON_RESUME, TrainConfig, build_tokenizer
+from ardiff_edu.config import FIXED_ON_RESUME, TrainConfig, build_tokenizer, first_mismatch
 
 __all__ = ["ARCHITECTURE", "load_init", "install_tokenizer", "load_dit"]
 
@@ -38,11 +38,11 @@ def load_init(path, cfg: TrainConfig) -> dict:
     if cfg.depth < init.depth:
         raise ValueError(f"cannot start from {str(path)!r} with depth={cfg.depth}: it has {init.depth} blocks; a "
                          f"fine-tune can add blocks (depth >= {init.depth}), not remove them")
-    for name in ARCHITECTURE:
-        if name != "depth" and getattr(init, name) != getattr(cfg, name):
-            raise ValueError(f"cannot start from {str(path)!r}: it was trained with {name}={getattr(init, name)!r} "
-                             f"and this run has {name}={getattr(cfg, name)!r}; a fine-tune keeps the architecture "
-                             f"({', '.join(ARCHITECTURE)})")
+    name = first_mismatch(init, cfg, [f for f in ARCHITECTURE if f != "depth"])
+    if name is not None:
+        raise ValueError(f"cannot start from {str(path)!r}: it was trained with {name}={getattr(init, name)!r} "
+                         f"and this run has {name}={getattr(cfg, name)!r}; a fine-tune keeps the architecture "
+                         f"({', '.join(ARCHITECTURE)})")
     return ck
 
 

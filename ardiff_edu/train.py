@@ -37,7 +37,7 @@ from ardiff_edu import distributed as dist
 from ardiff_edu import finetune, loaders
 from ardiff_edu.config import (CACHE_DATASETS, DATASETS, FIXED_ON_RESUME, LR_SCHEDULES, PAPER_PRESETS, PRECISIONS,
                                PRESETS, STAGES, TOKENIZER_FIELDS, TOKENIZERS, TrainConfig, build_dit, build_tokenizer,
-                               resumed_config)
+                               first_mismatch, resumed_config)
 from ardiff_edu.fopp import first_frame_timesteps, mix_clean_history, mix_synchronous, sample_timesteps
 from ardiff_edu.latents import encode_latents, shard_latents
 from ardiff_edu.losses import dit_loss, drop_labels, tokenizer_loss
@@ -122,10 +122,10 @@ def _check_tokenizer_agrees(cfg: TrainConfig, out) -> None:
     if not tok_path.exists():
         return
     tok_cfg = TrainConfig.from_dict(ckpt.load_file(tok_path)["config"])
-    for name in TOKENIZER_FIELDS:
-        if getattr(tok_cfg, name) != getattr(cfg, name):
-            raise ValueError(f"{name}={getattr(cfg, name)!r} does not fit the tokenizer in {tok_path}, trained with "
-                             f"{name}={getattr(tok_cfg, name)!r}: give the DiT stage the tokenizer's settings")
+    name = first_mismatch(tok_cfg, cfg, TOKENIZER_FIELDS)
+    if name is not None:
+        raise ValueError(f"{name}={getattr(cfg, name)!r} does not fit the tokenizer in {tok_path}, trained with "
+                         f"{name}={getattr(tok_cfg, name)!r}: give the DiT stage the tokenizer's settings")
 
 
 def preflight(cfg: TrainConfig, stage: str, world_size: int = 1, out=None):

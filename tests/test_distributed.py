@@ -59,10 +59,12 @@ sys.exit(train_main(sys.argv[2:]))
 '''
 
 
-def torchrun(args, restarts=0, timeout=240):
-    """Run torchrun in a session of its own, so that a hang kills its workers too, not only the launcher."""
+def torchrun(args, restarts=0, timeout=240, log_dir=None):
+    """Run torchrun in a session of its own, so that a hang kills its workers too, not only the launcher. With
+    ``log_dir``, torchrun also writes each worker's output of each attempt to a file there (``worker_logs``)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", dist.FRESH_STORE: "1"}      # see docs/cluster.md, "Faults"
-    cmd = TORCHRUN + ["--max-restarts", str(restarts), "--monitor-interval", "0.2"] + args
+    logs = ["--log-dir", str(log_dir), "--tee", "3"] if log_dir else []
+    cmd = TORCHRUN + ["--max-restarts", str(restarts), "--monitor-interval", "0.2"] + logs + args
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
     try:
@@ -72,6 +74,13 @@ def torchrun(args, restarts=0, timeout=240):
         proc.communicate()
         raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def worker_logs(log_dir, chars=1500):
+    """The end of every worker's stderr, attempt by attempt: what a failed restart test shows, since torchrun's own
+    stderr ends with its summary and may hold only the tail of the rank that died."""
+    files = sorted(log_dir.rglob("stderr.log"))
+    return "\n".join(f"--- {f.relative_to(log_dir)}\n{f.read_text()[-chars:]}" for f in files) or "no worker logs"
 
 
 def load(path):
@@ -135,9 +144,11 @@ def test_a_killed_rank_restarts_from_the_last_checkpoint(runs, tmp_path):
     marker, out = tmp_path / "killed", tmp_path / "run"
     fault = {"kind": "kill", "rank": 1, "step": 3, "marker": str(marker)}
     (tmp_path / "worker.py").write_text(WORKER)
+    logs = tmp_path / "logs"
     res = torchrun([str(tmp_path / "worker.py"), json.dumps(fault), *RUN, "--grad-accum", "2", "--out", str(out),
-                    "--resume"], restarts=1)
-    assert res.returncode == 0, res.stderr[-3000:]
+                    "--resume"], restarts=1, log_dir=logs)
+    assert sorted(f.parent.name for f in logs.rglob("stderr.log")) == ["0", "0", "1", "1"], worker_logs(logs)
+    assert res.returncode == 0, res.stderr[-1500:] + "\n" + worker_logs(logs)
     assert marker.read_text() == "3"                   # rank 1 died in DiT step 4; the job restarted from step 2
     assert len((out / "commands.txt").read_text().splitlines()) == 2
     for stage in ("tokenizer", "dit"):                 # ... and ends exactly where the uninterrupted run does
