@@ -587,10 +587,10 @@ SCORED = ("fd_videonet", "match_frac", "accel_median", "colour_drift_median")
 
 
 def test_subgrid_table_is_its_committed_runs():
-    """data/samples/README.md: the six rows of the sub-grid experiment (each training sampler on the shipped tokenizer,
-    the sub-grid one and the capacity control's) are the committed files' numbers: scores, the tokenizer's own colour
-    change, the empty frames of seed 1, the next frame's bias and constant latent velocity; so are the 64-frame rows
-    and README.md's."""
+    """data/samples/README.md: the rows of the sub-grid experiment (each training sampler on the shipped tokenizer,
+    the sub-grid one and the capacity control's, and two more DiT seeds of the independent control) are the committed
+    files' numbers: scores, the tokenizer's own colour change, the empty frames of seed 1, the next frame's bias and
+    constant latent velocity; so are the 64-frame rows, the sampler options on seed 1 and README.md's."""
     samples = REPO_ROOT / "data" / "samples"
     experiments, parts = samples / "experiments", REPO_ROOT / "data" / "results" / "parts"
 
@@ -613,7 +613,8 @@ def test_subgrid_table_is_its_committed_runs():
     trained = (("FoPP, the sub-grid tokenizer", "subgrid", "subgrid"),     # label, file stem, tokenizer's run
                ("independent, the sub-grid tokenizer", "subgrid_independent", "subgrid"),
                ("FoPP, 16 channels on the shipped grid", "td16", "td16"),
-               ("independent, 16 channels on the shipped grid", "td16_independent", "td16"))
+               ("independent, 16 channels on the shipped grid", "td16_independent", "td16"),
+               ("independent, 16 channels on the shipped grid, DiT seed 1", "td16_independent_seed1", "td16"))
     for label, stem, tokenizer in trained:
         arms[label] = (experiments / f"{stem}_generate16.json", experiments / f"{stem}_empty_frames.md",
                        f"runs/{stem.replace('_', '-')}.pt", f"{stem}_next_frame.md", f"{tokenizer}_rules.md")
@@ -645,6 +646,23 @@ def test_subgrid_table_is_its_committed_runs():
                          for sampler in ("FoPP", "independent"))
     assert f"the tokenizer's own colour change stays {fopp[6]}" in readme and f"(colour change {fopp[4]})" in readme
     assert f"colour change {independent[4]} and acceleration {independent[3]}" in readme
+    # the other seeds of the independent control: seed 2 at 16 frames, and seed 1 with two sampler options
+    seeds = [_readme_row(f"independent, 16 channels on the shipped grid, DiT seed {k}") for k in (1, 2)]
+    for k in (1, 2):
+        protocol, values = scored(experiments / f"td16_independent_seed{k}_generate16.json")
+        assert [c["seed"] for c in protocol["checkpoints"].values()] == [k]
+        _assert_scored(seeds[k - 1], values["s=5"], SCORED)
+        assert float(seeds[k - 1][6]) == round(values["real, tokenizer only"]["colour_drift_median"], 2)
+    for label, stem, option in (("DiT seed 1 with history guidance 2, t < 500", "history",
+                                 {"history_guidance": 2.0, "history_guidance_max_t": 500, "temperature": 1.0}),
+                                ("DiT seed 1 with temperature 0.8", "temperature",
+                                 {"history_guidance": 1.0, "temperature": 0.8})):
+        protocol, values = scored(experiments / f"td16_independent_seed1_{stem}_generate16.json")
+        assert (protocol["num_frames"], protocol["num_videos"], protocol["num_steps"]) == (16, 64, 20), label
+        assert {key: protocol[key] for key in option} == option, label
+        _assert_scored(_readme_row(label), values["s=5"], SCORED)
+    assert (f"acceleration {seeds[0][3]} and {seeds[1][3]}" in readme
+            and f"(colour change {seeds[0][4]} and {seeds[1][4]})" in readme)
 
 
 def test_straight_latents_control_table_is_its_committed_runs():
