@@ -586,6 +586,18 @@ def _assert_scored(row: list[str], values: dict, keys: tuple[str, ...]) -> None:
 SCORED = ("fd_videonet", "match_frac", "accel_median", "colour_drift_median")
 
 
+def _checkpoint_row(path: Path, checkpoint: str) -> list[str]:
+    """The cells of the row of ``checkpoint`` in a table that a data/samples script wrote (empty_frames.py, ...)."""
+    return next(r for r in markdown_rows(path.read_text()) if r[0] == f"`{checkpoint}`")
+
+
+def _scored(path: Path) -> tuple[dict, dict]:
+    """The protocol of an evaluate JSON and its rows' values: sanity rows by name, generated ones as ``s=S``."""
+    report = json.loads(path.read_text())
+    return report["protocol"], {r["name"] if r["group"] == "sanity" else f"s={r['s']}": r["values"]
+                                for r in report["rows"] if r["group"] != "control"}
+
+
 def test_subgrid_table_is_its_committed_runs():
     """data/samples/README.md: the rows of the sub-grid experiment (each training sampler on the shipped tokenizer,
     the sub-grid one and the capacity control's, and two more DiT seeds of the independent control) are the committed
@@ -593,15 +605,7 @@ def test_subgrid_table_is_its_committed_runs():
     constant latent velocity; so are the 64-frame rows, the sampler options on seed 1 and README.md's."""
     samples = REPO_ROOT / "data" / "samples"
     experiments, parts = samples / "experiments", REPO_ROOT / "data" / "results" / "parts"
-
-    def measured(path: Path, checkpoint: str) -> list[str]:
-        return next(r for r in markdown_rows(path.read_text()) if r[0] == f"`{checkpoint}`")
-
-    def scored(path: Path) -> tuple[dict, dict]:                      # the protocol and the rows of an evaluation
-        report = json.loads(path.read_text())
-        return report["protocol"], {r["name"] if r["group"] == "sanity" else f"s={r['s']}": r["values"]
-                                    for r in report["rows"] if r["group"] != "control"}
-
+    measured, scored = _checkpoint_row, _scored
     arms = {  # label: (scores, empty_frames.py's output and row, next_frame.py's, latent_rules.py's)
         "FoPP, the shipped tokenizer": (parts / "generate16_fopp.json", samples / "empty_frames.md",
                                         "data/checkpoints/ablation/fopp.pt", "subgrid_next_frame.md",
@@ -664,6 +668,42 @@ def test_subgrid_table_is_its_committed_runs():
     assert (f"acceleration {seeds[0][3]} and {seeds[1][3]}" in readme
             and f"(colour change {seeds[0][4]} and {seeds[1][4]})" in readme)
 
+
+def test_twice_as_long_table_is_its_committed_runs():
+    """data/samples/README.md: the 12 000-step run of the independent control is seed 0's 6000-step run continued
+    (its 6000-step state scores the same to every stored digit), and its rows, plain and with both sampler options, at
+    16 and 64 frames, are the committed files' numbers; so are README.md's."""
+    experiments = REPO_ROOT / "data" / "samples" / "experiments"
+    at6000, seed0 = (json.loads((experiments / f"{name}_generate16.json").read_text())
+                     for name in ("td16_independent_12000_at6000", "td16_independent"))
+    assert [(r["values"], r["ci"]) for r in at6000["rows"]] == [(r["values"], r["ci"]) for r in seed0["rows"]]
+    assert [c["steps"] for c in at6000["protocol"]["checkpoints"].values()] == [6000]
+    guided = {"autoguide": {"path": "runs/td16-independent-12k-at6000.pt", "scale": 4.0},
+              "history_guidance": 2.0, "history_guidance_max_t": 500}
+    rows = {}
+    for frames, prefix in ((16, ""), (64, "64 frames: ")):
+        for stem, label, options in (("", "independent, 16 channels on the shipped grid, 12 000 steps", {}),
+                                     ("_guided", "12 000 steps, frame 0 autoguided, history guidance 2, t < 500",
+                                      guided)):
+            protocol, values = _scored(experiments / f"td16_independent_12000{stem}_generate{frames}.json")
+            assert [c["steps"] for c in protocol["checkpoints"].values()] == [12000]
+            assert protocol["num_frames"] == frames and protocol["num_steps"] == 20
+            autoguide = protocol["autoguide"] and {k: protocol["autoguide"][k] for k in ("path", "scale")}
+            assert {"autoguide": autoguide, "history_guidance": protocol["history_guidance"],
+                    "history_guidance_max_t": protocol["history_guidance_max_t"]} == (
+                options or {"autoguide": None, "history_guidance": 1.0, "history_guidance_max_t": None}), stem
+            rows[frames, stem] = row = _readme_row(prefix + label)
+            _assert_scored(row, values["s=5"], SCORED)
+            if (frames, stem) == (16, ""):
+                assert float(row[6]) == round(values["real, tokenizer only"]["colour_drift_median"], 2)
+    empty = _checkpoint_row(experiments / "td16_independent_12000_empty_frames.md", "runs/td16-independent-12k.pt")
+    assert rows[16, ""][7:10] == [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
+                                  f"{100 * float(empty[1].split(' / ')[0]):.1f} %"]
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    plain, both, both64 = rows[16, ""], rows[16, "_guided"], rows[64, "_guided"]
+    assert f"(acceleration {plain[3]}, colour change {plain[4]})" in readme
+    assert f"(match {both[2]}, colour change {both[4]}, no empty frame; acceleration {both[3]})" in readme
+    assert both[5] == "0 %" and f"from {rows[64, ''][1]} to {both64[1]}" in readme
 
 def test_straight_latents_control_table_is_its_committed_runs():
     """data/samples/README.md: the control (weight 0) and straightened (weight 0.3) rows are the committed files'
