@@ -672,7 +672,7 @@ def test_subgrid_table_is_its_committed_runs():
 def test_twice_as_long_table_is_its_committed_runs():
     """data/samples/README.md: the 12 000-step run of the independent control is seed 0's 6000-step run continued
     (its 6000-step state scores the same to every stored digit), and its rows, plain and with both sampler options, at
-    16 and 64 frames, are the committed files' numbers; so are README.md's."""
+    16 and 64 frames, and with each option alone at 64, are the committed files' numbers; so are README.md's."""
     experiments = REPO_ROOT / "data" / "samples" / "experiments"
     at6000, seed0 = (json.loads((experiments / f"{name}_generate16.json").read_text())
                      for name in ("td16_independent_12000_at6000", "td16_independent"))
@@ -699,7 +699,18 @@ def test_twice_as_long_table_is_its_committed_runs():
     empty = _checkpoint_row(experiments / "td16_independent_12000_empty_frames.md", "runs/td16-independent-12k.pt")
     assert rows[16, ""][7:10] == [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
                                   f"{100 * float(empty[1].split(' / ')[0]):.1f} %"]
+    for stem, label, options in (("autoguide", "only frame 0 autoguided",
+                                  {"autoguide": guided["autoguide"], "history_guidance": 1.0}),
+                                 ("history", "only history guidance 2, t < 500",
+                                  {"autoguide": None, "history_guidance": 2.0, "history_guidance_max_t": 500})):
+        protocol, values = _scored(experiments / f"td16_independent_12000_{stem}_generate64.json")
+        assert protocol["num_frames"] == 64 and [c["steps"] for c in protocol["checkpoints"].values()] == [12000]
+        autoguide = protocol["autoguide"] and {k: protocol["autoguide"][k] for k in ("path", "scale")}
+        assert {k: autoguide if k == "autoguide" else protocol[k] for k in options} == options, stem
+        rows[64, stem] = _readme_row(f"64 frames: 12 000 steps, {label}")
+        _assert_scored(rows[64, stem], values["s=5"], SCORED)
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert f"(history guidance alone: {rows[64, 'history'][1]})" in readme
     plain, both, both64 = rows[16, ""], rows[16, "_guided"], rows[64, "_guided"]
     assert f"(acceleration {plain[3]}, colour change {plain[4]})" in readme
     assert f"(match {both[2]}, colour change {both[4]}, no empty frame; acceleration {both[3]})" in readme
