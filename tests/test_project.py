@@ -591,6 +591,14 @@ def _checkpoint_row(path: Path, checkpoint: str) -> list[str]:
     return next(r for r in markdown_rows(path.read_text()) if r[0] == f"`{checkpoint}`")
 
 
+def _empty_frame_cells(path: Path, checkpoint: str) -> list[str]:
+    """The README's three cells from ``checkpoint``'s row of an empty_frames.py table: empty frames of its videos, in
+    videos whose first frame holds a ball, and of the first frame alone, in %."""
+    empty = _checkpoint_row(path, checkpoint)
+    return [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
+            f"{100 * float(empty[1].split(' / ')[0]):.1f} %"]
+
+
 def _scored(path: Path) -> tuple[dict, dict]:
     """The protocol of an evaluate JSON and its rows' values: sanity rows by name, generated ones as ``s=S``."""
     report = json.loads(path.read_text())
@@ -605,7 +613,6 @@ def test_subgrid_table_is_its_committed_runs():
     constant latent velocity; so are the 64-frame rows, the sampler options on seed 1 and README.md's."""
     samples = REPO_ROOT / "data" / "samples"
     experiments, parts = samples / "experiments", REPO_ROOT / "data" / "results" / "parts"
-    measured, scored = _checkpoint_row, _scored
     arms = {  # label: (scores, empty_frames.py's output and row, next_frame.py's, latent_rules.py's)
         "FoPP, the shipped tokenizer": (parts / "generate16_fopp.json", samples / "empty_frames.md",
                                         "data/checkpoints/ablation/fopp.pt", "subgrid_next_frame.md",
@@ -623,13 +630,11 @@ def test_subgrid_table_is_its_committed_runs():
         arms[label] = (experiments / f"{stem}_generate16.json", experiments / f"{stem}_empty_frames.md",
                        f"runs/{stem.replace('_', '-')}.pt", f"{stem}_next_frame.md", f"{tokenizer}_rules.md")
     for label, (scores, empty_file, checkpoint, next_file, rules_file) in arms.items():
-        row, (_, values) = _readme_row(label), scored(scores)
+        row, (_, values) = _readme_row(label), _scored(scores)
         _assert_scored(row, values["s=5"], SCORED)
         assert float(row[6]) == round(values["real, tokenizer only"]["colour_drift_median"], 2), label
-        empty = measured(empty_file, checkpoint)
-        assert row[7:10] == [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
-                             f"{100 * float(empty[1].split(' / ')[0]):.1f} %"], label
-        bias = measured(experiments / next_file, checkpoint)
+        assert row[7:10] == _empty_frame_cells(empty_file, checkpoint), label
+        bias = _checkpoint_row(experiments / next_file, checkpoint)
         assert row[10] == f"{bias[3]} ({bias[5].split(';')[0]})", label
         rules = next(r for r in markdown_rows((experiments / rules_file).read_text())
                      if r[0].startswith("constant latent velocity"))
@@ -638,7 +643,7 @@ def test_subgrid_table_is_its_committed_runs():
                   "independent, the shipped tokenizer": parts / "generate64_independent.json"}
     sixty_four.update({label: experiments / f"{stem}_generate64.json" for label, stem, _ in trained})
     for label, scores in sixty_four.items():
-        protocol, values = scored(scores)
+        protocol, values = _scored(scores)
         assert (protocol["num_frames"], protocol["num_videos"]) == (64, 32), label
         _assert_scored(_readme_row(f"64 frames: {label}"), values["s=5"], SCORED)
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
@@ -653,7 +658,7 @@ def test_subgrid_table_is_its_committed_runs():
     # the other seeds of the independent control: seed 2 at 16 frames, and seed 1 with two sampler options
     seeds = [_readme_row(f"independent, 16 channels on the shipped grid, DiT seed {k}") for k in (1, 2)]
     for k in (1, 2):
-        protocol, values = scored(experiments / f"td16_independent_seed{k}_generate16.json")
+        protocol, values = _scored(experiments / f"td16_independent_seed{k}_generate16.json")
         assert [c["seed"] for c in protocol["checkpoints"].values()] == [k]
         _assert_scored(seeds[k - 1], values["s=5"], SCORED)
         assert float(seeds[k - 1][6]) == round(values["real, tokenizer only"]["colour_drift_median"], 2)
@@ -661,7 +666,7 @@ def test_subgrid_table_is_its_committed_runs():
                                  {"history_guidance": 2.0, "history_guidance_max_t": 500, "temperature": 1.0}),
                                 ("DiT seed 1 with temperature 0.8", "temperature",
                                  {"history_guidance": 1.0, "temperature": 0.8})):
-        protocol, values = scored(experiments / f"td16_independent_seed1_{stem}_generate16.json")
+        protocol, values = _scored(experiments / f"td16_independent_seed1_{stem}_generate16.json")
         assert (protocol["num_frames"], protocol["num_videos"], protocol["num_steps"]) == (16, 64, 20), label
         assert {key: protocol[key] for key in option} == option, label
         _assert_scored(_readme_row(label), values["s=5"], SCORED)
@@ -678,43 +683,37 @@ def test_twice_as_long_table_is_its_committed_runs():
                      for name in ("td16_independent_12000_at6000", "td16_independent"))
     assert [(r["values"], r["ci"]) for r in at6000["rows"]] == [(r["values"], r["ci"]) for r in seed0["rows"]]
     assert [c["steps"] for c in at6000["protocol"]["checkpoints"].values()] == [6000]
-    guided = {"autoguide": {"path": "runs/td16-independent-12k-at6000.pt", "scale": 4.0},
-              "history_guidance": 2.0, "history_guidance_max_t": 500}
-    rows = {}
-    for frames, prefix in ((16, ""), (64, "64 frames: ")):
-        for stem, label, options in (("", "independent, 16 channels on the shipped grid, 12 000 steps", {}),
-                                     ("_guided", "12 000 steps, frame 0 autoguided, history guidance 2, t < 500",
-                                      guided)):
-            protocol, values = _scored(experiments / f"td16_independent_12000{stem}_generate{frames}.json")
-            assert [c["steps"] for c in protocol["checkpoints"].values()] == [12000]
-            assert protocol["num_frames"] == frames and protocol["num_steps"] == 20
-            autoguide = protocol["autoguide"] and {k: protocol["autoguide"][k] for k in ("path", "scale")}
-            assert {"autoguide": autoguide, "history_guidance": protocol["history_guidance"],
-                    "history_guidance_max_t": protocol["history_guidance_max_t"]} == (
-                options or {"autoguide": None, "history_guidance": 1.0, "history_guidance_max_t": None}), stem
-            rows[frames, stem] = row = _readme_row(prefix + label)
-            _assert_scored(row, values["s=5"], SCORED)
-            if (frames, stem) == (16, ""):
-                assert float(row[6]) == round(values["real, tokenizer only"]["colour_drift_median"], 2)
-    empty = _checkpoint_row(experiments / "td16_independent_12000_empty_frames.md", "runs/td16-independent-12k.pt")
-    assert rows[16, ""][7:10] == [f"{100 * float(empty[2]):.1f} %", f"{100 * float(empty[4]):.1f} %",
-                                  f"{100 * float(empty[1].split(' / ')[0]):.1f} %"]
-    for stem, label, options in (("autoguide", "only frame 0 autoguided",
-                                  {"autoguide": guided["autoguide"], "history_guidance": 1.0}),
-                                 ("history", "only history guidance 2, t < 500",
-                                  {"autoguide": None, "history_guidance": 2.0, "history_guidance_max_t": 500})):
-        protocol, values = _scored(experiments / f"td16_independent_12000_{stem}_generate64.json")
-        assert protocol["num_frames"] == 64 and [c["steps"] for c in protocol["checkpoints"].values()] == [12000]
+    unguided = {"autoguide": None, "history_guidance": 1.0, "history_guidance_max_t": None}
+    autoguided = {"autoguide": {"path": "runs/td16-independent-12k-at6000.pt", "scale": 4.0}}
+    history = {"history_guidance": 2.0, "history_guidance_max_t": 500}
+    runs = {  # (frames, file stem): the README row's label and the sampler options of its evaluation
+        (16, ""): ("independent, 16 channels on the shipped grid, 12 000 steps", unguided),
+        (16, "_guided"): ("12 000 steps, frame 0 autoguided, history guidance 2, t < 500",
+                          {**unguided, **autoguided, **history}),
+        (64, ""): ("64 frames: independent, 16 channels on the shipped grid, 12 000 steps", unguided),
+        (64, "_guided"): ("64 frames: 12 000 steps, frame 0 autoguided, history guidance 2, t < 500",
+                          {**unguided, **autoguided, **history}),
+        (64, "_autoguide"): ("64 frames: 12 000 steps, only frame 0 autoguided", {**unguided, **autoguided}),
+        (64, "_history"): ("64 frames: 12 000 steps, only history guidance 2, t < 500", {**unguided, **history})}
+    rows, scores = {}, {}
+    for (frames, stem), (label, options) in runs.items():
+        protocol, scores[frames, stem] = _scored(experiments / f"td16_independent_12000{stem}_generate{frames}.json")
+        assert [c["steps"] for c in protocol["checkpoints"].values()] == [12000], stem
+        assert (protocol["num_frames"], protocol["num_steps"]) == (frames, 20), stem
         autoguide = protocol["autoguide"] and {k: protocol["autoguide"][k] for k in ("path", "scale")}
-        assert {k: autoguide if k == "autoguide" else protocol[k] for k in options} == options, stem
-        rows[64, stem] = _readme_row(f"64 frames: 12 000 steps, {label}")
-        _assert_scored(rows[64, stem], values["s=5"], SCORED)
+        assert {**{k: protocol[k] for k in unguided}, "autoguide": autoguide} == options, stem
+        rows[frames, stem] = _readme_row(label)
+        _assert_scored(rows[frames, stem], scores[frames, stem]["s=5"], SCORED)
+    assert float(rows[16, ""][6]) == round(scores[16, ""]["real, tokenizer only"]["colour_drift_median"], 2)
+    assert rows[16, ""][7:10] == _empty_frame_cells(experiments / "td16_independent_12000_empty_frames.md",
+                                                    "runs/td16-independent-12k.pt")
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
-    assert f"(history guidance alone: {rows[64, 'history'][1]})" in readme
-    plain, both, both64 = rows[16, ""], rows[16, "_guided"], rows[64, "_guided"]
-    assert f"(acceleration {plain[3]}, colour change {plain[4]})" in readme
+    assert f"(history guidance alone: {rows[64, '_history'][1]})" in readme
+    longer, both, both64 = rows[16, ""], rows[16, "_guided"], rows[64, "_guided"]
+    assert f"(acceleration {longer[3]}, colour change {longer[4]})" in readme
     assert f"(match {both[2]}, colour change {both[4]}, no empty frame; acceleration {both[3]})" in readme
     assert both[5] == "0 %" and f"from {rows[64, ''][1]} to {both64[1]}" in readme
+
 
 def test_straight_latents_control_table_is_its_committed_runs():
     """data/samples/README.md: the control (weight 0) and straightened (weight 0.3) rows are the committed files'
