@@ -238,7 +238,7 @@ def resumed_config(saved: TrainConfig, given: TrainConfig) -> TrainConfig:
     name = first_mismatch(saved, given, FIXED_ON_RESUME)
     if name is not None:
         raise ValueError(f"cannot resume with {name}={getattr(given, name)!r}: the run was started with "
-                             f"{name}={getattr(saved, name)!r}, and it fixes the run's state")
+                         f"{name}={getattr(saved, name)!r}, and it fixes the run's state")
     given = replace(given, num_classes=saved.num_classes)
     return replace(given, precision=saved.precision) if given.precision == "auto" else given
 
