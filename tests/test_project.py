@@ -694,7 +694,8 @@ def test_twice_as_long_table_is_its_committed_runs():
         (64, "_guided"): ("64 frames: 12 000 steps, frame 0 autoguided, history guidance 2, t < 500",
                           {**unguided, **autoguided, **history}),
         (64, "_autoguide"): ("64 frames: 12 000 steps, only frame 0 autoguided", {**unguided, **autoguided}),
-        (64, "_history"): ("64 frames: 12 000 steps, only history guidance 2, t < 500", {**unguided, **history})}
+        (64, "_history"): ("64 frames: 12 000 steps, only history guidance 2, t < 500", {**unguided, **history}),
+        (16, "_autoguide"): ("12 000 steps, only frame 0 autoguided", {**unguided, **autoguided})}
     rows, scores = {}, {}
     for (frames, stem), (label, options) in runs.items():
         protocol, scores[frames, stem] = _scored(experiments / f"td16_independent_12000{stem}_generate{frames}.json")
@@ -713,6 +714,41 @@ def test_twice_as_long_table_is_its_committed_runs():
     assert f"(acceleration {longer[3]}, colour change {longer[4]})" in readme
     assert f"(match {both[2]}, colour change {both[4]}, no empty frame; acceleration {both[3]})" in readme
     assert both[5] == "0 %" and f"from {rows[64, ''][1]} to {both64[1]}" in readme
+
+
+def test_fd_outliers_finds_the_video_that_carries_the_distance_and_its_files_are_the_readme(capsys):
+    """fd_outliers.py: leaving out a far-off video lowers the distance most; it refuses a clip shorter than a videonet
+    window; its committed outputs start with the tables' distances, and data/samples/README.md quotes them."""
+    fd_outliers = _script(REPO_ROOT / "data" / "samples" / "fd_outliers.py")
+    rng = np.random.default_rng(0)
+    reference, windows = rng.normal(size=(256, 4)), rng.normal(size=(12, 4, 4))
+    windows[5] += 6.0                                                   # one video far from every real window
+    full, without = fd_outliers.leave_one_out(reference, windows)
+    assert np.argmin(without) == 5 and without[5] < full / 4 and np.all(np.delete(without, 5) > full / 2)
+    with pytest.raises(SystemExit, match="--num-frames must be >= 16 .* got 8 and 2"):
+        fd_outliers.main(["data/checkpoints/balls.pt", "--num-frames", "8", "--num-videos", "2"])
+    _keeping_threads(fd_outliers.main, ["data/checkpoints/balls.pt", "--num-frames", "16", "--num-videos", "3",
+                                        "--num-steps", "2", "--s", "2"])
+    printed = capsys.readouterr().out
+    assert "fd_videonet of all 3 videos: " in printed and len(markdown_rows(printed)) == 4    # head + 3 videos
+    experiments = REPO_ROOT / "data" / "samples" / "experiments"
+    quoted = {}
+    for stem in ("history", "guided"):
+        text = (experiments / f"td16_independent_12000_{stem}_fd_outliers.md").read_text()
+        full = float(re.search(r"fd_videonet of all 32 videos: ([0-9.]+)", text).group(1))
+        _, scores = _scored(experiments / f"td16_independent_12000_{stem}_generate64.json")
+        assert full == round(scores["s=5"]["fd_videonet"], 2), stem
+        quoted[stem] = full, markdown_rows(text)[1:]                  # video, fd without it, empty frames, ...
+    samples = " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().split())
+    (history, alone), (guided, both) = quoted["history"], quoted["guided"]
+    (first, fd_first, empty_first), (second, fd_second, empty_second) = (row[:3] for row in alone[:2])
+    assert f"without video {first}, whose balls" in samples and f"({empty_first} frames empty)" in samples
+    assert f"the distance falls from {history:.2f} to {fd_first};" in samples
+    assert f"video {second} ({empty_second.split()[0]} empty frames" in samples and f"takes it to {fd_second}." in samples
+    three = sorted(int(row[0]) for row in both[:3])
+    empties = sorted(int(row[2].split()[0]) for row in both[:3])
+    assert f"(videos {three[0]}, {three[1]} and {three[2]}, {empties[0]} to {empties[-1]} empty frames each)" in samples
+    assert f"still leaves {both[0][1]} or more of {guided:.2f}" in samples
 
 
 def test_straight_latents_control_table_is_its_committed_runs():
