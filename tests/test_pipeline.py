@@ -174,6 +174,29 @@ def test_the_shipped_fine_tune_is_balls_pt_trained_on_with_per_frame_noise():
     check_same_latents(load_pipeline(DEFAULT_CHECKPOINT), load_pipeline(path))    # so one can guide the other
 
 
+def test_the_16_channel_model_and_its_weaker_model_are_one_run():
+    """``balls-16ch.pt`` and ``balls-16ch-step6000.pt``: one run of the ablation recipe with 16 channels per token and
+    per-frame independent timesteps, trained from scratch (commands in data/checkpoints/README.md), the weaker file its
+    6000-step state: the same tokenizer and latents, so that it can guide the first's frame 0."""
+    from ardiff_edu.checkpoint import load_file
+    from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, check_same_latents
+
+    path, weak = (DEFAULT_CHECKPOINT.parent / f"balls-16ch{suffix}.pt" for suffix in ("", "-step6000"))
+    saved, early = load_file(path), load_file(weak)
+    for record in (saved, early):
+        cfg = record["config"]
+        assert (cfg["name"], cfg["token_dim"], cfg["timesteps"], cfg["lr_schedule"], cfg["seed"], cfg["init_from"]) == (
+            "ablation", 16, "independent", "constant", 0, None)
+        commands = record["meta"]["commands"]                           # the run's, the weaker file's included
+        assert commands and all("--token-dim 16 --timesteps independent" in c for c in commands)
+    assert saved["meta"]["steps"] == saved["config"]["steps"] > early["meta"]["steps"] == 6000
+    assert all(torch.equal(saved["tokenizer"][k], early["tokenizer"][k]) for k in saved["tokenizer"])
+    assert any(not torch.equal(saved["dit"][k], early["dit"][k]) for k in saved["dit"])
+    base = load_file(DEFAULT_CHECKPOINT)["tokenizer"]
+    assert any(saved["tokenizer"][k].shape != base[k].shape for k in base)      # its own tokenizer, not balls.pt's
+    check_same_latents(load_pipeline(path), load_pipeline(weak))
+
+
 def _weaker(pipe):
     """Another model of the same latents: the same tokenizer and normalisation, other DiT weights."""
     weak = copy.deepcopy(pipe)

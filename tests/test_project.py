@@ -716,6 +716,59 @@ def test_twice_as_long_table_is_its_committed_runs():
     assert both[5] == "0 %" and f"from {rows[64, ''][1]} to {both64[1]}" in readme
 
 
+ISSUE_14 = {"match_frac": (0.95, 1), "accel_median": (0.15, -1), "colour_drift_median": (8.8, -1),   # (threshold,
+            "empty_frac": (0.01, -1)}                                                                # 1: at least)
+
+
+def _thresholds_met(values: dict) -> int:
+    """How many of issue 14's four thresholds (point values) a generated row meets."""
+    return sum(values[k] >= t if sign > 0 else values[k] <= t for k, (t, sign) in ISSUE_14.items())
+
+
+def test_four_times_as_long_table_is_its_committed_runs_and_its_rule_picks_the_shipped_state():
+    """data/samples/README.md: the independent control at 6000-24 000 steps, each row the committed file's numbers and
+    protocol; the rule written before the run (the 24 000-step state if, frame 0 autoguided, it meets at least as many
+    thresholds over 16 and 64 frames as the 12 000-step state) picks the state that balls-16ch.pt holds."""
+    from ardiff_edu.checkpoint import load_file
+
+    experiments = REPO_ROOT / "data" / "samples" / "experiments"
+    autoguided = {"path": "runs/td16-independent-12k-at6000.pt", "scale": 4.0}
+    runs = {  # README label -> (file stem, steps, frames, autoguide)
+        "16 frames, 6000 steps (the row of the table above)": ("td16_independent_generate16", 6000, 16, None),
+        "16 frames, 12 000 steps": ("td16_independent_12000_generate16", 12000, 16, None),
+        "16 frames, 18 000 steps": ("td16_independent_18000_generate16", 18000, 16, None),
+        "16 frames, 24 000 steps": ("td16_independent_24000_generate16", 24000, 16, None),
+        "16 frames, 24 000 steps, frame 0 autoguided": ("td16_independent_24000_autoguide_generate16", 24000, 16,
+                                                        autoguided),
+        "64 frames, 24 000 steps": ("td16_independent_24000_generate64", 24000, 64, None),
+        "64 frames, 24 000 steps, frame 0 autoguided": ("td16_independent_24000_autoguide_generate64", 24000, 64,
+                                                        autoguided)}
+    rows = {r[0]: r for r in _readme_rows()}
+    for label, (stem, steps, frames, autoguide) in runs.items():
+        protocol, scores = _scored(experiments / f"{stem}.json")
+        assert [c["steps"] for c in protocol["checkpoints"].values()] == [steps], stem
+        assert (protocol["num_frames"], protocol["num_steps"], protocol["seed"]) == (frames, 20, 0), stem
+        assert (protocol["autoguide"] and {k: protocol["autoguide"][k] for k in autoguided}) == autoguide, stem
+        _assert_scored(rows[label], scores["s=5"], SCORED)
+    met = {steps: sum(_thresholds_met(_generated_values(experiments / f"td16_independent_{steps}_autoguide_generate{f}"
+                                                                      ".json")) for f in (16, 64))
+           for steps in (12000, 24000)}
+    chosen = 24000 if met[24000] >= met[12000] else 12000
+    assert load_file(REPO_ROOT / "data" / "checkpoints" / "balls-16ch.pt")["meta"]["steps"] == chosen
+    words = {5: "five", 6: "six", 7: "seven", 8: "eight"}
+    samples = " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().replace("**", "").split())
+    assert f"{words[met[24000]]} thresholds against the 12 000-step state's {words[met[12000]]}" in samples
+    assert f"the rule ships the {chosen // 1000} 000-step state" in samples
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    accelerations = ", ".join(rows[f"16 frames, {k} steps" + (" (the row of the table above)" if k == "6000" else "")][3]
+                              .split()[0] for k in ("6000", "12 000", "18 000", "24 000"))
+    assert f"(acceleration {accelerations} at 6000-24 000 steps;" in readme
+    longer, shorter = (_empty_frame_cells(experiments / f"td16_independent_{k}_empty_frames.md",
+                                          f"runs/td16-independent-{k // 1000}k.pt") for k in (24000, 12000))
+    assert (f"{longer[0]} of the frames are empty against {shorter[0]} at 12 000 steps, the first frame alone "
+            f"{longer[2]} of 1024 ({shorter[2]}), lost on the way {longer[1]} ({shorter[1]})") in samples
+
+
 def test_fd_outliers_finds_the_video_that_carries_the_distance_and_its_files_are_the_readme(capsys):
     """fd_outliers.py: leaving out a far-off video lowers the distance most; it refuses a clip shorter than a videonet
     window; its committed outputs start with the tables' distances, and data/samples/README.md quotes them."""
@@ -749,6 +802,8 @@ def test_fd_outliers_finds_the_video_that_carries_the_distance_and_its_files_are
     empties = sorted(int(row[2].split()[0]) for row in both[:3])
     assert f"(videos {three[0]}, {three[1]} and {three[2]}, {empties[0]} to {empties[-1]} empty frames each)" in samples
     assert f"still leaves {both[0][1]} or more of {guided:.2f}" in samples
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert f"(one of 32 takes it from {history:.2f} to {fd_first};" in readme
 
 
 def test_straight_latents_control_table_is_its_committed_runs():
@@ -1085,16 +1140,63 @@ def test_robust_decoder_sigma_is_its_rule_on_the_committed_sweep():
         assert float(row[4]) == round(generated[level]["speed_median"], 2), label
 
 
+def _quality_cells(*values: dict) -> list[str]:
+    """The ``a / b`` cells of a row of README.md's quality table: match, acceleration, colour change, empty frames."""
+    fmt = {"match_frac": "{:.2f}", "accel_median": "{:.2f}", "colour_drift_median": "{:.1f}"}
+    out = [" / ".join(fmt[k].format(v[k]) for v in values) for k in fmt]
+    return out + [" / ".join(f"{round(100 * v['empty_frac'])} %" for v in values)]
+
+
+def test_readme_rows_of_the_16_channel_model_are_its_quality_files():
+    """README.md's quality rows of ``balls-16ch.pt`` (its tokenizer on real clips, the model plain and with frame 0
+    autoguided by its 6000-step state) are the committed files of regenerate.sh, made on the table's protocol."""
+    samples = REPO_ROOT / "data" / "samples"
+    readme = markdown_rows((REPO_ROOT / "README.md").read_text().replace("**", ""))
+    weak = {"path": "data/checkpoints/balls-16ch-step6000.pt", "scale": 4.0}
+    for label, stem, autoguide, steps in (
+            ("`balls-16ch.pt` (", "16ch", None, 50),
+            ("the same, frame 0 autoguided by its own 6000-step state", "16ch_autoguide", weak, 50),
+            ("the same at `S` = 20", "16ch_autoguide_S20", weak, 20)):
+        scored = []
+        for frames, videos in ((16, 64), (64, 32)):
+            result = json.loads((samples / f"quality{frames}_{stem}.json").read_text())
+            protocol = result["protocol"]
+            assert (protocol["num_frames"], protocol["num_videos"], protocol["num_steps"], protocol["seed"],
+                    protocol["s_values"]) == (frames, videos, steps, 0, [5]), stem
+            assert [c["path"] for c in protocol["checkpoints"].values()] == ["data/checkpoints/balls-16ch.pt"]
+            assert (protocol["autoguide"] and {k: protocol["autoguide"][k] for k in weak}) == autoguide, stem
+            scored.append(result)
+        row = next(r for r in readme if r[0].startswith(label))
+        assert row[1:5] == _quality_cells(*(_generated_values(samples / f"quality{f}_{stem}.json") for f in (16, 64)))
+        tokenizer = [next(r["values"] for r in result["rows"] if r["name"] == "real, tokenizer only")
+                     for result in scored]
+        row = next(r for r in readme if r[0].startswith("`balls-16ch.pt`'s tokenizer"))
+        assert row[1:5] == _quality_cells(*tokenizer)
+    experiments, seeds = samples / "experiments", {}
+    seed0 = _readme_row("seed 0, 64 videos (the README's table)")
+    _assert_scored(seed0, _generated_values(samples / "quality16_16ch_autoguide_S20.json"), SCORED)
+    for k in (1, 2):                                                    # the shipped setting on other noise
+        protocol, scores = _scored(experiments / f"balls-16ch_autoguide_S20_seed{k}_generate16.json")
+        assert (protocol["seed"], protocol["num_videos"], protocol["num_frames"], protocol["num_steps"],
+                protocol["autoguide"]["path"]) == (k, 128, 16, 20, weak["path"])
+        seeds[k] = _readme_row(f"seed {k}, 128 videos")
+        _assert_scored(seeds[k], scores["s=5"], SCORED)
+    text = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert f"have {seeds[1][5]} and {seeds[2][5]} of their frames empty" in text
+    at20 = [r for r in readme if r[0].startswith("the same at `S` = 20")][0]            # "Where it stands"
+    tokenizer = next(r for r in readme if r[0].startswith("`balls-16ch.pt`'s tokenizer"))
+    assert (f"match {at20[1]}, colour change {at20[3]} (its tokenizer {tokenizer[3]}), no empty frame; its "
+            f"acceleration, {at20[2]}, is") in text and at20[4] == "0 % / 0 %"
+    default = _generated_values(samples / "quality16_16ch_autoguide.json")
+    assert f"jerkier ({default['accel_median']:.2f}) and the 16-frame match is {default['match_frac']:.3f}" in text
+
+
 def test_robust_decoder_tables_are_the_committed_runs():
     """data/samples/README.md's seed-0 table (shipped decoder / decoder σ 0.6, same latents) and README.md's two rows:
     each cell the committed evaluation files' numbers."""
     samples = REPO_ROOT / "data" / "samples"
     experiments = samples / "experiments"
-    fmt = {"match_frac": "{:.2f}", "accel_median": "{:.2f}", "colour_drift_median": "{:.1f}"}
-
-    def cells(*values: dict) -> list[str]:
-        out = [" / ".join(fmt[k].format(v[k]) for v in values) for k in fmt]
-        return out + [" / ".join(f"{round(100 * v['empty_frac'])} %" for v in values)]
+    cells = _quality_cells
 
     def two(path: Path) -> list[dict]:
         return [r["values"] for r in json.loads(path.read_text())["rows"] if r["group"] == "generated"]

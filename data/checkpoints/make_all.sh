@@ -31,3 +31,16 @@ done
 #    quality-against-steps table of data/samples/README.md
 $PY -m ardiff_edu train --preset balls --stage dit --out runs/balls --resume --keep-every 6000 --no-progress
 $PY -m ardiff_edu train --export runs/balls --to data/checkpoints/balls.pt
+
+# 4. the 16-channel model (README.md, `balls-16ch.pt`): its own tokenizer with 16 channels per token, then a DiT trained
+#    from scratch on its latents with per-frame independent timesteps (constant LR, 12 000 steps); its 6000-step state
+#    is the weaker model that autoguides the first frame
+$PY -m ardiff_edu train --preset ablation --stage tokenizer --token-dim 16 --precision fp32 --out runs/td16 --resume --no-progress
+mkdir -p runs/balls-16ch runs/balls-16ch-step6000
+[ -f runs/balls-16ch/tokenizer.pt ] || cp runs/td16/tokenizer.pt runs/balls-16ch/tokenizer.pt
+$PY -m ardiff_edu train --preset ablation --stage dit --token-dim 16 --timesteps independent --precision bf16 \
+    --steps 12000 --keep-every 6000 --out runs/balls-16ch --resume --no-progress
+$PY -m ardiff_edu train --export runs/balls-16ch --to data/checkpoints/balls-16ch.pt
+cp runs/balls-16ch/dit-step006000.pt runs/balls-16ch-step6000/dit.pt
+cp runs/td16/tokenizer.pt runs/balls-16ch/commands.txt runs/balls-16ch-step6000/
+$PY -m ardiff_edu train --export runs/balls-16ch-step6000 --to data/checkpoints/balls-16ch-step6000.pt

@@ -146,6 +146,27 @@ for frames in 16 64; do
             --out "$OUT/quality${frames}_independent_autoguide_history.json"
     fi
 done
+# the 16-channel model (../checkpoints/README.md, `balls-16ch.pt`: its own tokenizer with 16 channels per token,
+# trained from scratch with per-frame independent timesteps): the tables at S = 50 without and with frame 0 autoguided
+# by its own 6000-step state, and autoguided at S = 20 (the protocol of its experiments, and its setting: straighter
+# and closer to the data than S = 50); the GIFs at that setting with the noise of balls_16f_s5.gif and balls_64f_s5.gif
+C16=${CHANNELS16:-data/checkpoints/balls-16ch.pt}
+WEAK16=${WEAK16:-data/checkpoints/balls-16ch-step6000.pt}
+$PY -m ardiff_edu sample --checkpoint "$C16" --num-frames 16 --s 5 --num-steps 20 --seed 0 --num-videos 4 \
+    --autoguide "$WEAK16" --out "$OUT/balls-16ch_16f_s5_autoguide.gif" --no-progress
+$PY -m ardiff_edu sample --checkpoint "$C16" --num-frames 64 --s 5 --num-steps 20 --seed 0 --num-videos 4 \
+    --autoguide "$WEAK16" --out "$OUT/balls-16ch_64f_s5_autoguide.gif" --no-progress
+for frames in 16 64; do
+    videos=$(( frames == 16 ? 64 : 32 ))
+    $PY -m ardiff_edu evaluate --task generate --checkpoint "$C16" --s 5 --num-steps 50 --num-frames $frames \
+        --num-videos $videos --seed 0 --no-progress --out "$OUT/quality${frames}_16ch.json"
+    $PY -m ardiff_edu evaluate --task generate --checkpoint "$C16" --s 5 --num-steps 50 --num-frames $frames \
+        --num-videos $videos --seed 0 --autoguide "$WEAK16" --no-progress \
+        --out "$OUT/quality${frames}_16ch_autoguide.json"
+    $PY -m ardiff_edu evaluate --task generate --checkpoint "$C16" --s 5 --num-steps 20 --num-frames $frames \
+        --num-videos $videos --seed 0 --autoguide "$WEAK16" --no-progress \
+        --out "$OUT/quality${frames}_16ch_autoguide_S20.json"
+done
 $PY -c "
 from pathlib import Path
 from ardiff_edu.results import load_json, quality_markdown
@@ -168,7 +189,12 @@ for name, what in (('16', '16 frames'), ('64', '64 frames'), ('16_autoguide', '1
                     'balls-independent.pt, 64 frames, first frame autoguided, lower temperature'),
                    ('16_eta', '16 frames, DDIM eta'), ('64_eta', '64 frames, DDIM eta'),
                    ('16_independent_autoguide_eta', 'balls-independent.pt, 16 frames, first frame autoguided, DDIM eta'),
-                   ('64_independent_autoguide_eta', 'balls-independent.pt, 64 frames, first frame autoguided, DDIM eta')):
+                   ('64_independent_autoguide_eta', 'balls-independent.pt, 64 frames, first frame autoguided, DDIM eta'),
+                   ('16_16ch', 'balls-16ch.pt, 16 frames'), ('64_16ch', 'balls-16ch.pt, 64 frames'),
+                   ('16_16ch_autoguide', 'balls-16ch.pt, 16 frames, first frame autoguided'),
+                   ('64_16ch_autoguide', 'balls-16ch.pt, 64 frames, first frame autoguided'),
+                   ('16_16ch_autoguide_S20', 'balls-16ch.pt, 16 frames, first frame autoguided, S = 20'),
+                   ('64_16ch_autoguide_S20', 'balls-16ch.pt, 64 frames, first frame autoguided, S = 20')):
     if not Path('$OUT/quality%s.json' % name).exists():     # a guidance weight or temperature of 1 (eta 0): no table
         continue
     r = load_json('$OUT/quality%s.json' % name)
