@@ -760,8 +760,9 @@ def test_four_times_as_long_table_is_its_committed_runs_and_its_rule_picks_the_s
     assert f"{words[met[24000]]} thresholds against the 12 000-step state's {words[met[12000]]}" in samples
     assert f"the rule ships the {chosen // 1000} 000-step state" in samples
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
-    accelerations = ", ".join(rows[f"16 frames, {k} steps" + (" (the row of the table above)" if k == "6000" else "")][3]
-                              .split()[0] for k in ("6000", "12 000", "18 000", "24 000"))
+    labels = ["16 frames, 6000 steps (the row of the table above)"] + [f"16 frames, {k} steps"
+                                                                       for k in ("12 000", "18 000", "24 000")]
+    accelerations = ", ".join(rows[label][3].split()[0] for label in labels)
     assert f"(acceleration {accelerations} at 6000-24 000 steps;" in readme
     longer, shorter = (_empty_frame_cells(experiments / f"td16_independent_{k}_empty_frames.md",
                                           f"runs/td16-independent-{k // 1000}k.pt") for k in (24000, 12000))
@@ -797,7 +798,8 @@ def test_fd_outliers_finds_the_video_that_carries_the_distance_and_its_files_are
     (first, fd_first, empty_first), (second, fd_second, empty_second) = (row[:3] for row in alone[:2])
     assert f"without video {first}, whose balls" in samples and f"({empty_first} frames empty)" in samples
     assert f"the distance falls from {history:.2f} to {fd_first};" in samples
-    assert f"video {second} ({empty_second.split()[0]} empty frames" in samples and f"takes it to {fd_second}." in samples
+    assert f"video {second} ({empty_second.split()[0]} empty frames" in samples
+    assert f"takes it to {fd_second}." in samples
     three = sorted(int(row[0]) for row in both[:3])
     empties = sorted(int(row[2].split()[0]) for row in both[:3])
     assert f"(videos {three[0]}, {three[1]} and {three[2]}, {empties[0]} to {empties[-1]} empty frames each)" in samples
@@ -1157,21 +1159,18 @@ def test_readme_rows_of_the_16_channel_model_are_its_quality_files():
             ("`balls-16ch.pt` (", "16ch", None, 50),
             ("the same, frame 0 autoguided by its own 6000-step state", "16ch_autoguide", weak, 50),
             ("the same at `S` = 20", "16ch_autoguide_S20", weak, 20)):
-        scored = []
         for frames, videos in ((16, 64), (64, 32)):
-            result = json.loads((samples / f"quality{frames}_{stem}.json").read_text())
-            protocol = result["protocol"]
+            protocol = json.loads((samples / f"quality{frames}_{stem}.json").read_text())["protocol"]
             assert (protocol["num_frames"], protocol["num_videos"], protocol["num_steps"], protocol["seed"],
                     protocol["s_values"]) == (frames, videos, steps, 0, [5]), stem
             assert [c["path"] for c in protocol["checkpoints"].values()] == ["data/checkpoints/balls-16ch.pt"]
             assert (protocol["autoguide"] and {k: protocol["autoguide"][k] for k in weak}) == autoguide, stem
-            scored.append(result)
         row = next(r for r in readme if r[0].startswith(label))
         assert row[1:5] == _quality_cells(*(_generated_values(samples / f"quality{f}_{stem}.json") for f in (16, 64)))
-        tokenizer = [next(r["values"] for r in result["rows"] if r["name"] == "real, tokenizer only")
-                     for result in scored]
-        row = next(r for r in readme if r[0].startswith("`balls-16ch.pt`'s tokenizer"))
-        assert row[1:5] == _quality_cells(*tokenizer)
+    reconstructed = [next(r["values"] for r in json.loads((samples / f"quality{f}_16ch.json").read_text())["rows"]
+                          if r["name"] == "real, tokenizer only") for f in (16, 64)]
+    tokenizer = next(r for r in readme if r[0].startswith("`balls-16ch.pt`'s tokenizer"))
+    assert tokenizer[1:5] == _quality_cells(*reconstructed)
     experiments, seeds = samples / "experiments", {}
     seed0 = _readme_row("seed 0, 64 videos (the README's table)")
     _assert_scored(seed0, _generated_values(samples / "quality16_16ch_autoguide_S20.json"), SCORED)
@@ -1183,8 +1182,7 @@ def test_readme_rows_of_the_16_channel_model_are_its_quality_files():
         _assert_scored(seeds[k], scores["s=5"], SCORED)
     text = " ".join((REPO_ROOT / "README.md").read_text().split())
     assert f"have {seeds[1][5]} and {seeds[2][5]} of their frames empty" in text
-    at20 = [r for r in readme if r[0].startswith("the same at `S` = 20")][0]            # "Where it stands"
-    tokenizer = next(r for r in readme if r[0].startswith("`balls-16ch.pt`'s tokenizer"))
+    at20 = next(r for r in readme if r[0].startswith("the same at `S` = 20"))            # "Where it stands"
     assert (f"match {at20[1]}, colour change {at20[3]} (its tokenizer {tokenizer[3]}), no empty frame; its "
             f"acceleration, {at20[2]}, is") in text and at20[4] == "0 % / 0 %"
     default = _generated_values(samples / "quality16_16ch_autoguide.json")
@@ -1196,7 +1194,6 @@ def test_robust_decoder_tables_are_the_committed_runs():
     each cell the committed evaluation files' numbers."""
     samples = REPO_ROOT / "data" / "samples"
     experiments = samples / "experiments"
-    cells = _quality_cells
 
     def two(path: Path) -> list[dict]:
         return [r["values"] for r in json.loads(path.read_text())["rows"] if r["group"] == "generated"]
@@ -1225,12 +1222,12 @@ def test_robust_decoder_tables_are_the_committed_runs():
             (_generated_values(experiments / "finetune_straight1_generate16.json"),
              _generated_values(experiments / "robust_decoder_straight1_generate16.json"))}
     for label, values in expected.items():
-        assert _readme_row(label)[1:5] == cells(*values), label
+        assert _readme_row(label)[1:5] == _quality_cells(*values), label
     readme = markdown_rows((REPO_ROOT / "README.md").read_text().replace("**", ""))
     row = next(r for r in readme if r[0].startswith("the same with the decoder fine-tuned on noised latents"))
-    assert row[1:5] == cells(ag16, ag64)
+    assert row[1:5] == _quality_cells(ag16, ag64)
     row = next(r for r in readme if r[0] == "the same with `--temperature 0.8` (16 frames)")
-    assert row[1:5] == cells(agt16)
+    assert row[1:5] == _quality_cells(agt16)
 
 
 def _two_cells(a: dict, b: dict) -> list[str]:
