@@ -438,6 +438,23 @@ def test_where_misplaced_restarts_use_the_package_sampler_and_the_error_builds_u
         assert abs(errors[-1] - tokenizer) < 0.01                 # from t0 = 1 the model keeps the tokenizer's ball
 
 
+def test_empty_frames_guides_frame_0_with_autoguide(capsys, monkeypatch):
+    """empty_frames.py --autoguide: the same draws with every frame 0 autoguided (header and rows say so, and the
+    first frames change); without it the script is as before."""
+    empty_frames = _script(REPO_ROOT / "data" / "samples" / "empty_frames.py")
+    monkeypatch.setattr(empty_frames, "FIRST_FRAMES", 8)
+    monkeypatch.setattr(empty_frames, "VIDEOS", 2)
+    tables = {}
+    for weak in (None, "data/checkpoints/balls-independent.pt"):
+        _keeping_threads(empty_frames.main, ["data/checkpoints/balls.pt"], weak)
+        tables[weak] = capsys.readouterr().out
+    guided = tables["data/checkpoints/balls-independent.pt"]
+    assert "autoguided by `data/checkpoints/balls-independent.pt` (w 4)" in guided and "autoguided" not in tables[None]
+    first_frames = [next(r for r in markdown_rows(t) if r[0] == "`data/checkpoints/balls.pt`")[1]
+                    for t in tables.values()]
+    assert first_frames[0] != first_frames[1]
+
+
 def test_eta_table_runs_and_its_deterministic_row_is_the_empty_frames_table(capsys, monkeypatch):
     """data/samples/eta.md: the script runs (here on 16 first frames and 2 videos); its committed η = 0 row for
     balls.pt is the 24 000-step row of steps/empty_frames.md (same model, noise and seed), and the acceleration falls
@@ -1182,6 +1199,16 @@ def test_readme_rows_of_the_16_channel_model_are_its_quality_files():
         _assert_scored(seeds[k], scores["s=5"], SCORED)
     text = " ".join((REPO_ROOT / "README.md").read_text().split())
     assert f"have {seeds[1][5]} and {seeds[2][5]} of their frames empty" in text
+    guided, plain = (_checkpoint_row(experiments / f, ck) for f, ck in (
+        ("balls-16ch_autoguide_empty_frames.md", "data/checkpoints/balls-16ch.pt"),
+        ("td16_independent_12000_empty_frames.md", "runs/td16-independent-12k.pt")))
+    first = [f"{100 * float(r[1].split(' / ')[0]):.1f} %" for r in (plain, guided)]
+    prose = " ".join((samples / "README.md").read_text().split())
+    assert (f"empty first frames from {first[0]} to {first[1]} of 1024 draws (videos that start empty: "
+            f"{plain[3].split()[0]} to {guided[3].split()[0]} of 128)") in prose
+    assert (f"{100 * float(guided[4]):.1f} % of the frames of videos that start with a ball against "
+            f"{100 * float(plain[4]):.1f} %, so the videos' empty frames fall only from {100 * float(plain[2]):.1f} % "
+            f"to {100 * float(guided[2]):.1f} %") in prose
     at20 = next(r for r in readme if r[0].startswith("the same at `S` = 20"))            # "Where it stands"
     assert (f"match {at20[1]}, colour change {at20[3]} (its tokenizer {tokenizer[3]}), no empty frame; its "
             f"acceleration, {at20[2]}, is") in text and at20[4] == "0 % / 0 %"

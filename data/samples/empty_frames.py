@@ -1,6 +1,7 @@
 """Where do empty frames come from? Two sources, measured apart, for any number of checkpoints.
 
     python data/samples/empty_frames.py data/checkpoints/balls.pt data/checkpoints/ablation/*.pt > data/samples/empty_frames.md
+    python data/samples/empty_frames.py CHECKPOINT ... --autoguide WEAK     # frame 0 of every draw autoguided by WEAK
 
 1. **The first frame alone.** Under the strictly causal mask frame 0 attends only to itself, so frame 0 of every video
    is a draw from the model of one frame: ``generate(..., num_frames=1)`` with its noise gives exactly that frame. We
@@ -17,7 +18,7 @@ import sys
 import torch
 
 from ardiff_edu.metrics import blob_counts, count_shares
-from ardiff_edu.pipeline import generate, load_pipeline
+from ardiff_edu.pipeline import AUTOGUIDE_SCALE, generate, load_pipeline
 
 FIRST_FRAMES, VIDEOS, SEED = 1024, 128, 1
 
@@ -32,20 +33,29 @@ def measure(pipe, first_frames: int, videos: int, **sampler) -> tuple:
     return count_shares(first), n, float((n[n[:, 0] > 0] == 0).mean()), clips
 
 
-def main(paths: list[str]) -> None:
+def main(paths: list[str], autoguide: str | None = None) -> None:
+    """One row per checkpoint; ``autoguide``: a weaker checkpoint of the same latents that guides every frame 0
+    (``sample --autoguide``, weight :data:`ardiff_edu.pipeline.AUTOGUIDE_SCALE`)."""
     torch.set_num_threads(1)
+    guide = {} if autoguide is None else {"autoguide": load_pipeline(autoguide), "autoguide_scale": AUTOGUIDE_SCALE}
     print(f"First frame alone: {FIRST_FRAMES} draws (`num_frames=1`, `S = 50`, seed {SEED}); "
-          f"16-frame videos: {VIDEOS} (`s = 5`, `S = 50`, seed {SEED}). Shares of frames.\n")
+          f"16-frame videos: {VIDEOS} (`s = 5`, `S = 50`, seed {SEED}). Shares of frames."
+          + ("" if autoguide is None else f" Frame 0 autoguided by `{autoguide}` (w {AUTOGUIDE_SCALE:g}).") + "\n")
     print("| checkpoint | first frame: 0 / 1 / 2 / 3 / 4+ balls | videos: empty frames | first frame empty "
           "| empty frames in videos whose first frame has a ball |")
     print("|---|---|---|---|---|")
     for path in paths:
-        hist, n, lost, _ = measure(load_pipeline(path), FIRST_FRAMES, VIDEOS)
+        hist, n, lost, _ = measure(load_pipeline(path), FIRST_FRAMES, VIDEOS, **guide)
         print(f"| `{path}` | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "
               f"| {int((n[:, 0] == 0).sum())} of {len(n)} | {lost:.3f} |", flush=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit("usage: python data/samples/empty_frames.py CHECKPOINT [CHECKPOINT ...]")
-    main(sys.argv[1:])
+    args = sys.argv[1:]
+    weak = None
+    if "--autoguide" in args:
+        at = args.index("--autoguide")
+        weak, args = (args[at + 1] if at + 1 < len(args) else None), args[:at] + args[at + 2:]
+    if not args or ("--autoguide" in sys.argv and weak is None):
+        sys.exit("usage: python data/samples/empty_frames.py CHECKPOINT [CHECKPOINT ...] [--autoguide WEAK]")
+    main(args, weak)
