@@ -37,14 +37,16 @@ from ardiff_edu.quality import (bootstrap_counts, bootstrap_indices, frame_diffe
 from ardiff_edu.utils import check_choice, check_float, check_int
 from ardiff_edu.videonet import videonet_features
 
-__all__ = ["TASKS", "SANITY", "REFERENCE_OFFSET", "Scorer", "equal_nfe_steps", "row", "sanity_sets",
-           "generation_rows", "ground_truth", "prediction_baselines", "drift_rows", "run_task"]
+__all__ = ["TASKS", "SANITY", "REFERENCE_OFFSET", "NUM_REFERENCE", "reference_clips", "Scorer", "equal_nfe_steps",
+           "row", "sanity_sets", "generation_rows", "ground_truth", "prediction_baselines", "drift_rows", "run_task"]
 
 TASKS = ("generate", "predict", "drift")
 #: The sanity rows of every ``generate`` table, in order.
 SANITY = ("real", "real, tokenizer only", "uniform noise", "black frames", "frames shuffled", "first frame frozen")
 #: The reference clips are held-out clips of seed ``10 000 + seed + REFERENCE_OFFSET``.
 REFERENCE_OFFSET = 1000
+#: How many held-out clips a table's reference holds at least (more if it scores more videos).
+NUM_REFERENCE = 256
 
 
 def equal_nfe_steps(num_frames: int, num_steps: int, s: int, window: int | None = None, overflow: str = "wait",
@@ -274,10 +276,17 @@ def _describe(pipe, path=None) -> dict:
             "seed": cfg.seed, "dataset": cfg.dataset, "window": cfg.num_frames}
 
 
+def reference_clips(pipe, num_videos: int, num_frames: int, seed: int = 0, num_reference: int = NUM_REFERENCE):
+    """The real clips a table's ``num_videos`` generated videos are scored against: ``num_reference`` held-out clips
+    of ``num_frames`` frames (``num_videos`` if that is more), drawn with seed ``seed + REFERENCE_OFFSET``."""
+    n = max(num_videos, check_int("num_reference", num_reference, 2))
+    return real_clips(pipe, n, num_frames, seed + REFERENCE_OFFSET)[0]
+
+
 def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, num_frames: int = 16,
              num_steps: int = 20, seed: int = 0, control_s: int | None = None, given: int = 4, context_noise=(0,),
              videonet=None, i3d=None, num_boot: int = 1000, sanity: bool = True, paths: dict | None = None,
-             num_reference: int = 256, progress: bool = False, autoguide=None, autoguide_scale: float = 1.0,
+             num_reference: int = NUM_REFERENCE, progress: bool = False, autoguide=None, autoguide_scale: float = 1.0,
              autoguide_path=None, history_guidance: float = 1.0, history_guidance_max_t: int | None = None,
              temperature: float = 1.0, eta: float = 0.0) -> dict:
     """Generate and score every row of ``task`` for ``pipelines`` (``{label: Pipeline}``, same dataset and frame
@@ -306,8 +315,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
     segment = first.config.num_frames
     if len({(p.config.dataset, p.config.image_size, p.config.num_frames) for p in pipelines.values()}) != 1:
         raise ValueError("every checkpoint of one evaluation must share the dataset, frame size and window")
-    n_ref = max(M, check_int("num_reference", num_reference, 2))
-    reference = real_clips(first, n_ref, segment if task == "drift" else F, seed + REFERENCE_OFFSET)[0]
+    reference = reference_clips(first, M, segment if task == "drift" else F, seed, num_reference)
     scorer = Scorer(reference, videonet, i3d, num_boot, seed)
     truth, state = ground_truth(first, M, F, seed)
     rows = []
@@ -344,7 +352,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
     protocol = {"task": task, "num_videos": M, "num_frames": F, "num_steps": num_steps, "seed": seed,
                 "s_values": list(s_values), "control_s": control_s, "overflow": "wait",
                 "real": f"held-out clips, seed {HELD_OUT_SEED} + {seed}",
-                "reference": f"{n_ref} held-out clips, seed {HELD_OUT_SEED} + {seed} + {REFERENCE_OFFSET}",
+                "reference": f"{len(reference)} held-out clips, seed {HELD_OUT_SEED} + {seed} + {REFERENCE_OFFSET}",
                 "bootstrap": {"draws": num_boot, "level": 0.95, "over": "videos",
                               "interval": "percentile (Fréchet distances: shifted to the full-set median)"},
                 "tracker": dict(DEFAULTS), "segment": segment if task == "drift" else None,

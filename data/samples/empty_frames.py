@@ -13,12 +13,12 @@ Both with seed 1 (``regenerate.sh`` uses seed 0 for the GIFs and tables), one th
 thresholds are those of every other table (:func:`ardiff_edu.metrics.blob_counts`).
 """
 
-import sys
+import argparse
 
 import torch
 
 from ardiff_edu.metrics import blob_counts, count_shares
-from ardiff_edu.pipeline import AUTOGUIDE_SCALE, generate, load_pipeline
+from ardiff_edu.pipeline import generate, load_autoguide, load_pipeline
 
 FIRST_FRAMES, VIDEOS, SEED = 1024, 128, 1
 
@@ -35,27 +35,24 @@ def measure(pipe, first_frames: int, videos: int, **sampler) -> tuple:
 
 def main(paths: list[str], autoguide: str | None = None) -> None:
     """One row per checkpoint; ``autoguide``: a weaker checkpoint of the same latents that guides every frame 0
-    (``sample --autoguide``, weight :data:`ardiff_edu.pipeline.AUTOGUIDE_SCALE`)."""
+    (``sample --autoguide``, its default weight)."""
     torch.set_num_threads(1)
-    guide = {} if autoguide is None else {"autoguide": load_pipeline(autoguide), "autoguide_scale": AUTOGUIDE_SCALE}
+    weak, w = load_autoguide(autoguide, None)
     print(f"First frame alone: {FIRST_FRAMES} draws (`num_frames=1`, `S = 50`, seed {SEED}); "
           f"16-frame videos: {VIDEOS} (`s = 5`, `S = 50`, seed {SEED}). Shares of frames."
-          + ("" if autoguide is None else f" Frame 0 autoguided by `{autoguide}` (w {AUTOGUIDE_SCALE:g}).") + "\n")
+          + ("" if weak is None else f" Frame 0 autoguided by `{autoguide}` (w {w:g}).") + "\n")
     print("| checkpoint | first frame: 0 / 1 / 2 / 3 / 4+ balls | videos: empty frames | first frame empty "
           "| empty frames in videos whose first frame has a ball |")
     print("|---|---|---|---|---|")
     for path in paths:
-        hist, n, lost, _ = measure(load_pipeline(path), FIRST_FRAMES, VIDEOS, **guide)
+        hist, n, lost, _ = measure(load_pipeline(path), FIRST_FRAMES, VIDEOS, autoguide=weak, autoguide_scale=w)
         print(f"| `{path}` | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "
               f"| {int((n[:, 0] == 0).sum())} of {len(n)} | {lost:.3f} |", flush=True)
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    weak = None
-    if "--autoguide" in args:
-        at = args.index("--autoguide")
-        weak, args = (args[at + 1] if at + 1 < len(args) else None), args[:at] + args[at + 2:]
-    if not args or ("--autoguide" in sys.argv and weak is None):
-        sys.exit("usage: python data/samples/empty_frames.py CHECKPOINT [CHECKPOINT ...] [--autoguide WEAK]")
-    main(args, weak)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT")
+    parser.add_argument("--autoguide", metavar="WEAK", help="a weaker checkpoint that guides every frame 0")
+    args = parser.parse_args()
+    main(args.checkpoints, args.autoguide)

@@ -35,7 +35,7 @@ import empty_frames  # noqa: E402
 import history_guidance_interval as HGI  # noqa: E402
 
 from ardiff_edu.metrics import ball_stats  # noqa: E402
-from ardiff_edu.pipeline import AUTOGUIDE_SCALE, load_pipeline  # noqa: E402
+from ardiff_edu.pipeline import load_autoguide, load_pipeline  # noqa: E402
 
 FIRST_FRAMES, VIDEOS, SEED = empty_frames.FIRST_FRAMES, empty_frames.VIDEOS, empty_frames.SEED
 ETAS = (0.0, 0.5, 1.0)                     # the seed-1 table
@@ -53,10 +53,11 @@ def main(etas=ETAS, first_frames: int = FIRST_FRAMES, videos: int = VIDEOS) -> N
     print("|---|---|---|---|---|---|---|")
     for path, weak in SETTINGS:
         pipe = load_pipeline(path)
-        guide = {} if weak is None else {"autoguide": load_pipeline(weak), "autoguide_scale": AUTOGUIDE_SCALE}
+        weak_pipe, w = load_autoguide(weak, None)                  # (None, 1): no guidance
         name = f"`{path}`" + ("" if weak is None else f", frame 0 autoguided by `{weak}`")
         for eta in etas:
-            hist, n, lost, clips = empty_frames.measure(pipe, first_frames, videos, eta=eta, **guide)
+            hist, n, lost, clips = empty_frames.measure(pipe, first_frames, videos, eta=eta, autoguide=weak_pipe,
+                                                            autoguide_scale=w)
             stats = ball_stats(clips)[0]
             print(f"| {name} | {eta:g} | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "
                   f"| {lost:.3f} | {stats['accel_median']:.2f} | {stats['colour_drift_median']:.1f} |", flush=True)

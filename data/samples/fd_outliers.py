@@ -18,11 +18,11 @@ import torch
 
 from ardiff_edu.fvd import fd_from_features
 from ardiff_edu.metrics import blob_counts
-from ardiff_edu.pipeline import add_guidance_arguments, generate, load_autoguide, load_pipeline, real_clips
-from ardiff_edu.protocol import REFERENCE_OFFSET, Scorer
+from ardiff_edu.pipeline import add_guidance_arguments, generate, load_autoguide, load_pipeline
+from ardiff_edu.protocol import Scorer, reference_clips
 from ardiff_edu.videonet import DEFAULT_VIDEONET, load_videonet
 
-NUM_REFERENCE, SHOWN = 256, 8
+SHOWN = 8       # the videos listed: those whose absence lowers the distance most
 
 
 def leave_one_out(reference: np.ndarray, windows: np.ndarray) -> tuple[float, np.ndarray]:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--num-frames must be >= {window} (one videonet window) and --num-videos >= 3, got "
                          f"{args.num_frames} and {args.num_videos}")
     autoguide, w = load_autoguide(args.autoguide, args.autoguide_scale)
-    reference = real_clips(pipe, max(args.num_videos, NUM_REFERENCE), args.num_frames, args.seed + REFERENCE_OFFSET)[0]
+    reference = reference_clips(pipe, args.num_videos, args.num_frames, args.seed)
     videos = generate(pipe, args.num_videos, args.num_frames, args.s, num_steps=args.num_steps, seed=args.seed,
                       autoguide=autoguide, autoguide_scale=w, history_guidance=args.history_guidance,
                       history_guidance_max_t=args.history_guidance_max_t, temperature=args.temperature, eta=args.eta)
