@@ -455,6 +455,54 @@ def test_empty_frames_guides_frame_0_with_autoguide(capsys, monkeypatch):
     assert first_frames[0] != first_frames[1]
 
 
+def test_rescued_balls_pairs_videos_of_the_same_noise_and_its_files_are_the_readmes(capsys):
+    """rescued_balls.py: the paired split of hand-made ball counts; the Wilson interval; a tiny real run prints both
+    tables; the committed tables' pooled rows are the sums of their seeds' rows, and the READMEs quote them."""
+    rescued = _script(REPO_ROOT / "data" / "samples" / "rescued_balls.py")
+    plain = np.array([[0, 0, 0], [1, 1, 0], [2, 2, 2], [1, 1, 1], [0, 0, 0]])
+    guided = np.array([[1, 0, 0], [1, 1, 1], [0, 0, 0], [1, 1, 1], [0, 0, 0]])
+    assert rescued.split(plain, guided) == {
+        "videos": 5, "start_empty": (2, 2), "rescued": 1, "emptied": 1, "rescued_lost": 1, "lost_at": [1],
+        "others_lost": (1, 0), "empty": (7, 8), "empty_in_empty_starts": 6, "frames": 15}
+    lo, hi = rescued.wilson(0, 10)
+    assert lo == 0 and abs(hi - 3.8416 / 13.8416) < 1e-4                          # z^2 / (n + z^2) for k = 0
+    _keeping_threads(rescued.main, "data/checkpoints/balls-16ch.pt", "data/checkpoints/balls-16ch-step6000.pt", 5,
+                     [1, 2], videos=2, first_frames=4)
+    printed = markdown_rows(capsys.readouterr().out)
+    assert [r[0] for r in printed] == ["seed", "1", "2", "all", "seed", "1", "2", "all"]
+    samples = " ".join((REPO_ROOT / "data" / "samples" / "README.md").read_text().split())
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    tables = {}
+    for name in ("rescued_balls.md", "rescued_balls_S50.md"):
+        text = (REPO_ROOT / "data" / "samples" / name).read_text()
+        assert "(w 4); `S = " + ("20" if name == "rescued_balls.md" else "50") in text
+        videos, first = text.split("## 2.")
+        tables[name] = [r for r in markdown_rows(videos) if r[0] != "seed"], \
+            [r for r in markdown_rows(first) if r[0] != "seed"]
+    seeds, pooled = tables["rescued_balls.md"][0][:-1], tables["rescued_balls.md"][0][-1]
+    assert [r[0] for r in seeds] == ["1", "2", "3", "4"] and pooled[0] == "all"
+    for col in (2, 3):                                                        # rescued, emptied
+        assert int(pooled[col]) == sum(int(r[col]) for r in seeds)
+    starts = [re.match(r"(\d+) / (\d+) of (\d+)", r[1]).groups() for r in seeds]
+    assert pooled[1] == " / ".join(str(sum(int(s[i]) for s in starts)) for i in range(2)) + " of 512"
+    first_seeds, first_all = tables["rescued_balls.md"][1][:-1], tables["rescued_balls.md"][1][-1]
+    k = sum(int(r[1].split()[0]) for r in first_seeds)
+    lo, hi = rescued.wilson(k, 4096)
+    assert first_all[1:] == [f"{k} of 4096", f"{100 * k / 4096:.1f} %", f"[{100 * lo:.1f} %, {100 * hi:.1f} %]"]
+    s50 = tables["rescued_balls_S50.md"][0][0]
+    facts = {"rescued_S50": s50[2], "lost_S50": s50[4].split()[0], "rescued": pooled[2], "emptied": pooled[3],
+             "lost": pooled[4].split()[0], "starts": pooled[1].split(" of ")[0].replace(" / ", " to "),
+             "in_starts": pooled[-1], "first": first_all[2], "interval": first_all[3]}
+    assert (f"of the {facts['rescued_S50']} videos that autoguidance rescues at `S = 50`, {facts['lost_S50']} lose "
+            "the ball again") in samples
+    assert f"{facts['lost']} of the {facts['rescued']} rescued videos loses its ball" in samples
+    assert f"{facts['emptied']} first frames that have a ball unguided" in samples
+    assert f"from {facts['starts']} of 512" in samples and f"{facts['in_starts']} of the guided empty frames" in samples
+    assert f"{facts['first']} {facts['interval']} of 4096 first frames" in samples
+    assert f"({facts['in_starts']} of the empty frames of 512 videos" in readme
+    assert f"{facts['first']} of 4096 first frames drawn alone" in readme
+
+
 def test_eta_table_runs_and_its_deterministic_row_is_the_empty_frames_table(capsys, monkeypatch):
     """data/samples/eta.md: the script runs (here on 16 first frames and 2 videos); its committed η = 0 row for
     balls.pt is the 24 000-step row of steps/empty_frames.md (same model, noise and seed), and the acceleration falls
