@@ -1214,6 +1214,38 @@ def _quality_cells(*values: dict) -> list[str]:
     return out + [" / ".join(f"{round(100 * v['empty_frac'])} %" for v in values)]
 
 
+def test_readme_rows_of_the_default_are_its_quality_files():
+    """README.md's first quality rows (real clips, real clips through the tokenizer, balls.pt at s = 0 and 5 over 16
+    frames, over 64 frames, and both with frame 0 autoguided) are the committed files of regenerate.sh, made on the
+    table's protocol (S 50, seed 0, 64 / 32 videos)."""
+    samples = REPO_ROOT / "data" / "samples"
+    readme = markdown_rows((REPO_ROOT / "README.md").read_text().replace("**", ""))
+    files = {stem: json.loads((samples / f"{stem}.json").read_text())
+             for stem in ("quality16", "quality64", "quality16_autoguide", "quality64_autoguide")}
+    for stem, report in files.items():
+        frames = 16 if stem.startswith("quality16") else 64
+        protocol = report["protocol"]
+        assert (protocol["num_frames"], protocol["num_videos"], protocol["num_steps"], protocol["seed"]) == (
+            frames, {16: 64, 64: 32}[frames], 50, 0), stem
+        assert [c["path"] for c in protocol["checkpoints"].values()] == ["data/checkpoints/balls.pt"], stem
+        assert (protocol.get("autoguide") or {}).get("path") == ("data/checkpoints/ablation/fopp.pt"
+                                                             if "autoguide" in stem else None), stem
+    q16 = {r["name"]: r["values"] for r in files["quality16"]["rows"]}
+
+    def row(label: str) -> list[str]:
+        return next(r for r in readme if r[0].startswith(label))[1:5]
+
+    real = q16["real"]
+    assert row("real (16 frames)") == [f"{real['match_frac']:.2f}", f"{real['accel_median']:.2f}",
+                                       f"{real['colour_drift_median']:.2f}", f"{round(100 * real['empty_frac'])} %"]
+    assert row("real through the tokenizer") == _quality_cells(q16["real, tokenizer only"])
+    assert row("generated, 16 frames, `s` = 0") == _quality_cells(q16["balls s=0 S=50"])
+    assert row("generated, 16 frames, `s` = 5") == _quality_cells(q16["balls s=5 S=50"])
+    assert row("generated, 64 frames, `s` = 5") == _quality_cells(_generated_values(samples / "quality64.json"))
+    assert row("the same two, frame 0 autoguided") == _quality_cells(
+        *(_generated_values(samples / f"quality{f}_autoguide.json") for f in (16, 64)))
+
+
 def test_readme_rows_of_the_16_channel_model_are_its_quality_files():
     """README.md's quality rows of ``balls-16ch.pt`` (its tokenizer on real clips, the model plain and with frame 0
     autoguided by its 6000-step state) are the committed files of regenerate.sh, made on the table's protocol."""

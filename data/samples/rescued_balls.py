@@ -47,7 +47,8 @@ def split(plain: np.ndarray, guided: np.ndarray) -> dict:
     rescued, emptied = start_empty_p & ~start_empty_g, ~start_empty_p & start_empty_g
     first_empty = [int(np.argmax(guided[i] == 0)) for i in np.flatnonzero(rescued & lose_g)]
     return {"videos": len(plain), "start_empty": (int(start_empty_p.sum()), int(start_empty_g.sum())),
-            "rescued": int(rescued.sum()), "emptied": int(emptied.sum()), "rescued_lost": int((rescued & lose_g).sum()), "lost_at": first_empty,
+            "rescued": int(rescued.sum()), "emptied": int(emptied.sum()),
+            "rescued_lost": int((rescued & lose_g).sum()), "lost_at": first_empty,
             "others_lost": (int((lose_p & ~rescued).sum()), int((lose_g & ~rescued).sum())),
             "empty": (int((plain == 0).sum()), int((guided == 0).sum())),
             "empty_in_empty_starts": int((guided[start_empty_g] == 0).sum()), "frames": plain.size}
@@ -75,7 +76,8 @@ def main(checkpoint: str, weak_path: str, num_steps: int, seeds: list[int], vide
           f"DDIM η 0.\n")
     print(f"## 1. The same noise, plain and guided: {videos} videos of {FRAMES} frames per seed\n")
     print("| seed | videos starting empty: plain / guided | rescued (plain frame 0 empty, guided not) "
-          "| emptied (plain frame 0 has a ball, guided not) | rescued that lose the ball again (first empty frame) | other videos that lose balls: plain / guided "
+          "| emptied (plain frame 0 has a ball, guided not) | rescued that lose the ball again (first empty frame) "
+          "| other videos that lose balls: plain / guided "
           "| empty frames: plain / guided | guided empty frames in videos starting empty |")
     print("|---|---|---|---|---|---|---|---|")
     rows = []
