@@ -846,6 +846,9 @@ def test_fd_outliers_finds_the_video_that_carries_the_distance_and_its_files_are
     assert np.argmin(without) == 5 and without[5] < full / 4 and np.all(np.delete(without, 5) > full / 2)
     with pytest.raises(SystemExit, match="--num-frames must be >= 16 .* got 8 and 2"):
         fd_outliers.main(["data/checkpoints/balls.pt", "--num-frames", "8", "--num-videos", "2"])
+    with pytest.raises(SystemExit):
+        fd_outliers.main(["data/checkpoints/balls.pt", "--num-steps", "20", "--s", "21"])
+    assert "got --num-steps 20 and --s 21" in capsys.readouterr().err
     _keeping_threads(fd_outliers.main, ["data/checkpoints/balls.pt", "--num-frames", "16", "--num-videos", "3",
                                         "--num-steps", "2", "--s", "2"])
     printed = capsys.readouterr().out

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     add_guidance_arguments(p)
     args = p.parse_args(argv)
+    if not 1 <= args.num_steps <= 999 or not 0 <= args.s <= args.num_steps:
+        p.error(f"need 1 <= --num-steps <= 999 and 0 <= --s <= --num-steps, got --num-steps {args.num_steps} and "
+                f"--s {args.s}")
     torch.set_num_threads(1)
     pipe, net = load_pipeline(args.checkpoint), load_videonet(DEFAULT_VIDEONET)
     window = net.cfg.num_frames
