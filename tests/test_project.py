@@ -835,6 +835,52 @@ def test_four_times_as_long_table_is_its_committed_runs_and_its_rule_picks_the_s
             f"{longer[2]} of 1024 ({shorter[2]}), lost on the way {longer[1]} ({shorter[1]})") in samples
 
 
+def test_second_dit_seed_of_the_shipped_recipe_is_its_committed_runs_read_by_its_rules():
+    """data/samples/README.md: the second DiT seed of balls-16ch.pt's recipe, each row the committed file's numbers
+    and protocol; its kept 6000-step state scores as the seed-1 run of 6000 steps; the rules written before the run
+    (inside seed 0's intervals; 12 000 steps wholly below 6000) read as the prose says; README.md quotes it."""
+    samples, experiments = REPO_ROOT / "data" / "samples", REPO_ROOT / "data" / "samples" / "experiments"
+    weak0, weak1 = "data/checkpoints/balls-16ch-step6000.pt", "runs/td16-independent-seed1-12k-at6000.pt"
+    shipped = "frame 0 autoguided (`balls-16ch.pt`, the README's row)"
+    guided = "frame 0 autoguided by its 6000-step state"
+    runs = {  # key -> (README label, file, DiT seed, steps, frames, autoguide)
+        "0/16": (f"DiT seed 0, 16 frames, {shipped}", samples / "quality16_16ch_autoguide_S20.json", 0, 12000, 16,
+                 weak0),
+        "1/16/6k": ("DiT seed 1, 16 frames, 6000 steps", experiments / "td16_independent_seed1_generate16.json", 1,
+                    6000, 16, None),
+        "1/16/12k": ("DiT seed 1, 16 frames, 12 000 steps",
+                     experiments / "td16_independent_seed1_12000_generate16.json", 1, 12000, 16, None),
+        "1/16": (f"DiT seed 1, 16 frames, 12 000 steps, {guided}",
+                 experiments / "td16_independent_seed1_12000_autoguide_generate16.json", 1, 12000, 16, weak1),
+        "0/64": (f"DiT seed 0, 64 frames, {shipped}", samples / "quality64_16ch_autoguide_S20.json", 0, 12000, 64,
+                 weak0),
+        "1/64": (f"DiT seed 1, 64 frames, 12 000 steps, {guided}",
+                 experiments / "td16_independent_seed1_12000_autoguide_generate64.json", 1, 12000, 64, weak1)}
+    rows, reports = {r[0]: r for r in _readme_rows()}, {}
+    for key, (label, path, seed, steps, frames, autoguide) in runs.items():
+        protocol, scores = _scored(path)
+        assert [(c["seed"], c["steps"]) for c in protocol["checkpoints"].values()] == [(seed, steps)], key
+        assert (protocol["num_frames"], protocol["num_steps"], protocol["seed"]) == (frames, 20, 0), key
+        assert (protocol.get("autoguide") or {}).get("path") == autoguide, key
+        _assert_scored(rows[label], scores["s=5"], SCORED)
+        reports[key] = next(r for r in json.loads(path.read_text())["rows"] if r["group"] == "generated"
+                            and r["s"] == 5)
+    kept = [r["values"] for r in json.loads((experiments / "td16_independent_seed1_12000_at6000_generate16.json")
+                                            .read_text())["rows"]]
+    assert kept == [r["values"] for r in json.loads(runs["1/16/6k"][1].read_text())["rows"]]
+    inside = [reports[f"0/{f}"]["ci"][k][0] <= reports[f"1/{f}"]["values"][k] <= reports[f"0/{f}"]["ci"][k][1]
+              for f in (16, 64) for k in ("accel_median", "colour_drift_median")]
+    longer = reports["1/16/12k"]["ci"]["accel_median"][1] < reports["1/16/6k"]["ci"]["accel_median"][0]
+    prose = " ".join((samples / "README.md").read_text().replace("**", "").split())
+    assert ("the shipped numbers do " + ("" if all(inside) else "not ") + "reproduce") in prose
+    assert inside == [False, True, False, False]                      # as the prose details them
+    assert longer and "Longer training straightens this seed too" in prose
+    acc, colour, empty = _quality_cells(*(reports[f"1/{f}"]["values"] for f in (16, 64)))[1:]
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert (f"moves straighter, {acc}, with about the same colour change, {colour}, but {empty} of its frames"
+            in readme)
+
+
 def test_fd_outliers_finds_the_video_that_carries_the_distance_and_its_files_are_the_readme(capsys):
     """fd_outliers.py: leaving out a far-off video lowers the distance most; it refuses a clip shorter than a videonet
     window; its committed outputs start with the tables' distances, and data/samples/README.md quotes them."""
