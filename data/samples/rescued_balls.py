@@ -80,17 +80,13 @@ def main(checkpoint: str, weak_path: str, num_steps: int, seeds: list[int], vide
           "| other videos that lose balls: plain / guided "
           "| empty frames: plain / guided | guided empty frames in videos starting empty |")
     print("|---|---|---|---|---|---|---|---|")
-    rows = []
+    plain, guided = [], []
     for seed in seeds:
-        counts = [blob_counts(generate(pipe, videos, FRAMES, s=S_AR, num_steps=num_steps, seed=seed, **kw))
-                  for kw in ({}, {"autoguide": weak, "autoguide_scale": w})]
-        rows.append(split(*counts))
-        print(row(str(seed), rows[-1]), flush=True)
-    if len(rows) > 1:
-        total = {k: (sum(r[k] for r in rows) if isinstance(rows[0][k], int) else
-                     [x for r in rows for x in r[k]] if k == "lost_at" else
-                     tuple(map(sum, zip(*(r[k] for r in rows))))) for k in rows[0]}
-        print(row("all", total))
+        for counts, kw in ((plain, {}), (guided, {"autoguide": weak, "autoguide_scale": w})):
+            counts.append(blob_counts(generate(pipe, videos, FRAMES, s=S_AR, num_steps=num_steps, seed=seed, **kw)))
+        print(row(str(seed), split(plain[-1], guided[-1])), flush=True)
+    if len(seeds) > 1:                                   # the seeds pooled: the split of all their videos together
+        print(row("all", split(np.concatenate(plain), np.concatenate(guided))))
     print(f"\n## 2. First frames alone, guided: {first_frames} draws per seed (`num_frames=1`)\n")
     print("| seed | empty first frames | share | 95 % interval |")
     print("|---|---|---|---|")
