@@ -217,10 +217,11 @@ def sample_main(argv: list[str] | None = None) -> int:
             check_int("--prefix-frames", args.prefix_frames, 1, args.num_frames - 1)
         if args.cfg_scale != 1.0 and args.label is None:
             raise ValueError(f"--cfg-scale={args.cfg_scale} needs --label (an unconditional model has no guidance)")
-        from ardiff_edu.pipeline import choose_threads, generate, load_autoguide, load_pipeline
+        from ardiff_edu.pipeline import choose_threads, generate, load_autoguide, load_first_frame, load_pipeline
         from ardiff_edu.video import write_videos
 
         autoguide, w = load_autoguide(args.autoguide, args.autoguide_scale)
+        first_frame = load_first_frame(args.first_frame)
         pipe = load_pipeline(args.checkpoint)
         if args.threads == "auto":
             choose_threads(pipe, args.batch_size or args.num_videos, args.window)
@@ -235,7 +236,7 @@ def sample_main(argv: list[str] | None = None) -> int:
                           overflow=args.overflow, context_noise=args.context_noise,
                           kv_cache=False if args.no_kv_cache else None, batch_size=args.batch_size,
                           progress=not args.no_progress, autoguide=autoguide, autoguide_scale=w,
-                          history_guidance=args.history_guidance,
+                          first_frame=first_frame, history_guidance=args.history_guidance,
                           history_guidance_max_t=args.history_guidance_max_t, temperature=args.temperature,
                           eta=args.eta)
         from ardiff_edu.ad import ad_nfe
@@ -244,6 +245,7 @@ def sample_main(argv: list[str] | None = None) -> int:
                      pipe.noise_schedule.T, args.prefix_frames or 0)
         title = (f"{args.checkpoint.stem}: s={args.s}, S={args.num_steps}, NFE={nfe}"
                  + (f", {args.prefix_frames} given" if args.prefix_frames else "")
+                 + (", first frame drawn alone" if first_frame is not None else "")
                  + (f", autoguide {w:g}" if autoguide is not None else "")
                  + (f", history {args.history_guidance:g}" if args.history_guidance != 1 else "")
                  + (f" at t<{args.history_guidance_max_t}" if args.history_guidance_max_t is not None else "")

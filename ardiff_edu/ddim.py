@@ -41,6 +41,9 @@ frame. ``autoguide`` is a weaker model of the same latents (the same DiT trained
 being denoised its prediction becomes ``D_weak + w · (D − D_weak)``, ``w = autoguide_scale``: guidance away from the
 errors the weaker model makes more of, which pulls the first frame's ball count towards the data's. Only frame 0 is
 guided: the later frames, guided the same way, drift in colour much more (``data/samples/autoguidance.md``).
+``first_frame`` (not in the paper either) is a separate model of one frame of the same latents, trained on first
+frames alone; its prediction replaces the video model's for frame 0 (and is what ``autoguide`` then guides): the
+image model of the causal factorisation, learnt apart (``data/samples/one_frame_model.py``).
 
 **History guidance** (not in the paper or its code; the "vanilla history guidance" of Song et al., "History-Guided
 Video Diffusion", 2025, arXiv 2502.06764). Classifier-free guidance whose condition is the history: every frame's
@@ -189,7 +192,7 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
            labels=None, cfg_scale: float = 1.0, prefix: torch.Tensor | None = None, keep: str = "exact",
            context_noise: int = 0, context_eps: torch.Tensor | None = None, kv_cache: bool | None = None,
            prediction: str | None = None, progress: bool = False, callback=None, autoguide=None,
-           autoguide_scale: float = 1.0, history_guidance: float = 1.0,
+           autoguide_scale: float = 1.0, first_frame=None, history_guidance: float = 1.0,
            history_guidance_max_t: int | None = None, temperature: float = 1.0, eta: float = 0.0,
            step_eps: torch.Tensor | None = None) -> torch.Tensor:
     """Run DDIM (``η = 0`` unless ``eta`` says otherwise) over ``schedule``; return the latents ``(B, F, L, C)``.
@@ -214,6 +217,9 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
             ``D_weak + w · (D − D_weak)`` (module docstring); ``None`` or ``w = 1`` = no autoguidance. Needs a video
             without given frames, strictly causal models of the same prediction type, and no classifier-free
             guidance.
+        first_frame: a model of one frame of the same latents whose prediction replaces the model's for frame 0
+            (``D`` above, when ``autoguide`` is given too); ``None`` = the model's own. Needs what ``autoguide``
+            needs, and no labels.
         history_guidance: ``w``: every frame's prediction becomes ``D_alone + w · (D − D_alone)``, ``D_alone`` the
             prediction for the frame alone (module docstring); ``1`` = none. Needs a strictly causal model and no
             classifier-free guidance.
@@ -265,21 +271,23 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
         raise ValueError(f"autoguide_scale={autoguide_scale} needs autoguide (a weaker model of the same latents)")
     if autoguide_scale == 1.0:
         autoguide = None                               # w = 1 is the model itself
-    if autoguide is not None:
-        weak_prediction = getattr(autoguide, "prediction", "x0")
-        if weak_prediction != prediction:
-            raise ValueError(f"autoguide predicts {weak_prediction!r} but the model predicts {prediction!r}: "
-                             f"guidance mixes the two outputs, so they must predict the same quantity")
+    for name, other, verb in (("autoguide", autoguide, "guide"), ("first_frame", first_frame, "draw")):
+        if other is None:
+            continue
+        other_prediction = getattr(other, "prediction", "x0")
+        if other_prediction != prediction:
+            raise ValueError(f"{name} predicts {other_prediction!r} but the model predicts {prediction!r}: frame 0 "
+                             f"mixes or swaps the two outputs, so they must predict the same quantity")
         if K:
-            raise ValueError(f"autoguide guides the first frame of a video, but the schedule gives the first {K} "
-                             f"frames (prefix): there is nothing to guide; use autoguide=None")
-        for name, m in (("model", model), ("autoguide", autoguide)):
+            raise ValueError(f"{name} {verb}s the first frame of a video, but the schedule gives the first {K} "
+                             f"frames (prefix): there is nothing to {verb}; use {name}=None")
+        for who, m in (("model", model), (name, other)):
             if getattr(m, "mask_kind", "causal") != "causal":
-                raise ValueError(f"autoguide needs strictly causal DiTs (mask='causal'), but the {name} has "
-                                 f"mask={m.mask_kind!r}: its frame 0 sees later frames, which the guide is not shown")
-        if cfg_scale != 1.0:
-            raise ValueError(f"autoguide together with classifier-free guidance (cfg_scale={cfg_scale}) is not "
-                             f"supported; use one of them")
+                raise ValueError(f"{name} needs strictly causal DiTs (mask='causal'), but the {who} has "
+                                 f"mask={m.mask_kind!r}: its frame 0 sees later frames, which {name} is not shown")
+        if cfg_scale != 1.0 or (name == "first_frame" and labels is not None):
+            raise ValueError(f"{name} together with class labels or classifier-free guidance (cfg_scale="
+                             f"{cfg_scale}) is not supported; use one of them")
     history_guidance = check_float("history_guidance", history_guidance, 0.0)
     if history_guidance != 1.0:
         if getattr(model, "mask_kind", "causal") != "causal":
@@ -368,9 +376,11 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
             alone = alone.reshape(B, n, *x.shape[2:])
             # $D_w = D_{alone} + w\,(D - D_{alone})$: each frame guided by its own history
             out[:, guide - ready] = alone + history_guidance * (out[:, guide - ready] - alone)
+        first_in = (fed[:, :1], t[None, :1].expand(B, 1)) + (() if labels is None else (labels,))
+        if first_frame is not None and ready == 0 and bool(upd[0]):  # frame 0 from the model of one frame
+            out[:, :1] = first_frame(*first_in)
         if autoguide is not None and ready == 0 and bool(upd[0]):    # frame 0 is being denoised in this call
-            weak_in = (fed[:, :1], t[None, :1].expand(B, 1)) + (() if labels is None else (labels,))
-            weak = autoguide(*weak_in)
+            weak = autoguide(*first_in)
             out[:, :1] = weak + autoguide_scale * (out[:, :1] - weak)   # $D_w = D_{weak} + w\,(D - D_{weak})$
         seg = slice(ready, stop)
         xs, ks, mask = x[:, seg], k[seg], upd[seg].reshape(1, -1, 1, 1)

@@ -26,7 +26,8 @@ import numpy as np
 
 from ardiff_edu.fvd import i3d_protocol, load_i3d
 from ardiff_edu.metrics import ball_stats
-from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, add_guidance_arguments, load_autoguide, load_pipeline
+from ardiff_edu.pipeline import (DEFAULT_CHECKPOINT, add_guidance_arguments, load_autoguide, load_first_frame,
+                                 load_pipeline)
 from ardiff_edu.protocol import TASKS, run_task
 from ardiff_edu.results import (markdown_table, merge, report_markdown, save_json, text_table, write_plots,
                                 write_report)
@@ -99,7 +100,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     result = run_task(args.task, pipelines, args.s, args.num_videos, args.num_frames, args.num_steps, args.seed,
                       args.control_s, args.given, args.context_noise, videonet, i3d, args.num_boot, paths=paths,
                       num_reference=args.num_reference, progress=not args.no_progress, autoguide=autoguide,
-                      autoguide_scale=w, autoguide_path=args.autoguide, history_guidance=args.history_guidance,
+                      autoguide_scale=w, autoguide_path=args.autoguide, first_frame=load_first_frame(args.first_frame),
+                      first_frame_path=args.first_frame, history_guidance=args.history_guidance,
                       history_guidance_max_t=args.history_guidance_max_t, temperature=args.temperature,
                       eta=args.eta)
     if i3d is not None:

@@ -30,7 +30,7 @@ from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_in
 from ardiff_edu.video import to_float, to_uint8
 
 __all__ = ["DEFAULT_CHECKPOINT", "AUTOGUIDE_SCALE", "Pipeline", "load_pipeline", "export", "generate", "real_clips",
-           "check_same_latents", "add_guidance_arguments", "load_autoguide", "choose_threads"]
+           "check_same_latents", "add_guidance_arguments", "load_autoguide", "load_first_frame", "choose_threads"]
 
 #: The shipped checkpoint, the default of every command that samples.
 DEFAULT_CHECKPOINT = DATA_DIR / "checkpoints" / "balls.pt"
@@ -149,8 +149,9 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
              window: int | None = None, seed: int = 0, prefix_frames=None, labels=None, cfg_scale: float = 1.0,
              overflow: str = "raise", keep: str = "exact", context_noise: int = 0, kv_cache: bool | None = None,
              batch_size: int | None = None, progress: bool = False, return_latents: bool = False, callback=None,
-             autoguide: Pipeline | None = None, autoguide_scale: float = 1.0, history_guidance: float = 1.0,
-             history_guidance_max_t: int | None = None, temperature: float = 1.0, eta: float = 0.0):
+             autoguide: Pipeline | None = None, autoguide_scale: float = 1.0, first_frame: Pipeline | None = None,
+             history_guidance: float = 1.0, history_guidance_max_t: int | None = None, temperature: float = 1.0,
+             eta: float = 0.0):
     """Generate ``num_videos`` videos with AR-Diffusion's AD schedule and decode them: uint8 ``(M, N, H, W, 3)``.
 
     Args:
@@ -167,6 +168,8 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
         return_latents: also return the latents ``(M, N, L, C)``.
         autoguide, autoguide_scale: autoguidance of the first frame by a weaker pipeline of the same latents (the
             same tokenizer and normalisation) with weight ``w`` (:func:`ardiff_edu.ddim.sample`).
+        first_frame: a pipeline of a model of one frame of the same latents that draws every video's frame 0 in
+            place of the video model (and that ``autoguide`` guides; :func:`ardiff_edu.ddim.sample`).
         history_guidance: ``w`` of history guidance, every frame guided by the frames before it
             (:func:`ardiff_edu.ddim.sample`); ``1`` = none.
         history_guidance_max_t: guide only the frames labelled ``t < t_max`` (``None``: every noise level).
@@ -193,8 +196,9 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
                                  f"{prefix_videos.dtype} {prefix_videos.shape}")
             check_int("prefix_frames (K)", prefix_videos.shape[1], 1, N - 1)
     K = 0 if prefix_videos is None else prefix_videos.shape[1]
-    if autoguide is not None:
-        check_same_latents(pipeline, autoguide)
+    for name, other in (("autoguide", autoguide), ("first_frame", first_frame)):
+        if other is not None:
+            check_same_latents(pipeline, other, name)
     schedule = ad_schedule(N, S, check_int("s", s, 0, S), window, pipeline.noise_schedule.T, overflow, K)
     model = pipeline.model
     generator = torch.Generator().manual_seed(int(seed))
@@ -215,7 +219,9 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
                              context_eps=None if ctx_eps is None else ctx_eps[sl],
                              kv_cache=kv_cache, progress=progress, callback=callback,
                              autoguide=None if autoguide is None else autoguide.model,
-                             autoguide_scale=autoguide_scale, history_guidance=history_guidance,
+                             autoguide_scale=autoguide_scale,
+                             first_frame=None if first_frame is None else first_frame.model,
+                             history_guidance=history_guidance,
                              history_guidance_max_t=history_guidance_max_t, temperature=temperature, eta=eta,
                              step_eps=None if step_eps is None else step_eps[sl]))
     latents = torch.cat(chunks)
@@ -223,13 +229,14 @@ def generate(pipeline: Pipeline, num_videos: int = 4, num_frames: int = 16, s: i
     return (videos, latents) if return_latents else videos
 
 
-def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
+def check_same_latents(pipeline: Pipeline, other: Pipeline, name: str = "autoguide") -> None:
     """Raise ``ValueError`` unless ``other`` diffuses the same latents as ``pipeline``: the same encoder weights (the
     decoders may differ: only ``pipeline``'s turns latents into frames), token shape and noise schedule, and a latent
     normalisation within 1 % of a standard deviation (a fine-tune re-measures it on its own encoding, which the fp16
-    tokenizer of an export moves by about 0.1 %); what mixing two models' predictions needs."""
+    tokenizer of an export moves by about 0.1 %); what mixing two models' predictions needs. ``name``: the argument
+    that ``other`` came as, for the message."""
     if not isinstance(other, Pipeline):
-        raise ValueError(f"autoguide must be a Pipeline (load_pipeline(path)), got {type(other).__name__}")
+        raise ValueError(f"{name} must be a Pipeline (load_pipeline(path)), got {type(other).__name__}")
     mine, theirs = pipeline.tokenizer.encoder_state_dict(), other.tokenizer.encoder_state_dict()
     a, b = pipeline.noise_schedule, other.noise_schedule
     checks = {"token shape": (pipeline.model.num_tokens, pipeline.model.token_dim) == (other.model.num_tokens,
@@ -241,12 +248,13 @@ def check_same_latents(pipeline: Pipeline, other: Pipeline) -> None:
                        and ((pipeline.latent_std - other.latent_std).abs() <= 0.01 * pipeline.latent_std).all())}
     differ = [what for what, same in checks.items() if not same]
     if differ:
-        raise ValueError(f"autoguide must diffuse the same latents as the model; these differ: {', '.join(differ)}")
+        raise ValueError(f"{name} must diffuse the same latents as the model; these differ: {', '.join(differ)}")
 
 
 def add_guidance_arguments(parser, scope: str = "") -> None:
     """Declare the sampler options beyond the paper of the ``sample`` and ``evaluate`` commands once:
-    ``--autoguide PATH``, ``--autoguide-scale W`` (both read back by :func:`load_autoguide`), ``--history-guidance W``,
+    ``--autoguide PATH``, ``--autoguide-scale W`` (both read back by :func:`load_autoguide`), ``--first-frame PATH``
+    (by :func:`load_first_frame`), ``--history-guidance W``,
     ``--history-guidance-max-t T_MAX``, ``--temperature TAU`` and ``--eta ETA``; ``scope`` starts the autoguidance
     help (the tasks it applies to)."""
     parser.add_argument("--autoguide", type=Path, default=None,
@@ -255,6 +263,9 @@ def add_guidance_arguments(parser, scope: str = "") -> None:
     parser.add_argument("--autoguide-scale", type=float, default=None,
                         help=f"the autoguidance weight w (with --autoguide; default {AUTOGUIDE_SCALE:g}, the measured "
                              f"choice)")
+    parser.add_argument("--first-frame", type=Path, default=None,
+                        help=f"{scope}draw every video's first frame with this model of one frame of the same latents "
+                             f"(guided by --autoguide when given; not in the paper; data/samples/one_frame_model.py)")
     parser.add_argument("--history-guidance", type=float, default=1.0,
                         help="history guidance: every frame guided by the frames before it with this weight w (1 = "
                              "none; not in the paper; the measured choices: data/samples/history_guidance_interval16.md"
@@ -279,6 +290,16 @@ def load_autoguide(path, scale: float | None) -> tuple[Pipeline | None, float]:
             raise ValueError(f"--autoguide-scale={scale} needs --autoguide (a weaker checkpoint)")
         return None, 1.0
     return load_pipeline(path), AUTOGUIDE_SCALE if scale is None else scale
+
+
+def load_first_frame(path) -> Pipeline | None:
+    """The command lines' ``--first-frame PATH``: a pipeline of a model of one frame (``None`` without a path)."""
+    if path is None:
+        return None
+    pipe = load_pipeline(path)
+    if pipe.config.num_frames != 1:
+        raise ValueError(f"--first-frame={path} is a model of {pipe.config.num_frames} frames, not of one frame")
+    return pipe
 
 
 def choose_threads(pipeline: Pipeline, num_videos: int, window: int | None = None) -> int:

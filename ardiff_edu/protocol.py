@@ -194,11 +194,12 @@ def sanity_sets(pipe, real, seed: int = 0) -> list[dict]:
 def generation_rows(pipe, label: str, s_values, num_videos: int, num_frames: int, num_steps: int, seed: int = 0,
                     window: int | None = None, overflow: str = "wait", control_s: int | None = None,
                     prefix_frames: int | None = None, context_noise: int = 0, progress: bool = False,
-                    autoguide=None, autoguide_scale: float = 1.0, history_guidance: float = 1.0,
+                    autoguide=None, autoguide_scale: float = 1.0, first_frame=None, history_guidance: float = 1.0,
                     history_guidance_max_t: int | None = None, temperature: float = 1.0,
                     eta: float = 0.0) -> list[dict]:
     """Videos of checkpoint ``label`` for every ``s`` (and the equal-NFE control of ``control_s``), same noise;
-    ``autoguide``, ``autoguide_scale``: autoguidance of the first frame, ``history_guidance``: the weight of history
+    ``autoguide``, ``autoguide_scale``: autoguidance of the first frame, ``first_frame``: a model of one frame that
+    draws it, ``history_guidance``: the weight of history
     guidance, ``history_guidance_max_t`` its interval, ``temperature`` the scale of the later frames' starting noise,
     ``eta`` DDIM's ``η`` (:func:`ardiff_edu.pipeline.generate`)."""
     F, S = check_int("num_frames", num_frames, 2), check_int("num_steps", num_steps, 1)
@@ -212,9 +213,11 @@ def generation_rows(pipe, label: str, s_values, num_videos: int, num_frames: int
     for s, steps, group in configs:
         videos = generate(pipe, num_videos, F, s, num_steps=steps, window=W, seed=seed, overflow=overflow,
                           prefix_frames=prefix_frames, context_noise=context_noise, progress=progress,
-                          autoguide=autoguide, autoguide_scale=autoguide_scale, history_guidance=history_guidance,
-                          history_guidance_max_t=history_guidance_max_t, temperature=temperature, eta=eta)
+                          autoguide=autoguide, autoguide_scale=autoguide_scale, first_frame=first_frame,
+                          history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t,
+                          temperature=temperature, eta=eta)
         name = (f"{label} s={s} S={steps}" + (f" ctx={context_noise}" if context_noise else "")
+                + (" first_frame" if first_frame is not None else "")
                 + (f" autoguide={autoguide_scale:g}" if autoguide is not None else "")
                 + (f" history={history_guidance:g}" if history_guidance != 1 else "")
                 + (f" t<{history_guidance_max_t}" if history_guidance_max_t is not None else "")
@@ -256,7 +259,7 @@ def prediction_baselines(pipe, truth, given: int) -> list[dict]:
 
 def drift_rows(pipe, label: str, s: int, num_videos: int, num_frames: int, num_steps: int, seed: int = 0,
                context_noise=(0,), progress: bool = False, autoguide=None,
-               autoguide_scale: float = 1.0, history_guidance: float = 1.0,
+               autoguide_scale: float = 1.0, first_frame=None, history_guidance: float = 1.0,
                history_guidance_max_t: int | None = None, temperature: float = 1.0,
                eta: float = 0.0) -> list[dict]:
     """Long videos of ``label`` with the sliding window, one row per context-noise level."""
@@ -265,7 +268,8 @@ def drift_rows(pipe, label: str, s: int, num_videos: int, num_frames: int, num_s
         rows += generation_rows(pipe, label, [s], num_videos, num_frames, num_steps, seed,
                                 context_noise=check_int("context_noise", tau, 0, pipe.noise_schedule.T - 1),
                                 progress=progress, autoguide=autoguide, autoguide_scale=autoguide_scale,
-                                history_guidance=history_guidance, history_guidance_max_t=history_guidance_max_t,
+                                first_frame=first_frame, history_guidance=history_guidance,
+                                history_guidance_max_t=history_guidance_max_t,
                                 temperature=temperature, eta=eta)
     return rows
 
@@ -287,19 +291,22 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
              num_steps: int = 20, seed: int = 0, control_s: int | None = None, given: int = 4, context_noise=(0,),
              videonet=None, i3d=None, num_boot: int = 1000, sanity: bool = True, paths: dict | None = None,
              num_reference: int = NUM_REFERENCE, progress: bool = False, autoguide=None, autoguide_scale: float = 1.0,
-             autoguide_path=None, history_guidance: float = 1.0, history_guidance_max_t: int | None = None,
+             autoguide_path=None, first_frame=None, first_frame_path=None, history_guidance: float = 1.0,
+             history_guidance_max_t: int | None = None,
              temperature: float = 1.0, eta: float = 0.0) -> dict:
     """Generate and score every row of ``task`` for ``pipelines`` (``{label: Pipeline}``, same dataset and frame
     size); returns ``{"task", "protocol", "rows"}`` with the videos dropped (JSON-ready up to NaNs). ``autoguide``
     (a weaker :class:`~ardiff_edu.pipeline.Pipeline`, from ``autoguide_path``) guides every generated video's first
-    frame with weight ``autoguide_scale``; ``predict`` gives the first frames, so it refuses it.
+    frame with weight ``autoguide_scale``; ``first_frame`` (a model of one frame, from ``first_frame_path``) draws it;
+    ``predict`` gives the first frames, so it refuses both.
     ``history_guidance`` guides every frame by the frames before it (every task), at the noise levels
     ``t < history_guidance_max_t`` (``None``: all); ``temperature`` scales the starting noise of every frame after the
     first (every task), ``eta`` is DDIM's ``η`` (every task)."""
     task = check_choice("task", task, TASKS)
-    if autoguide is not None and task == "predict":
-        raise ValueError("autoguide guides the first frame, which the predict task gives: use it with generate "
-                         "or drift")
+    for name, other in (("autoguide", autoguide), ("first_frame", first_frame)):
+        if other is not None and task == "predict":
+            raise ValueError(f"{name} acts on the first frame, which the predict task gives: use it with generate "
+                             f"or drift")
     history_guidance = check_float("history_guidance", history_guidance, 0.0)     # before any video is generated
     temperature, eta = check_temperature(temperature), check_eta(eta)
     M, F = check_int("num_videos", num_videos, 2), check_int("num_frames", num_frames, 2)
@@ -311,7 +318,7 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
                              f"w != 1 (history_guidance is 1: none)")
     sampler = {"history_guidance": history_guidance, "history_guidance_max_t": history_guidance_max_t,
                "temperature": temperature, "eta": eta}
-    guide = {"autoguide": autoguide, "autoguide_scale": autoguide_scale, **sampler}
+    guide = {"autoguide": autoguide, "autoguide_scale": autoguide_scale, "first_frame": first_frame, **sampler}
     segment = first.config.num_frames
     if len({(p.config.dataset, p.config.image_size, p.config.num_frames) for p in pipelines.values()}) != 1:
         raise ValueError("every checkpoint of one evaluation must share the dataset, frame size and window")
@@ -361,6 +368,8 @@ def run_task(task: str, pipelines: dict, s_values=(0, 5), num_videos: int = 16, 
                 "autoguide": None if autoguide is None else {"path": None if autoguide_path is None
                                                              else str(autoguide_path), "scale": autoguide_scale,
                                                              "frames": "the first frame of every video"},
+                "first_frame": None if first_frame is None else {"path": None if first_frame_path is None
+                                                                 else str(first_frame_path)},
                 "history_guidance": history_guidance, "history_guidance_max_t": history_guidance_max_t,
                 "temperature": temperature, "eta": eta,
                 "checkpoints": {k: _describe(p, (paths or {}).get(k)) for k, p in pipelines.items()},

@@ -369,6 +369,57 @@ def test_autoguidance_refuses_what_it_cannot_mean():
                     autoguide_scale=2.0)
 
 
+class _Mix(torch.nn.Module):
+    """``D_weak + w (D - D_weak)`` of two models on every frame: autoguidance as one model of one frame."""
+
+    def __init__(self, model, weak, w):
+        super().__init__()
+        self.model, self.weak, self.w, self.prediction = model, weak, w, "x0"
+
+    def forward(self, x, t):
+        d_weak = self.weak(x, t)
+        return d_weak + self.w * (self.model(x, t) - d_weak)
+
+
+@pytest.mark.parametrize("F,S,s,window", [(6, 4, 2, None), (11, 6, 2, 6)])
+def test_a_model_of_the_first_frame_draws_frame_0_and_autoguide_guides_it(F, S, s, window):
+    """first_frame: frame 0 of the video is that model's own one-frame draw from the same noise (guided by autoguide
+    when given, w = 0 taking the guide alone), with and without the KV cache (and the sliding window); frame 1 sees it
+    as its first frame, so it changes too; the video model as its own model of frame 0 changes nothing."""
+    model, one, weak = _random_dit(), _random_dit(F=1), _weak_dit()
+    for p in one.parameters():                                    # another model of one frame
+        p.data.mul_(1.1)
+    sched, x = ad_schedule(F, S, s, window), _noise(F)
+    plain = ddim_sample(model, sched, x, NS)
+    for kv in (False, True):
+        video = ddim_sample(model, sched, x, NS, first_frame=one, kv_cache=kv)
+        torch.testing.assert_close(video[:, :1], ddim_sample(one, ad_schedule(1, S, 0), x[:, :1], NS),
+                                   rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(video[:, 0], plain[:, 0], atol=1e-3)
+        assert not torch.allclose(video[:, 1], plain[:, 1], atol=1e-3)          # frame 1 sees frame 0
+        guided = ddim_sample(model, sched, x, NS, first_frame=one, autoguide=weak, autoguide_scale=2.5, kv_cache=kv)
+        torch.testing.assert_close(guided[:, :1], ddim_sample(_Mix(one, weak, 2.5), ad_schedule(1, S, 0), x[:, :1],
+                                                              NS), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ddim_sample(model, sched, x, NS, first_frame=model), plain, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ddim_sample(model, sched, x, NS, first_frame=one, autoguide=weak, autoguide_scale=0.0),
+                               ddim_sample(model, sched, x, NS, autoguide=weak, autoguide_scale=0.0))
+
+
+def test_a_model_of_the_first_frame_refuses_what_it_cannot_mean():
+    model, one, sched, x = _random_dit(), _random_dit(F=1), ad_schedule(6, 4, 2), _noise(6)
+    one.prediction = "eps"
+    with pytest.raises(ValueError, match="first_frame predicts 'eps' but the model predicts 'x0'"):
+        ddim_sample(model, sched, x, NS, first_frame=one)
+    one.prediction = "x0"
+    with pytest.raises(ValueError, match="first_frame draws the first frame of a video, but the schedule gives the "
+                                         "first 2 frames .* nothing to draw; use first_frame=None"):
+        ddim_sample(model, ad_schedule(6, 4, 2, prefix_frames=2), x, NS, prefix=x[:, :2], first_frame=one)
+    with pytest.raises(ValueError, match="first_frame needs strictly causal DiTs .* the model has mask='full'"):
+        ddim_sample(_random_dit(mask="full"), sched, x, NS, first_frame=one)
+    with pytest.raises(ValueError, match="first_frame together with class labels"):
+        ddim_sample(_random_dit(num_classes=3), sched, x, NS, labels=torch.tensor([0, 1]), first_frame=one)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # history guidance: every frame guided by the frames before it
 # ----------------------------------------------------------------------------------------------------------------

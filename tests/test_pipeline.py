@@ -245,6 +245,30 @@ def test_sample_command_with_autoguidance(pipe, tiny_checkpoint, tmp_path, capsy
     assert not (tmp_path / "h.npy").exists()
 
 
+def test_sample_command_draws_frame_0_with_a_model_of_one_frame(pipe, tiny_checkpoint, tmp_path, capsys):
+    """sample --first-frame: the videos of generate(first_frame=...), which differ from the plain ones; a model of
+    other latents or of more than one frame is refused and nothing is written."""
+    ck = torch.load(tiny_checkpoint, weights_only=False)
+    torch.manual_seed(1)
+    ck["dit"] = {k: v + 0.1 * torch.randn_like(v) if v.is_floating_point() else v for k, v in ck["dit"].items()}
+    torch.save({**ck, "config": {**ck["config"], "num_frames": 1}}, tmp_path / "one.pt")
+    one = load_pipeline(tmp_path / "one.pt")
+    expected = generate(pipe, 2, 6, s=2, num_steps=4, seed=1, first_frame=one)
+    assert not np.array_equal(expected, generate(pipe, 2, 6, s=2, num_steps=4, seed=1))
+    common = ["--checkpoint", str(tiny_checkpoint), "--num-frames", "6", "--s", "2", "--num-steps", "4",
+              "--num-videos", "2", "--seed", "1", "--no-progress"]
+    assert sample_main(common + ["--first-frame", str(tmp_path / "one.pt"), "--out", str(tmp_path / "g.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "g.npy"), expected)
+    assert sample_main(common + ["--first-frame", str(tiny_checkpoint), "--out", str(tmp_path / "h.npy")]) == 1
+    assert "is a model of 8 frames, not of one frame" in capsys.readouterr().err
+    assert not (tmp_path / "h.npy").exists()
+    other = copy.deepcopy(one)
+    next(other.tokenizer.parameters()).data.add_(1.0)
+    with pytest.raises(ValueError, match="first_frame must diffuse the same latents as the model; these differ: "
+                                         "encoder weights"):
+        generate(pipe, 1, 4, s=1, num_steps=4, first_frame=other)
+
+
 def _sample_command_gives(checkpoint, tmp_path, capsys, flag, good, expected, bad, message):
     """``sample FLAG GOOD`` writes ``expected`` (the videos of seed 1, 6 frames, s = 2, S = 4); ``FLAG BAD`` fails
     with ``message`` and writes nothing."""
@@ -323,11 +347,12 @@ def test_sample_and_evaluate_declare_the_same_guidance_options():
 
     def options(parser):
         return {a.dest: (a.type, a.default) for a in parser._actions
-                if a.dest in ("autoguide", "autoguide_scale", "history_guidance", "history_guidance_max_t")}
+                if a.dest in ("autoguide", "autoguide_scale", "first_frame", "history_guidance",
+                              "history_guidance_max_t")}
 
     assert options(sample_parser()) == options(build_parser()) == {
-        "autoguide": (Path, None), "autoguide_scale": (float, None), "history_guidance": (float, 1.0),
-        "history_guidance_max_t": (int, None)}
+        "autoguide": (Path, None), "autoguide_scale": (float, None), "first_frame": (Path, None),
+        "history_guidance": (float, 1.0), "history_guidance_max_t": (int, None)}
     args = build_parser().parse_args(["--autoguide-scale", "2", "--history-guidance", "1.25",
                                       "--history-guidance-max-t", "500"])
     assert (args.autoguide, args.autoguide_scale, args.history_guidance) == (None, 2.0, 1.25)
