@@ -881,6 +881,78 @@ def test_second_dit_seed_of_the_shipped_recipe_is_its_committed_runs_read_by_its
             in readme)
 
 
+def test_model_of_frame_0_on_16_channels_is_its_committed_runs_read_by_its_rules():
+    """data/samples/README.md's model of frame 0 on the 16-channel latents: its training table names balls-16ch.pt's
+    frame 0 with the first frames of empty_frames.py's run of that model (same noise and S); the guided run's weight is
+    its sweep's closest, its shipped-setting tables are the README's quality files and its shipped-setting first frames
+    and videos are rescued_balls.md's (the same noise); the evaluate tables of --first-frame are the script's tables of
+    the model of frame 0; the two rules read from the counts (fewer empty first frames: yes, 1 %: no; no more balls lost
+    on the way: no, so not shipped); every number of the table and the READMEs' prose is these files'."""
+    samples, exp = REPO_ROOT / "data" / "samples", REPO_ROOT / "data" / "samples" / "experiments"
+    trained = {r[0]: r for r in markdown_rows((exp / "one_frame_model_16ch_12000.md").read_text())}
+    plain = markdown_rows((exp / "td16_independent_12000_empty_frames.md").read_text())[1]
+    assert trained["frame 0 of `data/checkpoints/balls-16ch.pt` (the video DiT)"][1] == plain[1]
+    steps = [k for k in trained if k.startswith("one-frame DiT")]
+    assert steps == [f"one-frame DiT, shipped latents, {n} steps" for n in range(1500, 12001, 1500)]
+    last, video = trained[steps[-1]], trained["frame 0 of `data/checkpoints/balls-16ch.pt` (the video DiT)"]
+    guided = (exp / "one_frame_guided_16ch_12000.md").read_text()
+    assert "`S = 20`, seed 1" in guided and "## 3. More noise: seeds 1, 2, 3, 4, `S = 20`" in guided
+    sweep = {r[0].split()[0]: float(r[2]) for r in markdown_rows(guided.split("## 2.")[0])[2:]}
+    best = re.search(r"Smallest distance at w = ([0-9.]+)\.", guided).group(1)
+    assert min(sweep, key=sweep.get) == best == "1" and "guided with w = 1:" in guided
+    _assert_shipped_tables(guided, "16ch_autoguide_S20", "autoguide=4")
+    first, videos = guided.split("## 3.")[1].split("The same noise")
+    rescued = (samples / "rescued_balls.md").read_text()
+    rescued_first = [r for r in markdown_rows(rescued.split("## 2.")[1]) if r[0] not in ("seed", "all")]
+    assert [r[1].split(" (")[0] for r in markdown_rows(first)[1:5]] == [r[1] for r in rescued_first]
+    pooled = re.findall(r"(\d+) of 4096: ([0-9.]+ %) \[([0-9.]+ %), ([0-9.]+ %)\]", first)
+    (k_ship, *ship), (k_one, *one) = [(int(k), *rest) for k, *rest in pooled]
+    rescued_all = next(r for r in markdown_rows(rescued) if r[0] == "all")
+    assert rescued_all[1].split(" / ")[1] == re.search(r"\| all \| (\d+) / ", videos).group(1) + " of 512"
+    starts, both, lost, empty = re.search(r"^\| all \| (.+) of 512 \| (\d+) \| (.+) \| (.+) \|$", videos,
+                                          re.M).groups()
+    assert empty.split(" / ")[0] == rescued_all[6].split(" / ")[1]                # 5.8 %: the same videos
+    wilson = _script(samples / "rescued_balls.py").wilson
+    fewer = wilson(k_one, 4096)[1] < wilson(k_ship, 4096)[0]
+    one_percent = k_one / 4096 <= 0.01
+    lost_ship, lost_one = (int(v) for v in lost.split(" / "))
+    assert fewer and not one_percent and lost_one > lost_ship                   # the rules' reading, as the prose
+    for frames, section in zip((16, 64), guided.split("The quality protocol")[1:3]):
+        script = dict(zip(*markdown_rows(section.split("from the model of one frame")[1])[:2]))
+        cli_file = exp / f"one_frame_16ch_12000_first_frame_generate{frames}.json"
+        cli = json.loads(cli_file.read_text())
+        assert cli["protocol"]["first_frame"] == {"path": "runs/one_frame16_12k/one_frame.pt"}
+        assert (cli["protocol"]["autoguide"], cli["protocol"]["num_steps"], cli["protocol"]["seed"]) == (None, 20, 0)
+        row = markdown_rows(cli_file.with_suffix(".md").read_text())
+        cells = dict(zip(row[0], next(r for r in row if r[0].endswith("first_frame"))))
+        assert all(cells[k] == script[k] for k in script if k != "row")         # the same videos, scored alike
+    cells = [_quality_cells(*(_generated_values(samples / f"quality{f}_16ch_autoguide_S20.json") for f in (16, 64))),
+             _quality_cells(*(_generated_values(exp / f"one_frame_16ch_12000_first_frame_generate{f}.json")
+                              for f in (16, 64)))]
+    text = (samples / "README.md").read_text()
+    table = [line.strip().strip("| ").split(" | ") for line in text.splitlines()
+             if line.strip().startswith(("| frame 0 autoguided by its 6000-step state (the shipped setting) |",
+                                         "| frame 0 from the model of one frame (`--first-frame`"))]
+    assert [r[1:] for r in table] == [
+        [f"{ship[0]} [{ship[1]}, {ship[2]}]", starts.split(" / ")[0], str(lost_ship), empty.split(" / ")[0],
+         *cells[0]],
+        [f"{one[0]} [{one[1]}, {one[2]}]", starts.split(" / ")[1], str(lost_one), empty.split(" / ")[1], *cells[1]]]
+    prose = " ".join(text.replace("**", "").split())
+    assert (f"0.5 % of its 1024 frames empty at 10 500 and 12 000 steps" in prose and last[2] == "0.005"
+            and trained[steps[-2]][2] == "0.005" and f"distance {last[3]} against 0.074" in prose
+            and f"where frame 0 of `balls-16ch.pt` draws {100 * float(video[2]):.1f} %" in prose)
+    assert f"no autoguidance (distance {sweep['1']:.3f};" in prose
+    assert (f"{one[0]} [{one[1]}, {one[2]}] of 4096 against {ship[0]} [{ship[1]}, {ship[2]}], but not 1 %" in prose)
+    s0, s1 = starts.split(" / ")
+    assert f"{s1} start empty instead of {s0} and the empty frames fall from {empty.replace(' / ', ' to ')}" in prose
+    assert f"{lost_one} videos that start with a ball lose it later, against {lost_ship}" in prose
+    assert "the second part fails, so it is not shipped" in prose
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    assert (f"draws {one[0]} of those first frames empty and leaves {empty.split(' / ')[1]} of the frames of those "
+            f"videos empty against {empty.split(' / ')[0]}, but more of its videos lose their ball later "
+            f"({lost_one} against {lost_ship} of 512), so it is not shipped") in readme
+
+
 def test_fd_outliers_finds_the_video_that_carries_the_distance_and_its_files_are_the_readme(capsys):
     """fd_outliers.py: leaving out a far-off video lowers the distance most; it refuses a clip shorter than a videonet
     window; its committed outputs start with the tables' distances, and data/samples/README.md quotes them."""
@@ -1670,3 +1742,60 @@ def test_one_frame_guided_mixes_two_models_and_its_shipped_rows_are_the_quality_
     best = re.search(r"Smallest distance at w = ([0-9.]+)\.", committed).group(1)
     assert min(sweep, key=sweep.get) == best and f"guided with w = {best}" in committed
     _assert_shipped_tables(committed, "independent_autoguide", "autoguide=4")
+
+
+def test_one_frame_model_on_16_channels_is_as_wide_as_its_checkpoints_latents(capsys, monkeypatch, tmp_path):
+    """one_frame_model.py --checkpoint balls-16ch.pt trains a one-frame DiT on that export's 16-channel latents and
+    exports it beside that export's tokenizer and statistics, so that it can draw frame 0 of balls-16ch.pt's videos
+    (beside balls.pt's 8-channel latents it is refused, nothing written); its table names that export's video DiT."""
+    from ardiff_edu.pipeline import check_same_latents, generate, load_pipeline
+
+    one_frame = _script(REPO_ROOT / "data" / "samples" / "one_frame_model.py")
+    monkeypatch.chdir(REPO_ROOT)
+    video = "data/checkpoints/balls-16ch.pt"
+    _keeping_threads(one_frame.main, steps=1, every=1, num_clips=64, draws=16, threads=2, save=tmp_path,
+                     latents="shipped", checkpoint=video)
+    assert f"| frame 0 of `{video}` (the video DiT) |" in capsys.readouterr().out
+    shipped, alone = load_pipeline(video), load_pipeline(tmp_path / "one_frame.pt")
+    check_same_latents(shipped, alone)
+    assert (alone.config.num_frames, alone.config.token_dim, alone.meta["tokenizer_and_latents_of"]) == (1, 16, video)
+    assert generate(shipped, 1, 3, s=1, num_steps=2, autoguide=alone, autoguide_scale=0.0).shape == (1, 3, 32, 32, 3)
+    with pytest.raises(ValueError, match="latents of 16 channels, data/checkpoints/balls.pt has 8"):
+        one_frame.export(tmp_path / "one_frame_shipped.pt", tmp_path / "wrong.pt", one_frame.CHECKPOINT)
+    assert not (tmp_path / "wrong.pt").exists()
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")   # untrained: no ball
+def test_one_frame_guided_more_noise_pairs_the_same_noise(capsys, monkeypatch, tmp_path):
+    """one_frame_guided.py part 3: ``paired`` counts videos starting empty, videos that start with a ball and lose it
+    and empty frames per setting on hand-made counts; a tiny run on balls-16ch.pt prints a row per seed and the pooled
+    rows: the pooled first frames are the seeds' sums with their Wilson interval, the pooled videos the seeds'."""
+    guided = _script(REPO_ROOT / "data" / "samples" / "one_frame_guided.py")
+    one_frame = _script(REPO_ROOT / "data" / "samples" / "one_frame_model.py")
+    monkeypatch.chdir(REPO_ROOT)
+    shipped = np.array([[0, 0, 0], [1, 1, 0], [2, 2, 2], [1, 0, 1]])
+    model = np.array([[1, 1, 1], [0, 0, 0], [2, 2, 2], [1, 1, 1]])
+    r = guided.paired(shipped, model)
+    assert r == {"videos": 4, "frames": 12, "shipped": (1, 2, 5), "model": (1, 0, 3), "both_start_empty": 0}
+    assert guided.paired(shipped, shipped)["both_start_empty"] == 1
+    assert guided.paired_row("all", r) == "| all | 1 / 1 of 4 | 0 | 2 / 0 | 41.7 % / 25.0 % |"
+    video, weak = "data/checkpoints/balls-16ch.pt", "data/checkpoints/balls-16ch-step6000.pt"
+    _keeping_threads(one_frame.main, steps=40, every=40, num_clips=64, draws=4, threads=2, save=tmp_path,
+                     latents="shipped", checkpoint=video)
+    capsys.readouterr()
+    _keeping_threads(guided.main, draws=6, videos=6, table_videos=(2, 2), weights=(1.0,), one_frame=tmp_path /
+                     "one_frame.pt", video_path=video, weak_path=weak, num_steps=5, seeds=(1, 2))
+    part3 = capsys.readouterr().out.split("## 3. More noise: seeds 1, 2, `S = 5`")[1]
+    first, videos = part3.split("The same noise")
+    first, videos = markdown_rows(first)[1:], markdown_rows(videos)[1:]
+    assert [r[0] for r in first] == ["1", "2", "all (95 % interval)"] and [r[0] for r in videos] == ["1", "2", "all"]
+    firsts = np.array([[int(c.split(" of ")[0]) for c in row[1:]] for row in first])           # (seeds + all, 2)
+    assert firsts[:2].sum(0).tolist() == firsts[2].tolist() and (firsts <= 12).all()
+    pooled = next(line for line in part3.splitlines() if line.startswith("| all (95 % interval) |"))
+    assert pooled == "| all (95 % interval) | " + " | ".join(     # 12 draws pooled, with their Wilson interval
+        f"{k} of 12: {guided.pct(k / 12)} [{', '.join(guided.pct(v) for v in guided.wilson(int(k), 12))}]"
+        for k in firsts[2]) + " |"
+    starts = np.array([[int(c.split(" of ")[0]) for c in row[1].split(" / ")] for row in videos])
+    assert starts[:2].sum(0).tolist() == starts[2].tolist() and videos[2][1].endswith(" of 12")
+    with pytest.raises(ValueError, match=r"num_steps must be in \[5, 999\], got 4"):
+        guided.main(num_steps=4, one_frame=tmp_path / "one_frame.pt")

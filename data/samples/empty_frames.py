@@ -23,12 +23,12 @@ from ardiff_edu.pipeline import generate, load_autoguide, load_pipeline
 FIRST_FRAMES, VIDEOS, SEED = 1024, 128, 1
 
 
-def measure(pipe, first_frames: int, videos: int, **sampler) -> tuple:
-    """Both sources for one pipeline (``sampler``: more options of :func:`generate`): the first frame's ball-count
-    shares, the ``(videos, 16)`` ball counts of the videos, the share of empty frames in the videos whose first frame
-    has a ball, and the videos themselves (``eta.py`` scores their motion too)."""
-    first = blob_counts(generate(pipe, first_frames, 1, s=0, num_steps=50, seed=SEED, **sampler))[:, 0]
-    clips = generate(pipe, videos, 16, s=5, num_steps=50, seed=SEED, **sampler)
+def measure(pipe, first_frames: int, videos: int, num_steps: int = 50, **sampler) -> tuple:
+    """Both sources for one pipeline (``num_steps``: ``S``; ``sampler``: more options of :func:`generate`): the first
+    frame's ball-count shares, the ``(videos, 16)`` ball counts of the videos, the share of empty frames in the videos
+    whose first frame has a ball, and the videos themselves (``eta.py`` scores their motion too)."""
+    first = blob_counts(generate(pipe, first_frames, 1, s=0, num_steps=num_steps, seed=SEED, **sampler))[:, 0]
+    clips = generate(pipe, videos, 16, s=5, num_steps=num_steps, seed=SEED, **sampler)
     n = blob_counts(clips)
     return count_shares(first), n, float((n[n[:, 0] > 0] == 0).mean()), clips
 

@@ -2,6 +2,8 @@
 
     python data/samples/one_frame_model.py > data/samples/one_frame_model.md
     python data/samples/one_frame_model.py --latents shipped --steps 12000 --save runs/one_frame_12k   # longer
+    python data/samples/one_frame_model.py --checkpoint data/checkpoints/balls-16ch.pt --latents shipped \
+        --steps 12000 --save runs/one_frame16_12k                                                 # 16 channels
 
 Under the causal mask frame 0 of every video is a draw from the video DiT's model of one frame, and that draw is empty
 (no ball at all) 4-7 % of the time for every shipped or ablation checkpoint, while no real frame is
@@ -24,8 +26,9 @@ Both runs: the same seed, data, initial weights, AdamW (the preset's learning ra
 decay), EMA; x0-prediction and the loss of the DiT stage (:func:`ardiff_edu.losses.dit_loss`). Every ``--every``
 steps the EMA model draws 1024 frames with DDIM (``S = 50``, the same starting noise, seed 1) that the shipped
 tokenizer decodes and the tracker counts (:func:`ardiff_edu.metrics.blob_counts`, its thresholds as everywhere);
-beside them the real first frames and frame 0 of ``balls.pt`` from the same noise. Deterministic for a given
-``--threads`` (default 2).
+beside them the real first frames and frame 0 of ``balls.pt`` from the same noise. ``--checkpoint`` takes the
+tokenizer, latent statistics and video DiT of another export (``balls-16ch.pt``: 16 channels a token), the one-frame
+DiT then as many channels wide. Deterministic for a given ``--threads`` (default 2).
 Not in the paper, and not part of any shipped model.
 """
 
@@ -103,11 +106,11 @@ def draw(model, pipe, noise: torch.Tensor, to_latents=None) -> np.ndarray:
 
 def train(z: torch.Tensor, pipe, noise: torch.Tensor, steps: int, every: int, batch: int = 256,
           to_latents=None, log=print) -> tuple[list, torch.nn.Module]:
-    """Train a one-frame DiT on ``z (N, 1, L, C)``; every ``every`` steps (and at the end) the ball counts of its
-    EMA model's frames from ``noise``. Returns ``([(step, counts), ...], the EMA model)``."""
+    """Train a one-frame DiT on ``z (N, 1, L, C)`` (``C`` channels a token); every ``every`` steps (and at the end)
+    the ball counts of its EMA model's frames from ``noise``. Returns ``([(step, counts), ...], the EMA model)``."""
     cfg = PRESETS["balls"]
     torch.manual_seed(TRAIN_SEED)
-    model = build_dit(replace(cfg, num_frames=1), z.shape[2])
+    model = build_dit(replace(cfg, num_frames=1, token_dim=z.shape[3]), z.shape[2])
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(TRAIN_SEED + 1)
@@ -139,6 +142,10 @@ def export(raw, to, checkpoint: str = CHECKPOINT) -> Path:
     if saved["map"] is not None:
         raise ValueError(f"{raw} was trained on Gaussian latents: only a model of the shipped latents can be exported")
     base = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    channels = saved["dit"]["x_embed.weight"].shape[1]                         # the token width it was trained on
+    if channels != base["config"]["token_dim"]:
+        raise ValueError(f"{raw} was trained on latents of {channels} channels, {checkpoint} has "
+                         f"{base['config']['token_dim']}: export it beside the checkpoint whose latents it learnt")
     meta = {"steps": saved["steps"], "seed": TRAIN_SEED, "made_by": "python data/samples/one_frame_model.py --save",
             "tokenizer_and_latents_of": checkpoint}
     atomic_torch_save({**base, "config": {**base["config"], "num_frames": 1}, "dit": saved["dit"], "meta": meta,
@@ -154,7 +161,7 @@ LATENTS = ("both", "shipped")
 
 
 def main(steps: int = 6000, every: int = 1500, num_clips: int | None = None, draws: int = DRAWS,
-         threads: int = 2, save=None, latents: str = "both") -> None:
+         threads: int = 2, save=None, latents: str = "both", checkpoint: str = CHECKPOINT) -> None:
     check_choice("latents", latents, LATENTS)
     check_int("steps", steps, 1, 10 ** 6)
     check_int("every", every, 1, 10 ** 6)
@@ -162,7 +169,7 @@ def main(steps: int = 6000, every: int = 1500, num_clips: int | None = None, dra
     if num_clips is not None:
         check_int("num_clips", num_clips, 1, PRESETS["balls"].num_clips)
     torch.set_num_threads(check_int("threads", threads, 1, 256))
-    pipe = load_pipeline(CHECKPOINT)
+    pipe = load_pipeline(checkpoint)
     real = blob_counts(real_clips(pipe, draws, 1, seed=SEED)[0])[:, 0]
     z = first_frame_latents(pipe, num_clips)
     noise = torch.randn((draws, *z.shape[1:]), generator=torch.Generator().manual_seed(SEED))
@@ -179,7 +186,7 @@ def main(steps: int = 6000, every: int = 1500, num_clips: int | None = None, dra
           f"train seed {TRAIN_SEED}; EMA weights. TV: total-variation distance of the ball counts to the real ones.\n")
     print("| model | 0 / 1 / 2 / 3 / 4+ balls | empty | TV |\n|---|---|---|---|")
     print(row("real first frames", real, real))
-    print(row(f"frame 0 of `{CHECKPOINT}` (the video DiT)", video, real), flush=True)
+    print(row(f"frame 0 of `{checkpoint}` (the video DiT)", video, real), flush=True)
     for name, inputs, back in variants:
         results, ema = train(inputs, pipe, noise, steps, every, to_latents=back,
                              log=lambda step, loss, n: print(f"{name}: step {step}, loss {loss:.4f}, empty "
@@ -191,7 +198,7 @@ def main(steps: int = 6000, every: int = 1500, num_clips: int | None = None, dra
             torch.save({"dit": ema.state_dict(), "steps": steps, "map": None if back is None else
                         (gauss.z_knots, gauss.y_knots)}, Path(save) / f"one_frame_{name.split()[0].lower()}.pt")
     if save is not None:
-        export(Path(save) / "one_frame_shipped.pt", Path(save) / "one_frame.pt")
+        export(Path(save) / "one_frame_shipped.pt", Path(save) / "one_frame.pt", checkpoint)
 
 
 if __name__ == "__main__":
@@ -204,5 +211,7 @@ if __name__ == "__main__":
     parser.add_argument("--save", default=None, help="a folder for the EMA weights of the one-frame DiTs")
     parser.add_argument("--latents", choices=LATENTS, default="both",
                         help="train on both latent variants, or on the shipped latents alone")
+    parser.add_argument("--checkpoint", default=CHECKPOINT, help="the export whose tokenizer, latent statistics and "
+                        "video DiT to use")
     a = parser.parse_args()
-    main(a.steps, a.every, a.num_clips, a.draws, a.threads, a.save, a.latents)
+    main(a.steps, a.every, a.num_clips, a.draws, a.threads, a.save, a.latents, a.checkpoint)
