@@ -376,12 +376,13 @@ def sample(model, schedule: Schedule, noise: torch.Tensor, noise_schedule: Noise
             alone = alone.reshape(B, n, *x.shape[2:])
             # $D_w = D_{alone} + w\,(D - D_{alone})$: each frame guided by its own history
             out[:, guide - ready] = alone + history_guidance * (out[:, guide - ready] - alone)
-        first_in = (fed[:, :1], t[None, :1].expand(B, 1)) + (() if labels is None else (labels,))
-        if first_frame is not None and ready == 0 and bool(upd[0]):  # frame 0 from the model of one frame
-            out[:, :1] = first_frame(*first_in)
-        if autoguide is not None and ready == 0 and bool(upd[0]):    # frame 0 is being denoised in this call
-            weak = autoguide(*first_in)
-            out[:, :1] = weak + autoguide_scale * (out[:, :1] - weak)   # $D_w = D_{weak} + w\,(D - D_{weak})$
+        if (first_frame is not None or autoguide is not None) and ready == 0 and bool(upd[0]):  # frame 0 denoised
+            first_in = (fed[:, :1], t[None, :1].expand(B, 1)) + (() if labels is None else (labels,))
+            if first_frame is not None:                # frame 0 from the model of one frame
+                out[:, :1] = first_frame(*first_in)
+            if autoguide is not None:
+                weak = autoguide(*first_in)
+                out[:, :1] = weak + autoguide_scale * (out[:, :1] - weak)   # $D_w = D_{weak} + w\,(D - D_{weak})$
         seg = slice(ready, stop)
         xs, ks, mask = x[:, seg], k[seg], upd[seg].reshape(1, -1, 1, 1)
         if keep == "official":
