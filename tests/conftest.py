@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+import torch
 
 from ardiff_edu import pipeline, train
 
@@ -16,3 +17,15 @@ def tiny_checkpoint(tmp_path_factory):
     for stage in ("tokenizer", "dit"):
         train.train(cfg, out=root / "run", stage=stage, progress=False)
     return pipeline.export(root / "run", root / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def one_frame_checkpoint(tiny_checkpoint, tmp_path_factory):
+    """A model of one frame of ``tiny_checkpoint``'s latents: its export with other DiT weights and ``num_frames = 1``
+    (what ``sample --first-frame`` loads)."""
+    ck = torch.load(tiny_checkpoint, weights_only=False)
+    torch.manual_seed(1)
+    ck["dit"] = {k: v + 0.1 * torch.randn_like(v) if v.is_floating_point() else v for k, v in ck["dit"].items()}
+    path = tmp_path_factory.mktemp("one_frame") / "one.pt"
+    torch.save({**ck, "config": {**ck["config"], "num_frames": 1}}, path)
+    return path

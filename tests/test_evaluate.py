@@ -89,20 +89,17 @@ def test_autoguided_rows_are_named_and_recorded_and_predict_refuses_them(tiny_ch
         main(["--checkpoint", str(tiny_checkpoint), "--autoguide-scale", "2", "--num-videos", "2"])
 
 
-def test_a_model_of_the_first_frame_is_named_recorded_and_refused_by_predict(tiny_checkpoint, tmp_path):
+def test_a_model_of_the_first_frame_is_named_recorded_and_refused_by_predict(tiny_checkpoint, one_frame_checkpoint,
+                                                                             tmp_path):
     """evaluate --first-frame: the rows carry ``first_frame`` in their name and the protocol its path; a checkpoint of
     more than one frame is refused before anything is written, and predict refuses a model of the given frame."""
-    ck = torch.load(tiny_checkpoint, weights_only=False)
-    torch.manual_seed(1)
-    ck["dit"] = {k: v + 0.1 * torch.randn_like(v) if v.is_floating_point() else v for k, v in ck["dit"].items()}
-    torch.save({**ck, "config": {**ck["config"], "num_frames": 1}}, tmp_path / "one.pt")
     out = tmp_path / "ff.json"
     common = ["--checkpoint", str(tiny_checkpoint), "--s", "1", "--num-videos", "2", "--num-frames", "8",
               "--num-steps", "3", "--num-boot", "10", "--videonet", "none", "--no-progress"]
-    assert main(common + ["--first-frame", str(tmp_path / "one.pt"), "--autoguide", str(tiny_checkpoint),
+    assert main(common + ["--first-frame", str(one_frame_checkpoint), "--autoguide", str(tiny_checkpoint),
                           "--out", str(out)]) == 0
     result = load_json(out)
-    assert result["protocol"]["first_frame"] == {"path": str(tmp_path / "one.pt")}
+    assert result["protocol"]["first_frame"] == {"path": str(one_frame_checkpoint)}
     generated = [r["name"] for r in result["rows"] if r["group"] == "generated"]
     assert generated == [f"tiny s=1 S=3 first_frame autoguide={AUTOGUIDE_SCALE:g}"]
     with pytest.raises(ValueError, match="is a model of 8 frames, not of one frame"):
@@ -111,7 +108,7 @@ def test_a_model_of_the_first_frame_is_named_recorded_and_refused_by_predict(tin
     pipe = load_pipeline(tiny_checkpoint)
     with pytest.raises(ValueError, match="first_frame acts on the first frame, which the predict task gives"):
         run_task("predict", {"tiny": pipe}, s_values=(1,), num_videos=2, num_frames=8, num_steps=3, given=2,
-                 num_boot=10, first_frame=load_pipeline(tmp_path / "one.pt"))
+                 num_boot=10, first_frame=load_pipeline(one_frame_checkpoint))
 
 
 def test_the_command_line_autoguides_with_the_default_weight(tiny_checkpoint, tmp_path):
