@@ -113,14 +113,18 @@ def main(draws: int = DRAWS, videos: int = 128, table_videos: tuple = (64, 32), 
         more_noise(video, settings, draws, videos, S, seeds, eta)
 
 
+def video_counts(n: np.ndarray) -> tuple[int, int, int]:
+    """Of a ``(videos, frames)`` ball-count array: videos starting empty, videos that start with a ball and show an
+    empty frame later, empty frames."""
+    start_empty = n[:, 0] == 0
+    return int(start_empty.sum()), int((~start_empty & (n == 0).any(1)).sum()), int((n == 0).sum())
+
+
 def paired(shipped: np.ndarray, model: np.ndarray) -> dict:
     """Two ``(videos, frames)`` ball-count arrays of the same noise (the shipped setting's frame 0, the model of
-    frame 0's): videos starting empty, videos that start with a ball and show an empty frame later, empty frames."""
-    def counts(n):
-        start_empty = n[:, 0] == 0
-        return int(start_empty.sum()), int((~start_empty & (n == 0).any(1)).sum()), int((n == 0).sum())
-    return {"videos": len(shipped), "frames": shipped.size, "shipped": counts(shipped), "model": counts(model),
-            "both_start_empty": int(((shipped[:, 0] == 0) & (model[:, 0] == 0)).sum())}
+    frame 0's): :func:`video_counts` of each, and the videos that start empty in both."""
+    return {"videos": len(shipped), "frames": shipped.size, "shipped": video_counts(shipped),
+            "model": video_counts(model), "both_start_empty": int(((shipped[:, 0] == 0) & (model[:, 0] == 0)).sum())}
 
 
 def more_noise(video, settings, draws: int, videos: int, S: int, seeds, eta: float) -> None:
