@@ -6,7 +6,7 @@
 
 With frame 0 from a separate model of one frame (``sample --first-frame``, ``one_frame_model.py``) fewer videos of
 ``balls-16ch.pt`` start empty, but more of those that start with a ball lose it within a few frames
-(``one_frame_guided.py`` part 3). Two places the loss can come from:
+(``one_frame_guided.py`` part 3). The loss can come from the two places below, or from what the drawn frame holds.
 
 1. **The video DiT and lone balls.** It could fail to keep a single ball whatever frame 0 is. Part 1 gives it real
    ones: the held-out clips (seed ``10 000 + 5``, ``--lone`` of them) whose first frame shows exactly one ball, that
@@ -38,6 +38,7 @@ from rescued_balls import pct  # noqa: E402
 
 from ardiff_edu.data.synthetic import PALETTE, PALETTE_NAMES  # noqa: E402
 from ardiff_edu.metrics import blob_counts  # noqa: E402
+from ardiff_edu.config import HELD_OUT_SEED  # noqa: E402
 from ardiff_edu.pipeline import AUTOGUIDE_SCALE, generate, load_pipeline, real_clips  # noqa: E402
 from ardiff_edu.utils import check_int  # noqa: E402
 
@@ -71,8 +72,8 @@ def lone_balls(video, clips: int, num_steps: int) -> None:
                              for a in range(0, len(lone), 256)])
     gone = lost(counts)
     print(f"## 1. Real lone balls given as frame 0\n\n{len(lone)} of {clips} held-out first frames (seed "
-          f"{10_000 + LONE_SEED}) show one ball; each given as frame 0, frames 1-{LONE_FRAMES - 1} generated (`S = "
-          f"{num_steps}`, `s = 5`):\n")
+          f"{HELD_OUT_SEED + LONE_SEED}) show one ball; each given as frame 0, frames 1-{LONE_FRAMES - 1} generated "
+          f"(`S = {num_steps}`, `s = 5`):\n")
     print("| colour | videos | ball lost |\n|---|---|---|")
     for c, name in enumerate(PALETTE_NAMES):
         print(f"| {name} | {int((colour == c).sum())} | {int(gone[colour == c].sum())} |")
