@@ -1949,13 +1949,15 @@ def test_weight_average_and_cooldown_are_their_committed_runs_read_by_their_rule
 
 def test_first_frame_before_is_its_committed_runs_read_by_its_rule():
     """data/samples/README.md's "why those balls get lost": part 1 of first_frame_before.md keeps every real lone ball
-    (its colour rows sum to its total); each row of the table is the pooled row of its run; seeds 1-4's shipped and
+    (its colour rows sum to its total); each row of the table (seeds 1-4, 5-8, 9-12) is the pooled row of its run,
+    and the prose's totals over the three are their sums; seeds 1-4's shipped and
     on-schedule settings are rescued_balls.md's and one_frame_guided_16ch_12000.md's pooled videos (the same noise);
     the reading (the finished frame loses no fewer balls on the new noise: not the schedule; the shipped setting
     loses fewer: not shipped) and the prose's numbers, in both READMEs, are these files'."""
     samples, exp = REPO_ROOT / "data" / "samples", REPO_ROOT / "data" / "samples" / "experiments"
-    looked, fresh = ((exp / name).read_text() for name in ("first_frame_before.md", "first_frame_before_fresh.md"))
-    assert "--seeds" not in looked and "seed 10005" in looked and "## 1." not in fresh
+    looked, fresh, fresh2 = ((exp / name).read_text() for name in (
+        "first_frame_before.md", "first_frame_before_fresh.md", "first_frame_before_fresh2.md"))
+    assert "seed 10005" in looked and "## 1." not in fresh and "## 1." not in fresh2
     part1 = markdown_rows(looked.split("## 2.")[0])[1:]
     colours, total = part1[:-1], part1[-1]
     assert len(colours) == 8 and total[0] == "all"
@@ -1965,9 +1967,15 @@ def test_first_frame_before_is_its_committed_runs_read_by_its_rule():
         row = next(r for r in markdown_rows(text.split("## 2.")[1]) if r[0] == "all")
         return [c.split(" / ") for c in row[1:]]                  # per setting: starting empty, lost, empty frames
 
-    seen, new = pooled(looked), pooled(fresh)
+    for text in (looked, fresh, fresh2):                   # the pooled counts are the seeds' sums
+        rows = markdown_rows(text.split("## 2.")[1])[1:]
+        counts = np.array([[[int(x) for x in c.split(" / ")[:2]] for c in r[1:]] for r in rows])
+        assert rows[-1][0] == "all" and counts[:-1].sum(0).tolist() == counts[-1].tolist()
+    seen, new, more = pooled(looked), pooled(fresh), pooled(fresh2)
     assert [r[0] for r in markdown_rows(fresh.split("## 2.")[1])[1:]] == ["5", "6", "7", "8", "all"]
-    for label, cells in (("seeds 1-4 (looked at first)", seen), ("seeds 5-8 (the reading's)", new)):
+    assert [r[0] for r in markdown_rows(fresh2.split("## 2.")[1])[1:]] == ["9", "10", "11", "12", "all"]
+    for label, cells in (("seeds 1-4 (looked at first)", seen), ("seeds 5-8 (the reading's)", new),
+                         ("seeds 9-12 (more new noise", more)):
         row = _readme_row(label)
         assert row[1:] == [" / ".join(c) for c in cells], label
     rescued = next(r for r in markdown_rows((samples / "rescued_balls.md").read_text()) if r[0] == "all")
@@ -1989,6 +1997,13 @@ def test_first_frame_before_is_its_committed_runs_read_by_its_rule():
     assert (f"leave {finished[2]} of the frames empty ({finished[0]} videos start empty, against {ship[0]} of the "
             f"shipped setting's, {ship[2]})") in prose and schedule[2] == finished[2]
     assert f"on seeds 1-4 they leave {seen[1][2]} and {seen[2][2]}" in prose
+    assert more[1] == more[2] and float(more[1][2].rstrip(" %")) > 1.0                  # 1 % not met on seeds 9-12
+    assert f"both leave {more[1][2]} against {more[0][2]}, with {more[1][1]} lost ball each" in prose
+    assert more[0][1] == more[1][1] == "1"
+    total = [[sum(int(g[i][j]) for g in (seen, new, more)) for j in (0, 1)] for i in range(3)]   # setting x (0, lost)
+    assert (f"starts {total[1][0]} videos empty against {total[0][0]} and loses {total[1][1]} balls on the schedule "
+            f"({total[2][1]} finished first) against {total[0][1]}") in prose and total[1][0] == total[2][0]
     readme = " ".join((REPO_ROOT / "README.md").read_text().replace("**", "").split())
     assert (f"on 512 videos of new noise it leaves {schedule[2]} of the frames empty against {ship[2]}, and again "
             f"loses more balls, {schedule[1]} against none") in readme and ship[1] == 0
+    assert f"on 512 more, {more[1][2]} against {more[0][2]}." in readme

@@ -3,6 +3,7 @@
     python data/samples/first_frame_before.py --lone 4096 --seeds 1 2 3 4 \
         > data/samples/experiments/first_frame_before.md
     python data/samples/first_frame_before.py --seeds 5 6 7 8 > data/samples/experiments/first_frame_before_fresh.md
+    python data/samples/first_frame_before.py --seeds 9 10 11 12 > data/samples/experiments/first_frame_before_fresh2.md
 
 With frame 0 from a separate model of one frame (``sample --first-frame``, ``one_frame_model.py``) fewer videos of
 ``balls-16ch.pt`` start empty, but more of those that start with a ball lose it within a few frames
