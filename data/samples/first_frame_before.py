@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from one_frame_guided import video_counts  # noqa: E402
 from rescued_balls import pct  # noqa: E402
 
+from ardiff_edu.config import HELD_OUT_SEED  # noqa: E402
 from ardiff_edu.data.synthetic import PALETTE, PALETTE_NAMES  # noqa: E402
 from ardiff_edu.metrics import blob_counts  # noqa: E402
-from ardiff_edu.config import HELD_OUT_SEED  # noqa: E402
 from ardiff_edu.pipeline import AUTOGUIDE_SCALE, generate, load_pipeline, real_clips  # noqa: E402
 from ardiff_edu.utils import check_int  # noqa: E402
 
