@@ -1911,10 +1911,10 @@ def test_weight_average_and_cooldown_are_their_committed_runs_read_by_their_rule
             assert f"| {frames} frames: {label} | " + " | ".join(cells) + " |" in readme_lines, (label, frames)
     seeds = {seed: [_generated_values(exp / f"balls-16ch_autoguide_S20_seed{seed}_generate16.json"),
                     _generated_values(exp / f"cooldown_autoguide_seed{seed}_generate16.json")] for seed in (1, 2)}
+    fmt = {"fd_videonet": "{:.2f}", "match_frac": "{:.2f}", "accel_median": "{:.2f}",
+           "colour_drift_median": "{:.1f}", "empty_frac": None, "speed_median": "{:.2f}"}
     for seed, (ship, cool) in seeds.items():
         row = _readme_row(f"16 frames, seed {seed} (128 videos): `balls-16ch.pt` / cooled down")
-        fmt = {"fd_videonet": "{:.2f}", "match_frac": "{:.2f}", "accel_median": "{:.2f}",
-               "colour_drift_median": "{:.1f}", "empty_frac": None, "speed_median": "{:.2f}"}
         for cell, (key, f) in zip(row[1:], fmt.items()):
             pair = [f"{round(100 * v[key])} %" if f is None else f.format(v[key]) for v in (ship, cool)]
             assert cell == " / ".join(pair), (seed, key)

@@ -35,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from one_frame_guided import video_counts  # noqa: E402
-from rescued_balls import pct  # noqa: E402
+from rescued_balls import lost, pct  # noqa: E402
 
 from ardiff_edu.config import HELD_OUT_SEED  # noqa: E402
 from ardiff_edu.data.synthetic import PALETTE, PALETTE_NAMES  # noqa: E402
@@ -55,12 +55,6 @@ def colour_of(frames: np.ndarray) -> np.ndarray:
     flat = frames.reshape(len(frames), -1, 3).astype(float)
     bright = flat.max(-1) > 100
     return np.array([int(np.argmin(((PALETTE - f[b].mean(0)) ** 2).sum(1))) for f, b in zip(flat, bright)])
-
-
-def lost(counts: np.ndarray) -> np.ndarray:
-    """Videos (rows of ball counts ``(M, F)``) that start with a ball and show an empty frame later (as counted by
-    :func:`one_frame_guided.video_counts`)."""
-    return (counts[:, 0] > 0) & (counts[:, 1:] == 0).any(1)
 
 
 def lone_balls(video, clips: int, num_steps: int) -> None:

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from autoguidance import EveryFrameGuided  # noqa: E402
 from empty_frames import measure  # noqa: E402
 from first_frame import distance, histogram  # noqa: E402
-from rescued_balls import pct, wilson  # noqa: E402
+from rescued_balls import lost, pct, wilson  # noqa: E402
 
 from ardiff_edu.ddim import check_eta  # noqa: E402
 from ardiff_edu.metrics import blob_counts  # noqa: E402
@@ -100,9 +100,9 @@ def main(draws: int = DRAWS, videos: int = 128, table_videos: tuple = (64, 32), 
     print("| frame 0 | first frame: 0 / 1 / 2 / 3 / 4+ balls | videos: empty frames | first frame empty "
           "| empty frames in videos whose first frame has a ball |\n|---|---|---|---|---|")
     for name, guide, w in settings:
-        hist, n, lost, _ = measure(video, draws, videos, num_steps=S, autoguide=guide, autoguide_scale=w, eta=eta)
+        hist, n, lost_share, _ = measure(video, draws, videos, num_steps=S, autoguide=guide, autoguide_scale=w, eta=eta)
         print(f"| {name} | {' / '.join(f'{h:.3f}' for h in hist)} | {(n == 0).mean():.3f} "
-              f"| {int((n[:, 0] == 0).sum())} of {len(n)} | {lost:.3f} |", flush=True)
+              f"| {int((n[:, 0] == 0).sum())} of {len(n)} | {lost_share:.3f} |", flush=True)
     for frames, m in zip((16, 64), table_videos):
         print(f"\nThe quality protocol, {m} videos of {frames} frames (`S = {S}`, `s = 5`, seed 0):\n")
         for name, guide, w in settings:
@@ -116,8 +116,7 @@ def main(draws: int = DRAWS, videos: int = 128, table_videos: tuple = (64, 32), 
 def video_counts(n: np.ndarray) -> tuple[int, int, int]:
     """Of a ``(videos, frames)`` ball-count array: videos starting empty, videos that start with a ball and show an
     empty frame later, empty frames."""
-    start_empty = n[:, 0] == 0
-    return int(start_empty.sum()), int((~start_empty & (n == 0).any(1)).sum()), int((n == 0).sum())
+    return int((n[:, 0] == 0).sum()), int(lost(n).sum()), int((n == 0).sum())
 
 
 def paired(shipped: np.ndarray, model: np.ndarray) -> dict:

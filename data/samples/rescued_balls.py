@@ -39,11 +39,15 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def lost(counts: np.ndarray) -> np.ndarray:
+    """Videos (rows of ball counts ``(videos, frames)``) that start with a ball and show an empty frame later."""
+    return (counts[:, 0] > 0) & (counts == 0).any(1)
+
+
 def split(plain: np.ndarray, guided: np.ndarray) -> dict:
     """The paired split of two ``(videos, frames)`` ball-count arrays of the same noise (plain, frame 0 guided)."""
     start_empty_p, start_empty_g = plain[:, 0] == 0, guided[:, 0] == 0
-    lose_p = ~start_empty_p & (plain == 0).any(1)                  # a ball in frame 0, an empty frame later
-    lose_g = ~start_empty_g & (guided == 0).any(1)
+    lose_p, lose_g = lost(plain), lost(guided)
     rescued, emptied = start_empty_p & ~start_empty_g, ~start_empty_p & start_empty_g
     first_empty = [int(np.argmax(guided[i] == 0)) for i in np.flatnonzero(rescued & lose_g)]
     return {"videos": len(plain), "start_empty": (int(start_empty_p.sum()), int(start_empty_g.sum())),
