@@ -193,21 +193,23 @@ plt.show()
 # ### A 2-process run, launched from here
 #
 # This runs both stages of the `balls-smoke` preset for 6 steps on 2 processes (gloo on this CPU), exactly as on a
-# cluster. `--resume` lets a restarted job continue; with a fresh folder it starts from scratch. `--log-dir` with
-# `--redirects 3` writes each process's output to its own file (`<log dir>/<job>/attempt_0/<rank>/stderr.log`):
-# when a process fails, its own error is there, not only torchrun's summary of it.
+# cluster (§5): `--max-restarts 1` with `--resume`, so that if a process dies torchrun starts both again and they
+# continue from the last checkpoint. `--log-dir` with `--redirects 3` writes each process's output to its own file
+# (`<log dir>/<job>/attempt_0/<rank>/stderr.log`): when a process fails, its own error is there, not only torchrun's
+# summary of it.
 
 # %%
 two, two_logs = tmp / "two", tmp / "two-logs"
-cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "--max-restarts", "1",
        "--log-dir", str(two_logs), "--redirects", "3",
        "-m", "ardiff_edu", "train", "--preset", "balls-smoke", "--stage", "all", "--steps", "6", "--ckpt-every", "3",
        "--out", str(two), "--resume", "--no-progress"]
-res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+env = {**os.environ, "OMP_NUM_THREADS": "1", "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"}
+res = subprocess.run(cmd, capture_output=True, text=True, env=env)
 rank_errors = "".join(f"\n--- {p.relative_to(two_logs)}:\n{p.read_text()[-1500:]}"
                       for p in sorted(two_logs.rglob("stderr.log")))
 assert res.returncode == 0, res.stderr[-1000:] + rank_errors
-assert len(list(two_logs.rglob("stderr.log"))) == 2                 # one file per process
+assert len(list(two_logs.rglob("attempt_0/*/stderr.log"))) == 2       # one file per process
 for rec in read_log(two / "dit.jsonl"):
     print(f"DiT step {rec['step']}: loss {rec['loss']:.3f}, gradient norm {rec['grad_norm']:.2f}, "
           f"world size {rec['world_size']}")

@@ -8,7 +8,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import warnings
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -59,21 +62,53 @@ sys.exit(train_main(sys.argv[2:]))
 '''
 
 
-def torchrun(args, restarts=0, timeout=240, log_dir=None):
-    """Run torchrun in a session of its own, so that a hang kills its workers too, not only the launcher. With
-    ``log_dir``, torchrun also writes each worker's output of each attempt to a file there (``worker_logs``)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", dist.FRESH_STORE: "1"}      # see docs/cluster.md, "Faults"
-    logs = ["--log-dir", str(log_dir), "--tee", "3"] if log_dir else []
-    cmd = TORCHRUN + ["--max-restarts", str(restarts), "--monitor-interval", "0.2"] + logs + args
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+#: What a worker prints when it dies by the rare abort of a gloo process seen four times in this project's CI runs,
+#: cause unknown (docs/cluster.md, "Faults"): no Python error, the process is gone with SIGABRT.
+GLOO_ABORT = "terminate called without an active exception"
+
+
+def torchrun(args, restarts=0, timeout=240, log_dir=None, reset=None):
+    """Run torchrun in a session of its own, so that a hang kills its workers too, not only the launcher. Each
+    worker's output of each attempt goes to a file under ``log_dir`` (a temporary folder if None; ``worker_logs``
+    reads it), and a worker that aborts prints its Python stack (``PYTHONFAULTHANDLER``).
+
+    A worker dying of ``GLOO_ABORT`` is not what any test here checks: given ``reset``, a function that puts the run's
+    folder back as it was before the command, the whole command then runs once more from there (``log_dir`` emptied
+    too), with a warning that holds the dying worker's log. Any other failure, that abort twice, or that abort without
+    ``reset`` is returned as it is."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1",
+           dist.FRESH_STORE: "1"}                                     # see docs/cluster.md, "Faults"
+    temporary = log_dir is None
+    log_dir = Path(tempfile.mkdtemp(prefix="torchrun-logs-") if temporary else log_dir)
+    cmd = TORCHRUN + ["--max-restarts", str(restarts), "--monitor-interval", "0.2", "--log-dir", str(log_dir),
+                      "--tee", "3"] + args
+    for attempt in (1, 2):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        aborted = [f for f in sorted(log_dir.rglob("stderr.log")) if GLOO_ABORT in f.read_text()]
+        if proc.returncode == 0 or not aborted or reset is None or attempt == 2:
+            if temporary:
+                shutil.rmtree(log_dir)
+            return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+        warnings.warn(f"a torchrun worker aborted ({GLOO_ABORT!r}); the command runs again from scratch. Its log:\n"
+                      f"{aborted[0].read_text()[-3000:]}", stacklevel=2)
+        shutil.rmtree(log_dir)
+        reset()
+
+
+def keeping(folder, *names):
+    """A ``reset`` for ``torchrun``: removes everything in ``folder`` (if it was made) but the files ``names``."""
+    def reset():
+        for path in Path(folder).iterdir() if Path(folder).exists() else ():
+            if path.name not in names:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return reset
 
 
 def worker_logs(log_dir, chars=1500):
@@ -97,12 +132,36 @@ def assert_same_weights(a, b, exact=False):
                 torch.testing.assert_close(a[part][k], b[part][k], rtol=1e-4, atol=2e-6, msg=f"{part} {k}")
 
 
+def test_a_gloo_abort_runs_the_command_again_and_nothing_else_does(tmp_path):
+    """The harness's one retry: a worker dying of GLOO_ABORT on the first try (here rank 1 prints it and aborts) makes
+    the command run again after ``reset``, with a warning; without ``reset``, or on any other failure, it does not."""
+    worker = tmp_path / "worker.py"
+    worker.write_text("import os, sys\nfrom pathlib import Path\nmarker = Path(sys.argv[1])\n"
+                      "if os.environ['RANK'] == '1' and not marker.exists():\n    marker.write_text('x')\n"
+                      f"    print({GLOO_ABORT!r}, file=sys.stderr, flush=True)\n    os.abort()\n"
+                      "sys.exit(int(sys.argv[2]))\n")
+    run = tmp_path / "run"                                  # a run's folder: what was there before, what it wrote
+    (run / "written").mkdir(parents=True)
+    (run / "given.pt").write_text("kept")
+    (run / "written.jsonl").write_text("removed")
+    resets = []
+    with pytest.warns(UserWarning, match="a torchrun worker aborted"):
+        res = torchrun([str(worker), str(tmp_path / "first"), "0"],
+                       reset=lambda: (resets.append(1), keeping(run, "given.pt")()))
+    assert res.returncode == 0 and resets == [1] and [p.name for p in run.iterdir()] == ["given.pt"]
+    res = torchrun([str(worker), str(tmp_path / "second"), "0"])                       # no reset: no second try
+    assert res.returncode != 0 and (tmp_path / "second").exists()
+    res = torchrun([str(worker), str(tmp_path / "first"), "3"], reset=lambda: resets.append(1))   # another failure
+    assert res.returncode != 0 and resets == [1]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """The same run on 1 process (in this one) and on 2 (torchrun, with 2 micro-batches per process)."""
     base = tmp_path_factory.mktemp("ddp")
     assert train_main(RUN + ["--out", str(base / "one")]) == 0
-    res = torchrun(["-m", "ardiff_edu", "train", *RUN, "--grad-accum", "2", "--out", str(base / "two"), "--resume"])
+    res = torchrun(["-m", "ardiff_edu", "train", *RUN, "--grad-accum", "2", "--out", str(base / "two"), "--resume"],
+                   reset=keeping(base / "two"))
     assert res.returncode == 0, res.stderr[-3000:]
     return base, res
 
@@ -131,7 +190,8 @@ def test_two_processes_train_the_first_frame_band_as_one(runs, tmp_path):
         (tmp_path / name).mkdir()
         shutil.copy(base / "one" / "tokenizer.pt", tmp_path / name / "tokenizer.pt")
     assert train_main(band + ["--out", str(tmp_path / "one")]) == 0
-    res = torchrun(["-m", "ardiff_edu", "train", *band, "--grad-accum", "2", "--out", str(tmp_path / "two")])
+    res = torchrun(["-m", "ardiff_edu", "train", *band, "--grad-accum", "2", "--out", str(tmp_path / "two")],
+                   reset=keeping(tmp_path / "two", "tokenizer.pt"))
     assert res.returncode == 0, res.stderr[-3000:]
     one, two = load(tmp_path / "one" / "dit.pt"), load(tmp_path / "two" / "dit.pt")
     assert one["step"] == two["step"] == 6 and two["world_size"] == 2
@@ -146,7 +206,8 @@ def test_a_killed_rank_restarts_from_the_last_checkpoint(runs, tmp_path):
     (tmp_path / "worker.py").write_text(WORKER)
     logs = tmp_path / "logs"
     res = torchrun([str(tmp_path / "worker.py"), json.dumps(fault), *RUN, "--grad-accum", "2", "--out", str(out),
-                    "--resume"], restarts=1, log_dir=logs)
+                    "--resume"], restarts=1, log_dir=logs,
+                   reset=lambda: (shutil.rmtree(out, ignore_errors=True), marker.unlink(missing_ok=True)))
     assert sorted(f.parent.name for f in logs.rglob("stderr.log")) == ["0", "0", "1", "1"], worker_logs(logs)
     assert res.returncode == 0, res.stderr[-1500:] + "\n" + worker_logs(logs)
     assert marker.read_text() == "3"                   # rank 1 died in DiT step 4; the job restarted from step 2
@@ -164,7 +225,8 @@ def test_a_nan_on_one_rank_stops_every_rank(runs, tmp_path):
     (tmp_path / "worker.py").write_text(WORKER)
     fault = {"kind": "nan", "rank": 1, "step": 4}
     run = ["dit" if a == "all" else a for a in RUN]
-    res = torchrun([str(tmp_path / "worker.py"), json.dumps(fault), *run, "--out", str(out)])
+    res = torchrun([str(tmp_path / "worker.py"), json.dumps(fault), *run, "--out", str(out)],
+                   reset=keeping(out, "tokenizer.pt"))
     assert res.returncode != 0
     msg = "error: the loss became non-finite at step 5 (seen by process 1)"
     assert res.stderr.count(msg) == 2, res.stderr[-3000:]        # both processes stop, with rank 1's message
@@ -195,7 +257,11 @@ def test_streaming_from_a_cache_and_resuming_with_another_world_size(ucf_cache, 
                       "    train(cfg, sys.argv[2], stage, resume=True, progress=False)\n")
     from dataclasses import asdict
 
-    res = torchrun([str(worker), json.dumps(asdict(replace(cfg, workers=1))), str(out)])
+    def reset():
+        shutil.rmtree(out)
+        tr.train(replace(cfg, tok_steps=3), out, "tokenizer", progress=False)
+
+    res = torchrun([str(worker), json.dumps(asdict(replace(cfg, workers=1))), str(out)], reset=reset)
     assert res.returncode == 0, res.stderr[-3000:]
     for stage in ("tokenizer", "dit"):
         one, two = load(ref / f"{stage}.pt"), load(out / f"{stage}.pt")
