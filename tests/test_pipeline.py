@@ -197,6 +197,31 @@ def test_the_16_channel_model_and_its_weaker_model_are_one_run():
     check_same_latents(load_pipeline(path), load_pipeline(weak))
 
 
+def test_the_cooled_16_channel_model_is_that_run_longer_then_cooled_down():
+    """``balls-16ch-cooled.pt``: the run of ``balls-16ch.pt`` continued to 24 000 steps, exported, then trained 3000
+    steps from that export with the LR warmed up over 100 steps and decayed to 0 on a cosine, as its record says
+    (commands in data/checkpoints/README.md): ``balls-16ch.pt``'s tokenizer and latents, so that the same 6000-step
+    state guides its frame 0, and other DiT weights."""
+    from ardiff_edu.checkpoint import load_file
+    from ardiff_edu.pipeline import DEFAULT_CHECKPOINT, check_same_latents
+
+    path, shipped, weak = (DEFAULT_CHECKPOINT.parent / f"balls-16ch{suffix}.pt"
+                           for suffix in ("-cooled", "", "-step6000"))
+    saved, base = load_file(path), load_file(shipped)
+    cfg, meta = saved["config"], saved["meta"]
+    assert (cfg["name"], cfg["token_dim"], cfg["timesteps"], cfg["lr_schedule"], cfg["warmup"], cfg["steps"],
+            cfg["lr"], cfg["seed"]) == ("ablation", 16, "independent", "cosine", 100, 3000, base["config"]["lr"], 0)
+    assert meta["steps"] == 3000 and meta["init_from"]["steps"] == 24000
+    run = meta["init_from"]["commands"]                  # the 24 000-step export: the 12 000-step run, continued
+    assert [c.split("--steps ")[1].split()[0] for c in run] == ["12000", "24000"]
+    assert all("--token-dim 16 --timesteps independent --precision bf16" in c for c in run)
+    assert all(f"--init-from {cfg['init_from']} --lr-schedule cosine --warmup 100 --steps 3000" in c
+               for c in meta["commands"])
+    assert all(torch.equal(saved["tokenizer"][k], base["tokenizer"][k]) for k in base["tokenizer"])
+    assert any(not torch.equal(saved["dit"][k], base["dit"][k]) for k in base["dit"])
+    check_same_latents(load_pipeline(path), load_pipeline(weak))
+
+
 def _weaker(pipe):
     """Another model of the same latents: the same tokenizer and normalisation, other DiT weights."""
     weak = copy.deepcopy(pipe)

@@ -1417,6 +1417,51 @@ def test_readme_rows_of_the_16_channel_model_are_its_quality_files():
     assert f"jerkier ({default['accel_median']:.2f}) and the 16-frame match is {default['match_frac']:.3f}" in text
 
 
+def test_readme_rows_of_the_cooled_16_channel_model_are_its_quality_files():
+    """README.md's row of ``balls-16ch-cooled.pt`` (frame 0 autoguided by balls-16ch-step6000.pt, S 20) is the
+    committed files of regenerate.sh on the table's protocol, which hold the numbers of the experiment that shipped it
+    (the same weights from runs/); "Where it stands" quotes those files, its ball counts and the other noise's."""
+    samples = REPO_ROOT / "data" / "samples"
+    experiments = samples / "experiments"
+    readme = markdown_rows((REPO_ROOT / "README.md").read_text().replace("**", ""))
+    values = {}
+    for frames, videos in ((16, 64), (64, 32)):
+        report = json.loads((samples / f"quality{frames}_16ch_cooled_autoguide_S20.json").read_text())
+        protocol = report["protocol"]
+        assert (protocol["num_frames"], protocol["num_videos"], protocol["num_steps"], protocol["seed"],
+                protocol["s_values"]) == (frames, videos, 20, 0, [5])
+        assert [c["path"] for c in protocol["checkpoints"].values()] == ["data/checkpoints/balls-16ch-cooled.pt"]
+        assert (protocol["autoguide"]["path"], protocol["autoguide"]["scale"]) == (
+            "data/checkpoints/balls-16ch-step6000.pt", 4.0)
+        generated = next(r for r in report["rows"] if r["group"] == "generated")
+        run = json.loads((experiments / f"cooldown24k_autoguide_generate{frames}.json").read_text())
+        assert run["protocol"]["checkpoints"] and run["protocol"]["autoguide"]["path"] == protocol["autoguide"]["path"]
+        same = next(r for r in run["rows"] if r["group"] == "generated")
+        assert (same["values"], same["ci"]) == (generated["values"], generated["ci"])
+        real = next(r for r in report["rows"] if r["name"] == "real")
+        values[frames] = (generated["values"], real["values"])
+    row = next(r for r in readme if r[0].startswith("`balls-16ch-cooled.pt` ("))
+    assert row[1:5] == _quality_cells(values[16][0], values[64][0])
+    (g16, r16), (g64, r64) = values[16], values[64]
+    text = " ".join((REPO_ROOT / "README.md").read_text().replace("**", "").split())
+    assert (f"match {g16['match_frac']:.2f} / {g64['match_frac']:.2f}, colour change "
+            f"{g16['colour_drift_median']:.1f} / {g64['colour_drift_median']:.1f}, no empty frame. Its acceleration, "
+            f"{g16['accel_median']:.2f} / {g64['accel_median']:.2f}, is {g16['accel_median'] / 0.15:.1f} and "
+            f"{g64['accel_median'] / 0.15:.1f} times the target") in text
+    assert g16["empty_frac"] == g64["empty_frac"] == 0
+
+    def mix(v):
+        return " / ".join(str(round(100 * v[f"balls_{k}"])) for k in (1, 2, 3)) + " %"
+
+    assert f"as often as the real clips' ({mix(g16)} against {mix(r16)})" in text
+    assert f"over 64 frames balls merge ({mix(g64)} against {mix(r64)})" in text
+    seeds = [_generated_values(experiments / f"cooldown24k_autoguide_seed{k}_generate16.json") for k in (1, 2)]
+    assert (f"{100 * seeds[0]['empty_frac']:.1f} % and {100 * seeds[1]['empty_frac']:.1f} % of its frames are "
+            f"empty") in text
+    shipped = _generated_values(samples / "quality16_16ch_autoguide_S20.json")["accel_median"]
+    assert f"({shipped:.2f} → {g16['accel_median']:.2f} at 16 frames, the interval wholly below" in text
+
+
 def test_robust_decoder_tables_are_the_committed_runs():
     """data/samples/README.md's seed-0 table (shipped decoder / decoder σ 0.6, same latents) and README.md's two rows:
     each cell the committed evaluation files' numbers."""
@@ -1891,7 +1936,8 @@ def test_weight_average_and_cooldown_are_their_committed_runs_read_by_their_rule
         "`balls-16ch.pt` (12 000 steps)": "../quality{}_16ch_autoguide_S20.json",
         "the same run at 24 000 steps": "td16_independent_24000_autoguide_generate{}.json",
         "the mean of its states at 12 000, 18 000, 24 000": "weight_average_autoguide_generate{}.json",
-        "`balls-16ch.pt` cooled down 3000 steps": "cooldown_autoguide_generate{}.json"}
+        "`balls-16ch.pt` cooled down 3000 steps": "cooldown_autoguide_generate{}.json",
+        "the 24 000-step state cooled down 3000 steps (`balls-16ch-cooled.pt`)": "cooldown24k_autoguide_generate{}.json"}
     runs, readme_lines = {}, [line.strip() for line in (samples / "README.md").read_text().splitlines()]
     for label, name in files.items():
         for frames in (16, 64):
@@ -1945,6 +1991,30 @@ def test_weight_average_and_cooldown_are_their_committed_runs_read_by_their_rule
     assert f"({shipped[0]:.2f} → {cool[0]:.2f} at 16 frames)" in readme
     assert "3 % of its 64-frame frames empty" in readme
     assert round(100 * cooled[1]["empty_frac"]) == 3
+    # the cool-down of the 24 000-step state (stop 53's rule): straightens against both, six targets, fewer empty
+    label = "the 24 000-step state cooled down 3000 steps (`balls-16ch-cooled.pt`)"
+    cool24 = acc[label, 16]
+    assert cool24[2] < shipped[1] and cool24[2] < longer[1]                 # wholly below both intervals
+    cooled24 = [runs[label, f]["values"] for f in (16, 64)]
+    met24 = sum((v["match_frac"] >= 0.95) + (v["accel_median"] <= 0.15) + (v["colour_drift_median"] <= 8.8)
+                + (v["empty_frac"] <= 0.01) for v in cooled24)
+    assert met24 == 6 and not any(v["accel_median"] <= 0.15 for v in cooled24)
+    other = [_generated_values(exp / f"cooldown24k_autoguide_seed{seed}_generate16.json") for seed in (1, 2)]
+    for seed, v in zip((1, 2), other):
+        row = _readme_row(f"16 frames, seed {seed} (128 videos): the 24 000-step state cooled down")
+        assert row[1:] == [f"{round(100 * v[k])} %" if f is None else f.format(v[k]) for k, f in fmt.items()], seed
+    empty24 = round(sum(v["empty_frac"] for v in other) * 128 * 16)
+    assert empty24 <= empty[0]
+    assert (f"at 16 frames its acceleration, {cool24[0]:.2f} [{cool24[1]:.2f}, {cool24[2]:.2f}], lies wholly below "
+            f"`balls-16ch.pt`'s and, by a hair, below the 24 000-step state's {longer[0]:.2f} [{longer[1]:.2f}, "
+            f"{longer[2]:.2f}]") in prose
+    at64 = [runs[k, 64]["values"]["accel_median"] for k in (label, "`balls-16ch.pt` (12 000 steps)",
+                                                            "the same run at 24 000 steps")]
+    assert f"over 64 frames {at64[0]:.2f} against {at64[1]:.2f} and {at64[2]:.2f}" in prose
+    assert (f"the colour change falls to {cooled24[0]['colour_drift_median']:.1f} / "
+            f"{cooled24[1]['colour_drift_median']:.1f}") in prose
+    assert f"(match {cooled24[0]['match_frac']:.3f} at 16 frames, just over 0.95)" in prose
+    assert f"it leaves {empty24} of 4096 frames empty against {empty[0]}" in prose
 
 
 def test_first_frame_before_is_its_committed_runs_read_by_its_rule():

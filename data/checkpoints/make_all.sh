@@ -44,3 +44,15 @@ $PY -m ardiff_edu train --export runs/balls-16ch --to data/checkpoints/balls-16c
 cp runs/balls-16ch/dit-step006000.pt runs/balls-16ch-step6000/dit.pt
 cp runs/td16/tokenizer.pt runs/balls-16ch/commands.txt runs/balls-16ch-step6000/
 $PY -m ardiff_edu train --export runs/balls-16ch-step6000 --to data/checkpoints/balls-16ch-step6000.pt
+
+# 5. the 16-channel model cooled down (README.md, `balls-16ch-cooled.pt`): step 4's run continued to 24 000 steps in a
+#    copy of its directory, then 3000 steps from that export with the LR warmed up over 100 steps and decayed to 0
+mkdir -p runs/balls-16ch-24k
+[ -f runs/balls-16ch-24k/dit.pt ] || cp -a runs/balls-16ch/. runs/balls-16ch-24k/
+$PY -m ardiff_edu train --preset ablation --stage dit --token-dim 16 --timesteps independent --precision bf16 \
+    --steps 24000 --keep-every 6000 --out runs/balls-16ch-24k --resume --no-progress
+$PY -m ardiff_edu train --export runs/balls-16ch-24k --to runs/balls-16ch-24k.pt
+$PY -m ardiff_edu train --preset ablation --stage dit --token-dim 16 --timesteps independent --precision bf16 \
+    --init-from runs/balls-16ch-24k.pt --lr-schedule cosine --warmup 100 --steps 3000 --out runs/balls-16ch-cooled \
+    --resume --no-progress
+$PY -m ardiff_edu train --export runs/balls-16ch-cooled --to data/checkpoints/balls-16ch-cooled.pt

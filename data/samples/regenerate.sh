@@ -167,6 +167,19 @@ for frames in 16 64; do
         --num-videos $videos --seed 0 --autoguide "$WEAK16" --no-progress \
         --out "$OUT/quality${frames}_16ch_autoguide_S20.json"
 done
+# the same run continued to 24 000 steps and cooled down (../checkpoints/README.md, `balls-16ch-cooled.pt`): its
+# setting, S = 20 with frame 0 autoguided by the same 6000-step state; the GIFs with the same noise
+C16C=${CHANNELS16_COOLED:-data/checkpoints/balls-16ch-cooled.pt}
+$PY -m ardiff_edu sample --checkpoint "$C16C" --num-frames 16 --s 5 --num-steps 20 --seed 0 --num-videos 4 \
+    --autoguide "$WEAK16" --out "$OUT/balls-16ch-cooled_16f_s5_autoguide.gif" --no-progress
+$PY -m ardiff_edu sample --checkpoint "$C16C" --num-frames 64 --s 5 --num-steps 20 --seed 0 --num-videos 4 \
+    --autoguide "$WEAK16" --out "$OUT/balls-16ch-cooled_64f_s5_autoguide.gif" --no-progress
+for frames in 16 64; do
+    videos=$(( frames == 16 ? 64 : 32 ))
+    $PY -m ardiff_edu evaluate --task generate --checkpoint "$C16C" --s 5 --num-steps 20 --num-frames $frames \
+        --num-videos $videos --seed 0 --autoguide "$WEAK16" --no-progress \
+        --out "$OUT/quality${frames}_16ch_cooled_autoguide_S20.json"
+done
 $PY -c "
 from pathlib import Path
 from ardiff_edu.results import load_json, quality_markdown
@@ -194,7 +207,9 @@ for name, what in (('16', '16 frames'), ('64', '64 frames'), ('16_autoguide', '1
                    ('16_16ch_autoguide', 'balls-16ch.pt, 16 frames, first frame autoguided'),
                    ('64_16ch_autoguide', 'balls-16ch.pt, 64 frames, first frame autoguided'),
                    ('16_16ch_autoguide_S20', 'balls-16ch.pt, 16 frames, first frame autoguided, S = 20'),
-                   ('64_16ch_autoguide_S20', 'balls-16ch.pt, 64 frames, first frame autoguided, S = 20')):
+                   ('64_16ch_autoguide_S20', 'balls-16ch.pt, 64 frames, first frame autoguided, S = 20'),
+                   ('16_16ch_cooled_autoguide_S20', 'balls-16ch-cooled.pt, 16 frames, first frame autoguided, S = 20'),
+                   ('64_16ch_cooled_autoguide_S20', 'balls-16ch-cooled.pt, 64 frames, first frame autoguided, S = 20')):
     if not Path('$OUT/quality%s.json' % name).exists():     # a guidance weight or temperature of 1 (eta 0): no table
         continue
     r = load_json('$OUT/quality%s.json' % name)
