@@ -152,10 +152,21 @@ done
 # and closer to the data than S = 50); the GIFs at that setting with the noise of balls_16f_s5.gif and balls_64f_s5.gif
 C16=${CHANNELS16:-data/checkpoints/balls-16ch.pt}
 WEAK16=${WEAK16:-data/checkpoints/balls-16ch-step6000.pt}
-$PY -m ardiff_edu sample --checkpoint "$C16" --num-frames 16 --s 5 --num-steps 20 --seed 0 --num-videos 4 \
-    --autoguide "$WEAK16" --out "$OUT/balls-16ch_16f_s5_autoguide.gif" --no-progress
-$PY -m ardiff_edu sample --checkpoint "$C16" --num-frames 64 --s 5 --num-steps 20 --seed 0 --num-videos 4 \
-    --autoguide "$WEAK16" --out "$OUT/balls-16ch_64f_s5_autoguide.gif" --no-progress
+# a 16-channel model at its setting, S = 20 with frame 0 autoguided by WEAK16: the two GIFs and the two tables.
+# $1 the checkpoint, $2 the GIFs' stem, $3 the tables' infix
+at_setting16() {
+    for frames in 16 64; do
+        $PY -m ardiff_edu sample --checkpoint "$1" --num-frames $frames --s 5 --num-steps 20 --seed 0 \
+            --num-videos 4 --autoguide "$WEAK16" --out "$OUT/$2_${frames}f_s5_autoguide.gif" --no-progress
+    done
+    for frames in 16 64; do
+        videos=$(( frames == 16 ? 64 : 32 ))
+        $PY -m ardiff_edu evaluate --task generate --checkpoint "$1" --s 5 --num-steps 20 --num-frames $frames \
+            --num-videos $videos --seed 0 --autoguide "$WEAK16" --no-progress \
+            --out "$OUT/quality${frames}_$3_autoguide_S20.json"
+    done
+}
+at_setting16 "$C16" balls-16ch 16ch
 for frames in 16 64; do
     videos=$(( frames == 16 ? 64 : 32 ))
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$C16" --s 5 --num-steps 50 --num-frames $frames \
@@ -163,23 +174,10 @@ for frames in 16 64; do
     $PY -m ardiff_edu evaluate --task generate --checkpoint "$C16" --s 5 --num-steps 50 --num-frames $frames \
         --num-videos $videos --seed 0 --autoguide "$WEAK16" --no-progress \
         --out "$OUT/quality${frames}_16ch_autoguide.json"
-    $PY -m ardiff_edu evaluate --task generate --checkpoint "$C16" --s 5 --num-steps 20 --num-frames $frames \
-        --num-videos $videos --seed 0 --autoguide "$WEAK16" --no-progress \
-        --out "$OUT/quality${frames}_16ch_autoguide_S20.json"
 done
-# the same run continued to 24 000 steps and cooled down (../checkpoints/README.md, `balls-16ch-cooled.pt`): its
-# setting, S = 20 with frame 0 autoguided by the same 6000-step state; the GIFs with the same noise
-C16C=${CHANNELS16_COOLED:-data/checkpoints/balls-16ch-cooled.pt}
-$PY -m ardiff_edu sample --checkpoint "$C16C" --num-frames 16 --s 5 --num-steps 20 --seed 0 --num-videos 4 \
-    --autoguide "$WEAK16" --out "$OUT/balls-16ch-cooled_16f_s5_autoguide.gif" --no-progress
-$PY -m ardiff_edu sample --checkpoint "$C16C" --num-frames 64 --s 5 --num-steps 20 --seed 0 --num-videos 4 \
-    --autoguide "$WEAK16" --out "$OUT/balls-16ch-cooled_64f_s5_autoguide.gif" --no-progress
-for frames in 16 64; do
-    videos=$(( frames == 16 ? 64 : 32 ))
-    $PY -m ardiff_edu evaluate --task generate --checkpoint "$C16C" --s 5 --num-steps 20 --num-frames $frames \
-        --num-videos $videos --seed 0 --autoguide "$WEAK16" --no-progress \
-        --out "$OUT/quality${frames}_16ch_cooled_autoguide_S20.json"
-done
+# the same run continued to 24 000 steps and cooled down (../checkpoints/README.md, `balls-16ch-cooled.pt`) at the
+# same setting, with the same noise and the same 6000-step state guiding frame 0
+at_setting16 "${CHANNELS16_COOLED:-data/checkpoints/balls-16ch-cooled.pt}" balls-16ch-cooled 16ch_cooled
 $PY -c "
 from pathlib import Path
 from ardiff_edu.results import load_json, quality_markdown
