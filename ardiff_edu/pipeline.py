@@ -29,8 +29,9 @@ from ardiff_edu.train import TrainConfig, build_dit, build_tokenizer, load_clips
 from ardiff_edu.utils import DATA_DIR, atomic_torch_save, check_choice, check_int, fastest
 from ardiff_edu.video import to_float, to_uint8
 
-__all__ = ["DEFAULT_CHECKPOINT", "AUTOGUIDE_SCALE", "Pipeline", "load_pipeline", "export", "generate", "real_clips",
-           "check_same_latents", "add_guidance_arguments", "load_autoguide", "load_first_frame", "choose_threads"]
+__all__ = ["DEFAULT_CHECKPOINT", "AUTOGUIDE_SCALE", "Pipeline", "load_pipeline", "export", "export_checkpoint",
+           "generate", "real_clips", "check_same_latents", "add_guidance_arguments", "load_autoguide", "load_first_frame",
+           "choose_threads"]
 
 #: The shipped checkpoint, the default of every command that samples.
 DEFAULT_CHECKPOINT = DATA_DIR / "checkpoints" / "balls.pt"
@@ -113,10 +114,15 @@ def _thin(records: list[dict], n: int = 400) -> list[dict]:
 
 
 def export(run, to) -> Path:
-    """Write the small file for sampling from run directory ``run``: EMA weights in fp16 (DiT and tokenizer), config,
-    latent statistics, a thinned training log and the commands, seed and steps that made it (for a fine-tune,
+    """Write the small file for sampling from run directory ``run`` (:func:`export_checkpoint`) to ``to``."""
+    return atomic_torch_save(export_checkpoint(run), Path(to))
+
+
+def export_checkpoint(run) -> dict:
+    """The small file for sampling from run directory ``run``, as a dict: EMA weights in fp16 (DiT and tokenizer),
+    config, latent statistics, a thinned training log and the commands, seed and steps that made it (for a fine-tune,
     ``train --init-from``, also the steps and commands of the checkpoint it started from: ``meta["init_from"]``)."""
-    run, to = Path(run), Path(to)
+    run = Path(run)
     dit, tok = ckpt.load_file(ckpt.checkpoint_path(run, "dit")), ckpt.load_file(ckpt.checkpoint_path(run, "tokenizer"))
     half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
     log_file = ckpt.log_path(run, "dit")
@@ -132,10 +138,9 @@ def export(run, to) -> Path:
         base = dit["init_meta"]
         meta["init_from"] = {"file": dit["config"]["init_from"], "steps": base["steps"],
                              "commands": base["commands"], "exported_utc": base.get("exported_utc")}
-    atomic_torch_save({"format": ckpt.EXPORT_FORMAT, "config": dit["config"], "tokenizer": half(tok["ema"]),
-                       "dit": half(dit["ema"]), "latent_mean": dit["latent_mean"], "latent_std": dit["latent_std"],
-                       "class_names": dit.get("class_names"), "meta": meta, "log": _thin(log)}, to)
-    return to
+    return {"format": ckpt.EXPORT_FORMAT, "config": dit["config"], "tokenizer": half(tok["ema"]),
+            "dit": half(dit["ema"]), "latent_mean": dit["latent_mean"], "latent_std": dit["latent_std"],
+            "class_names": dit.get("class_names"), "meta": meta, "log": _thin(log)}
 
 
 def real_clips(pipeline: Pipeline, num_videos: int, num_frames: int, seed: int = 0):

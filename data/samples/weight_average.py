@@ -9,10 +9,10 @@ generated frame is that wander (the same frame's error changes from one kept sta
 far apart cancels it, as stochastic weight averaging does for classifiers (Izmailov et al. 2018) and a longer EMA does
 for diffusion models (Karras et al. 2024, post-hoc EMA). This script takes the EMA weights of the kept states
 ``--steps`` of run directory RUN (``train --keep-every``: ``dit-stepNNNNNN.pt``), averages them in float32 with equal
-weights and writes an export (``--to``) that every command loads: the run's export (:func:`ardiff_edu.pipeline.export`,
-its tokenizer and latent statistics) with the averaged DiT in place of the last state's, and the steps it averaged in
-``meta["average_of"]``. Score it like any checkpoint (``evaluate --checkpoint``). Not in the paper; no shipped file is
-made this way.
+weights and writes an export (``--to``) that every command loads: the run's export
+(:func:`ardiff_edu.pipeline.export_checkpoint`, its tokenizer and latent statistics) with the averaged DiT in place of
+the last state's, and the steps it averaged in ``meta["average_of"]``. Score it like any checkpoint (``evaluate
+--checkpoint``). Not in the paper; no shipped file is made this way.
 """
 
 import argparse
@@ -23,7 +23,7 @@ import torch
 from ardiff_edu import checkpoint as ckpt
 from ardiff_edu.config import TrainConfig, first_mismatch
 from ardiff_edu.finetune import ARCHITECTURE
-from ardiff_edu.pipeline import export
+from ardiff_edu.pipeline import export_checkpoint
 from ardiff_edu.utils import atomic_torch_save
 
 
@@ -67,9 +67,7 @@ def main(argv=None) -> Path:
     args = p.parse_args(argv)
     states = kept_states(args.run, args.steps)
     weights = average([s["ema"] for s in states])
-    tmp = args.to.with_name(args.to.name + ".run-export")
-    ck = ckpt.load_file(export(args.run, tmp))
-    tmp.unlink()
+    ck = export_checkpoint(args.run)
     ck["dit"] = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
     ck["meta"]["average_of"] = {"run": str(args.run), "steps": list(args.steps)}
     return atomic_torch_save(ck, args.to)
