@@ -62,7 +62,7 @@ sys.exit(train_main(sys.argv[2:]))
 '''
 
 
-#: What a worker prints when it dies by the rare abort of a gloo process seen four times in this project's CI runs,
+#: What a worker prints when it dies by the rare abort of a gloo process seen five times in this project's CI runs,
 #: cause unknown (docs/cluster.md, "Faults"): no Python error, the process is gone with SIGABRT.
 GLOO_ABORT = "terminate called without an active exception"
 
